@@ -1,0 +1,2 @@
+//! WebSocket benchmarks (filled in below).
+fn main() {}

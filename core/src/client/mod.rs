@@ -1,0 +1,252 @@
+//! [`Connection`]: one ordered stream of events and one `send`, whatever the
+//! transport.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::sync::{mpsc, watch};
+
+use crate::error::{Error, ErrorKind};
+use crate::event::{Event, OpenInfo};
+use crate::message::Data;
+use crate::options::Options;
+use crate::transport::Plan;
+
+pub(crate) mod driver;
+pub(crate) mod link;
+pub(crate) mod queue;
+
+use link::{CloseRequest, Link};
+use queue::QueueTx;
+
+/// Connects to `url` and returns once the first session is open.
+///
+/// The transport follows `options.transport` (by default the scheme:
+/// `ws`/`wss` → WebSocket). The first event of the connection is that
+/// session's `Open`. Later losses are retried per
+/// [`Options::reconnect`](crate::Options::reconnect); the first attempt is
+/// retried only with [`Reconnect::retry_initial`](crate::Reconnect::retry_initial).
+///
+/// Must be called within a tokio runtime (use [`crate::blocking`] otherwise).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), rtwire::Error> {
+/// let mut conn = rtwire::connect("ws://127.0.0.1:9001/echo", rtwire::Options::new()).await?;
+/// conn.send("hello").await?;
+/// while let Some(event) = conn.recv().await {
+///     if let rtwire::Event::Message(m) = event {
+///         println!("{:?}", m.data);
+///         conn.close(1000, "done")?;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::InvalidUrl`] or [`ErrorKind::InvalidArgument`] before any
+/// I/O; then whatever the first attempt failed with (`Connect`, `Tls`,
+/// `Handshake`, `Timeout`, ...).
+pub async fn connect(url: &str, options: Options) -> Result<Connection, Error> {
+    let plan = Plan::new(url, options)?;
+    let mut attempt = 0u32;
+    let (session, info) = loop {
+        match plan.open().await {
+            Ok((s, info)) => break (s, info),
+            Err(e) => {
+                attempt += 1;
+                let policy = &plan.options.reconnect;
+                if !(policy.retry_initial && e.is_retryable() && policy.allows(attempt)) {
+                    return Err(e);
+                }
+                tokio::time::sleep(policy.delay(attempt)).await;
+            }
+        }
+    };
+    let (events_tx, events) = mpsc::channel(plan.options.limits.event_queue);
+    let (queue_tx, queue_rx) = queue::queue(plan.options.limits.send_queue_bytes);
+    let (close_tx, close_rx) = watch::channel(None);
+    // The queue has room: the first event cannot block.
+    let _ = events_tx.try_send(Event::Open(info.clone()));
+    let link = Link {
+        events: events_tx,
+        outgoing: queue_rx,
+        close_req: close_rx,
+    };
+    tokio::spawn(driver::drive(plan, link, session));
+    Ok(Connection {
+        events,
+        sender: Sender { queue: queue_tx },
+        close_tx,
+        info,
+        finished: false,
+    })
+}
+
+/// A live connection. Read events with [`recv`](Connection::recv) (or as a
+/// `Stream`), send with [`send`](Connection::send), end with
+/// [`close`](Connection::close) and keep reading until [`Event::Closed`].
+///
+/// Dropping it closes the connection with 1001 (going away) in the
+/// background.
+#[derive(Debug)]
+pub struct Connection {
+    events: mpsc::Receiver<Event>,
+    sender: Sender,
+    close_tx: watch::Sender<Option<CloseRequest>>,
+    info: OpenInfo,
+    finished: bool,
+}
+
+/// A clonable handle that sends on a connection from other tasks.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    queue: QueueTx,
+}
+
+impl Sender {
+    /// Queues a message, waiting while the outgoing queue is over its
+    /// high-water mark. `Ok` means accepted: messages queued while
+    /// reconnecting go out, in order, once a new session opens; anything never
+    /// written comes back in [`CloseInfo::unsent`](crate::CloseInfo::unsent).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Closed`] after the connection ended, with the message
+    /// handed back ([`Error::take_unsent`]).
+    pub async fn send(&self, data: impl Into<Data>) -> Result<(), Error> {
+        self.queue.send(data.into()).await
+    }
+
+    /// Queues a message without waiting.
+    ///
+    /// # Errors
+    /// [`ErrorKind::QueueFull`] when over the high-water mark, or
+    /// [`ErrorKind::Closed`]; the message is handed back in both cases.
+    pub fn try_send(&self, data: impl Into<Data>) -> Result<(), Error> {
+        self.queue.try_send(data.into())
+    }
+
+    /// Bytes accepted by `send` and not yet handed to the socket.
+    pub fn buffered_amount(&self) -> usize {
+        self.queue.buffered()
+    }
+}
+
+/// Whether an application may send this close code (RFC 6455 section 7.4).
+pub fn is_valid_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+impl Connection {
+    /// The next event; `None` after [`Event::Closed`] has been returned.
+    pub async fn recv(&mut self) -> Option<Event> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// The next event if one is ready, without waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        if self.finished {
+            return None;
+        }
+        let ev = self.events.try_recv().ok();
+        self.note(&ev);
+        ev
+    }
+
+    /// Polls for the next event.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        let r = self.events.poll_recv(cx);
+        if let Poll::Ready(ev) = &r {
+            self.note(ev);
+        }
+        r
+    }
+
+    fn note(&mut self, ev: &Option<Event>) {
+        if matches!(ev, Some(Event::Closed(_)) | None) {
+            self.finished = true;
+        }
+    }
+
+    /// Whether [`Event::Closed`] has been returned.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// See [`Sender::send`].
+    ///
+    /// # Errors
+    /// See [`Sender::send`].
+    pub async fn send(&self, data: impl Into<Data>) -> Result<(), Error> {
+        self.sender.send(data).await
+    }
+
+    /// See [`Sender::try_send`].
+    ///
+    /// # Errors
+    /// See [`Sender::try_send`].
+    pub fn try_send(&self, data: impl Into<Data>) -> Result<(), Error> {
+        self.sender.try_send(data)
+    }
+
+    /// A clonable handle for sending from other tasks.
+    pub fn sender(&self) -> Sender {
+        self.sender.clone()
+    }
+
+    /// The `Open` info of the first session.
+    pub fn open_info(&self) -> &OpenInfo {
+        &self.info
+    }
+
+    /// Starts the close handshake: what was queued before goes out first,
+    /// then a close frame with `code` and `reason`; the connection waits up
+    /// to `close_timeout` for the reply. Keep reading events: messages still
+    /// arriving are delivered, and [`Event::Closed`] comes last. Calling it
+    /// again is harmless.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidArgument`] for a code an application may not send
+    /// (allowed: 1000–1003, 1007–1014, 3000–4999) or a reason over 123
+    /// bytes.
+    pub fn close(&self, code: u16, reason: &str) -> Result<(), Error> {
+        if !is_valid_close_code(code) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "close code {code} may not be sent (allowed: 1000-1003, 1007-1014, 3000-4999)"
+                ),
+            ));
+        }
+        if reason.len() > 123 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "close reason is {} bytes; at most 123 fit in a close frame",
+                    reason.len()
+                ),
+            ));
+        }
+        self.close_tx.send_if_modified(|req| {
+            if req.is_none() {
+                *req = Some(CloseRequest {
+                    code,
+                    reason: reason.to_string(),
+                });
+                true
+            } else {
+                false
+            }
+        });
+        Ok(())
+    }
+}
+
+impl futures_util::Stream for Connection {
+    type Item = Event;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.get_mut().poll_recv(cx)
+    }
+}

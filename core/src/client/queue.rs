@@ -1,0 +1,191 @@
+//! The bounded outgoing queue shared by every transport.
+//!
+//! Messages wait in an unbounded channel whose *bytes* are bounded by a
+//! semaphore: `send` takes as many permits as the message has bytes (capped
+//! at the high-water mark, at least one so empty messages count too), and
+//! the transport gives them back once the message is handed to the socket.
+//! When the connection ends, the queue is closed before it is drained, so a
+//! message is either handed back in `closed.unsent` or refused with the
+//! message returned in the error, never lost in between.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, Semaphore, TryAcquireError};
+
+use crate::error::{Error, ErrorKind};
+use crate::message::Data;
+
+/// One queued message and the permits it holds.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub data: Data,
+    permits: u32,
+}
+
+/// The sending half; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueTx {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    budget: Arc<Semaphore>,
+    cap: u32,
+}
+
+/// The transport's half.
+#[derive(Debug)]
+pub(crate) struct QueueRx {
+    rx: mpsc::UnboundedReceiver<Outgoing>,
+    budget: Arc<Semaphore>,
+}
+
+/// A queue whose bytes are bounded by `high_water`.
+pub(crate) fn queue(high_water: usize) -> (QueueTx, QueueRx) {
+    let cap = high_water.clamp(1, u32::MAX as usize) as u32;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let budget = Arc::new(Semaphore::new(cap as usize));
+    (
+        QueueTx {
+            tx,
+            budget: budget.clone(),
+            cap,
+        },
+        QueueRx { rx, budget },
+    )
+}
+
+fn closed(data: Data) -> Error {
+    Error::new(
+        ErrorKind::Closed,
+        "the connection is closed; the message was not sent",
+    )
+    .with_unsent(data)
+}
+
+impl QueueTx {
+    fn permits_for(&self, data: &Data) -> u32 {
+        (data.len().min(self.cap as usize) as u32).max(1)
+    }
+
+    fn push(&self, data: Data, permits: u32) -> Result<(), Error> {
+        self.tx.send(Outgoing { data, permits }).map_err(|e| {
+            self.budget.add_permits(permits as usize);
+            closed(e.0.data)
+        })
+    }
+
+    /// Queues `data`, waiting while the queue is over its high-water mark.
+    pub async fn send(&self, data: Data) -> Result<(), Error> {
+        let n = self.permits_for(&data);
+        match self.budget.acquire_many(n).await {
+            Ok(p) => p.forget(),
+            Err(_) => return Err(closed(data)),
+        }
+        self.push(data, n)
+    }
+
+    /// Queues `data` or hands it back in a `QueueFull` error.
+    pub fn try_send(&self, data: Data) -> Result<(), Error> {
+        let n = self.permits_for(&data);
+        match self.budget.try_acquire_many(n) {
+            Ok(p) => p.forget(),
+            Err(TryAcquireError::NoPermits) => {
+                return Err(Error::new(
+                    ErrorKind::QueueFull,
+                    format!(
+                        "the outgoing queue is over its high-water mark ({} bytes); try again after it drains",
+                        self.cap
+                    ),
+                )
+                .with_unsent(data))
+            }
+            Err(TryAcquireError::Closed) => return Err(closed(data)),
+        }
+        self.push(data, n)
+    }
+
+    /// Bytes currently queued and not yet handed to the socket (an
+    /// approximation capped per message at the high-water mark).
+    pub fn buffered(&self) -> usize {
+        (self.cap as usize).saturating_sub(self.budget.available_permits())
+    }
+}
+
+impl QueueRx {
+    /// Waits for the next message.
+    pub async fn recv(&mut self) -> Option<Outgoing> {
+        self.rx.recv().await
+    }
+
+    /// The next message if one is queued.
+    pub fn try_recv(&mut self) -> Option<Outgoing> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Gives the message's permits back: it has left the queue.
+    pub fn release(&self, out: &Outgoing) {
+        self.budget.add_permits(out.permits as usize);
+    }
+
+    /// Refuses new messages and returns every message still queued, in order.
+    pub fn close_and_drain(&mut self) -> Vec<Data> {
+        self.budget.close();
+        self.rx.close();
+        let mut unsent = Vec::new();
+        while let Ok(out) = self.rx.try_recv() {
+            unsent.push(out.data);
+        }
+        unsent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bytes_are_bounded_and_try_send_hands_back() {
+        let (tx, mut rx) = queue(10);
+        tx.try_send(Data::from(vec![0u8; 6])).unwrap();
+        let mut e = tx.try_send(Data::from(vec![1u8; 6])).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::QueueFull);
+        assert_eq!(e.take_unsent().unwrap().len(), 6);
+        let out = rx.recv().await.unwrap();
+        rx.release(&out);
+        tx.try_send(Data::from(vec![1u8; 6])).unwrap();
+        assert_eq!(tx.buffered(), 6);
+    }
+
+    #[tokio::test]
+    async fn oversize_message_fits_in_an_empty_queue() {
+        let (tx, mut rx) = queue(4);
+        tx.send(Data::from(vec![0u8; 100])).await.unwrap();
+        assert_eq!(rx.recv().await.unwrap().data.len(), 100);
+    }
+
+    #[tokio::test]
+    async fn close_returns_everything_and_refuses_more() {
+        let (tx, mut rx) = queue(1 << 20);
+        for i in 0..5u8 {
+            tx.send(Data::from(vec![i])).await.unwrap();
+        }
+        let unsent = rx.close_and_drain();
+        assert_eq!(unsent.len(), 5);
+        assert_eq!(unsent[4].as_bytes(), &[4]);
+        let mut e = tx.send("late".into()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Closed);
+        assert_eq!(e.take_unsent().unwrap().as_text(), Some("late"));
+    }
+
+    #[tokio::test]
+    async fn send_waits_for_room() {
+        let (tx, mut rx) = queue(4);
+        tx.send(Data::from(vec![0u8; 4])).await.unwrap();
+        let tx2 = tx.clone();
+        let waiter = tokio::spawn(async move { tx2.send(Data::from(vec![1u8; 4])).await });
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        let out = rx.recv().await.unwrap();
+        rx.release(&out);
+        waiter.await.unwrap().unwrap();
+        assert_eq!(rx.recv().await.unwrap().data.as_bytes(), &[1, 1, 1, 1]);
+    }
+}

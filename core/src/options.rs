@@ -1,0 +1,350 @@
+//! Connection options with documented, safe defaults.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind};
+use crate::reconnect::Reconnect;
+
+/// Which transport carries the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Transport {
+    /// Follow the URL scheme: `ws`/`wss` → WebSocket, `http`/`https` → SSE.
+    #[default]
+    Auto,
+    /// WebSocket (RFC 6455).
+    WebSocket,
+    /// Server-Sent Events.
+    Sse,
+    /// HTTP long polling.
+    LongPoll,
+    /// HTTP short polling.
+    Poll,
+    /// HTTP streaming.
+    Stream,
+}
+
+impl Transport {
+    /// The stable name: `websocket`, `sse`, `long_poll`, `poll`, `stream`,
+    /// `auto`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Auto => "auto",
+            Transport::WebSocket => "websocket",
+            Transport::Sse => "sse",
+            Transport::LongPoll => "long_poll",
+            Transport::Poll => "poll",
+            Transport::Stream => "stream",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Transport {
+    type Err = Error;
+    /// Parses a stable name; `ws`, `long-poll` and `longpoll` are accepted
+    /// as aliases.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "auto" => Transport::Auto,
+            "websocket" | "ws" => Transport::WebSocket,
+            "sse" | "eventsource" => Transport::Sse,
+            "long_poll" | "long-poll" | "longpoll" => Transport::LongPoll,
+            "poll" => Transport::Poll,
+            "stream" => Transport::Stream,
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "unknown transport {s:?} (expected websocket, sse, long_poll, poll, stream or auto)"
+                    ),
+                ))
+            }
+        })
+    }
+}
+
+/// TLS settings. rustls only; no OpenSSL.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct TlsOptions {
+    /// PEM file of CA certificates to trust *instead of* the system roots
+    /// (like curl's `--cacert`). Default: the system roots, falling back to
+    /// the bundled Mozilla roots when the system has none.
+    pub ca_file: Option<PathBuf>,
+    /// PEM file with the client certificate chain (needs `client_key_file`).
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM file with the client private key.
+    pub client_key_file: Option<PathBuf>,
+    /// Accept any server certificate. Off by default: only for tests against
+    /// self-signed servers; it makes the connection open to interception.
+    pub insecure: bool,
+}
+
+/// Ping/pong keepalive and dead-peer detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Keepalive {
+    /// Send a ping after this long without traffic from the peer.
+    /// Default 20 s. `None` disables keepalive.
+    pub interval: Option<Duration>,
+    /// Declare the peer dead when nothing (no pong, no data) arrives within
+    /// this long after a ping. Default 20 s.
+    pub timeout: Duration,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Keepalive {
+            interval: Some(Duration::from_secs(20)),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Size limits. The defaults stop a hostile peer from making us allocate
+/// without bound while leaving room for every ordinary use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest incoming message (after reassembly), default 64 MiB. Over it:
+    /// a `TooLarge` error and close code 1009.
+    pub max_message_size: usize,
+    /// Largest incoming frame, default 16 MiB (capped at `max_message_size`).
+    pub max_frame_size: usize,
+    /// High-water mark of the outgoing queue in bytes, default 8 MiB: `send`
+    /// waits and `try_send` fails while queued bytes are above it. A single
+    /// message larger than this is accepted once the queue is empty.
+    pub send_queue_bytes: usize,
+    /// Capacity of the incoming event queue, default 256 events. When the
+    /// application does not read, the connection stops reading the socket.
+    pub event_queue: usize,
+    /// Bytes read from the socket at a time, default 4 KiB. Kept small so an
+    /// idle connection costs little memory; it grows with the message.
+    pub read_buffer_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: 64 << 20,
+            max_frame_size: 16 << 20,
+            send_queue_bytes: 8 << 20,
+            event_queue: 256,
+            read_buffer_size: 4096,
+        }
+    }
+}
+
+/// Options for [`connect`](crate::connect). Build with the consuming setters:
+///
+/// ```
+/// use std::time::Duration;
+/// let opts = rtwire::Options::new()
+///     .header("Authorization", "Bearer t0k3n")
+///     .subprotocol("chat.v1")
+///     .open_timeout(Duration::from_secs(5))
+///     .max_message_size(1 << 20)
+///     .reconnect(rtwire::Reconnect::default().max_attempts(10));
+/// assert_eq!(opts.limits.max_message_size, 1 << 20);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// The transport. Default [`Transport::Auto`] (follows the scheme).
+    pub transport: Transport,
+    /// Extra request headers (sent on every attempt).
+    pub headers: Vec<(String, String)>,
+    /// Subprotocols to offer (`Sec-WebSocket-Protocol`), in preference order.
+    pub subprotocols: Vec<String>,
+    /// `Origin` header value, if any.
+    pub origin: Option<String>,
+    /// Limit on TCP connect + TLS + HTTP handshake, default 10 s.
+    pub open_timeout: Duration,
+    /// How long to wait for the peer's reply to our close frame, default
+    /// 10 s; then the TCP connection is dropped.
+    pub close_timeout: Duration,
+    /// Ping/pong keepalive.
+    pub keepalive: Keepalive,
+    /// Size limits and queue bounds.
+    pub limits: Limits,
+    /// TLS settings.
+    pub tls: TlsOptions,
+    /// Reconnect policy.
+    pub reconnect: Reconnect,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            transport: Transport::Auto,
+            headers: Vec::new(),
+            subprotocols: Vec::new(),
+            origin: None,
+            open_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(10),
+            keepalive: Keepalive::default(),
+            limits: Limits::default(),
+            tls: TlsOptions::default(),
+            reconnect: Reconnect::default(),
+        }
+    }
+}
+
+impl Options {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the transport.
+    pub fn transport(mut self, t: Transport) -> Self {
+        self.transport = t;
+        self
+    }
+
+    /// Adds a request header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a subprotocol to offer.
+    pub fn subprotocol(mut self, p: impl Into<String>) -> Self {
+        self.subprotocols.push(p.into());
+        self
+    }
+
+    /// Sets the `Origin` header.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Sets the handshake timeout (TCP + TLS + HTTP).
+    pub fn open_timeout(mut self, d: Duration) -> Self {
+        self.open_timeout = d;
+        self
+    }
+
+    /// Sets the close handshake timeout.
+    pub fn close_timeout(mut self, d: Duration) -> Self {
+        self.close_timeout = d;
+        self
+    }
+
+    /// Sets the keepalive ping interval and dead-peer timeout; `None`
+    /// disables pings.
+    pub fn keepalive(mut self, interval: Option<Duration>, timeout: Duration) -> Self {
+        self.keepalive = Keepalive { interval, timeout };
+        self
+    }
+
+    /// Sets the largest incoming message.
+    pub fn max_message_size(mut self, n: usize) -> Self {
+        self.limits.max_message_size = n;
+        self
+    }
+
+    /// Sets the largest incoming frame.
+    pub fn max_frame_size(mut self, n: usize) -> Self {
+        self.limits.max_frame_size = n;
+        self
+    }
+
+    /// Sets the outgoing queue's high-water mark in bytes.
+    pub fn send_queue_bytes(mut self, n: usize) -> Self {
+        self.limits.send_queue_bytes = n;
+        self
+    }
+
+    /// Sets the incoming event queue capacity.
+    pub fn event_queue(mut self, n: usize) -> Self {
+        self.limits.event_queue = n;
+        self
+    }
+
+    /// Trusts the CA certificates in this PEM file instead of the system
+    /// roots.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.ca_file = Some(path.into());
+        self
+    }
+
+    /// Presents this client certificate chain and key (PEM files).
+    pub fn client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls.client_cert_file = Some(cert.into());
+        self.tls.client_key_file = Some(key.into());
+        self
+    }
+
+    /// Accepts any server certificate. Only for testing.
+    pub fn insecure(mut self, yes: bool) -> Self {
+        self.tls.insecure = yes;
+        self
+    }
+
+    /// Sets the reconnect policy.
+    pub fn reconnect(mut self, r: Reconnect) -> Self {
+        self.reconnect = r;
+        self
+    }
+
+    /// Checks ranges that would otherwise fail later or oddly.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let bad = |m: &str| Err(Error::new(ErrorKind::InvalidArgument, m.to_string()));
+        if self.limits.max_message_size == 0 {
+            return bad("max_message_size must be at least 1");
+        }
+        if self.limits.max_frame_size == 0 {
+            return bad("max_frame_size must be at least 1");
+        }
+        if self.limits.send_queue_bytes == 0 {
+            return bad("send_queue_bytes must be at least 1");
+        }
+        if self.limits.event_queue == 0 {
+            return bad("event_queue must be at least 1");
+        }
+        if self.limits.read_buffer_size < 256 {
+            return bad("read_buffer_size must be at least 256");
+        }
+        if self.open_timeout.is_zero() {
+            return bad("open_timeout must be greater than zero");
+        }
+        if self.keepalive.interval.is_some_and(|d| d.is_zero()) || self.keepalive.timeout.is_zero()
+        {
+            return bad("keepalive interval and timeout must be greater than zero");
+        }
+        if self.tls.client_cert_file.is_some() != self.tls.client_key_file.is_some() {
+            return bad("client_cert_file and client_key_file go together");
+        }
+        for (name, value) in &self.headers {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return bad(&format!("invalid header name {name:?}"));
+            }
+            if http::HeaderValue::from_str(value).is_err() {
+                return bad(&format!("invalid value for header {name:?}"));
+            }
+        }
+        for p in &self.subprotocols {
+            if p.is_empty()
+                || !p
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"(),/:;<=>?@[\\]{}\"".contains(&b))
+            {
+                return bad(&format!(
+                    "invalid subprotocol {p:?} (must be an HTTP token)"
+                ));
+            }
+        }
+        self.reconnect.validate()
+    }
+}

@@ -1,0 +1,438 @@
+//! WebSocket (RFC 6455) over tokio-tungstenite: handshake with our own TCP
+//! and TLS, then one task that reads, writes in coalesced batches, keeps the
+//! peer alive with pings and runs the close handshake.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::{sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::{
+    self,
+    client::IntoClientRequest,
+    error::{CapacityError, ProtocolError},
+    http::HeaderValue,
+    protocol::{frame::coding::CloseCode, CloseFrame, WebSocketConfig},
+    Message as WsMessage, Utf8Bytes,
+};
+use tokio_tungstenite::WebSocketStream;
+
+use crate::client::link::{close_requested, Link, SessionEnd};
+use crate::error::{Error, ErrorKind};
+use crate::event::{CloseInfo, Event, OpenInfo};
+use crate::message::{Data, Message, Text};
+use crate::net::{self, NetStream};
+use crate::options::{Options, Transport};
+use crate::transport::Plan;
+
+/// Most bytes coalesced into one write before flushing.
+const BATCH_BYTES: usize = 1 << 20;
+/// Most of a refused handshake's body kept in the error.
+const BODY_EXCERPT: usize = 64 << 10;
+
+/// An open WebSocket session.
+#[derive(Debug)]
+pub(crate) struct WsSession {
+    ws: WebSocketStream<NetStream>,
+}
+
+fn config(opts: &Options) -> WebSocketConfig {
+    let l = &opts.limits;
+    WebSocketConfig::default()
+        .read_buffer_size(l.read_buffer_size)
+        .write_buffer_size(64 << 10)
+        .max_message_size(Some(l.max_message_size))
+        .max_frame_size(Some(l.max_frame_size.min(l.max_message_size)))
+}
+
+fn header_list(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Opens TCP (+TLS) and runs the opening handshake.
+pub(crate) async fn open(plan: &Plan) -> Result<(WsSession, OpenInfo), Error> {
+    let opts = &plan.options;
+    let target = &plan.target;
+    let mut request = target
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("{}: {e}", target.display())))?;
+    let h = request.headers_mut();
+    for (name, value) in &opts.headers {
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("header {name:?}: {e}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("header {name}: {e}")))?;
+        h.append(name, value);
+    }
+    if let Some(origin) = &opts.origin {
+        let v = HeaderValue::from_str(origin)
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("origin: {e}")))?;
+        h.insert(http::header::ORIGIN, v);
+    }
+    if !opts.subprotocols.is_empty() {
+        let v = HeaderValue::from_str(&opts.subprotocols.join(", "))
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("subprotocols: {e}")))?;
+        h.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
+    }
+    if let Some(auth) = &target.basic_auth {
+        if !h.contains_key(http::header::AUTHORIZATION) {
+            let mut v = HeaderValue::from_str(auth)
+                .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("credentials: {e}")))?;
+            v.set_sensitive(true);
+            h.insert(http::header::AUTHORIZATION, v);
+        }
+    }
+
+    let stream = net::dial(target, plan.tls.as_ref()).await?;
+    let (ws, response) =
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config(opts)))
+            .await
+            .map_err(|e| handshake_error(e, &target.display()))?;
+    let protocol = response
+        .headers()
+        .get(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let info = OpenInfo {
+        transport: Transport::WebSocket,
+        url: target.display(),
+        protocol,
+        headers: header_list(response.headers()),
+    };
+    Ok((WsSession { ws }, info))
+}
+
+fn handshake_error(e: tungstenite::Error, url: &str) -> Error {
+    use tungstenite::Error as E;
+    match e {
+        E::Http(resp) => {
+            let status = resp.status();
+            let body = resp
+                .body()
+                .as_ref()
+                .map(|b| b[..b.len().min(BODY_EXCERPT)].to_vec());
+            let mut msg = format!(
+                "WebSocket handshake with {url} refused: the server answered {} {} instead of 101 Switching Protocols",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            );
+            if let Some(b) = body.as_deref().filter(|b| !b.is_empty()) {
+                let text = String::from_utf8_lossy(&b[..b.len().min(200)]);
+                msg.push_str(&format!(": {}", text.trim()));
+            }
+            let retry = matches!(status.as_u16(), 408 | 429 | 500..=599);
+            Error::new(ErrorKind::Handshake, msg)
+                .with_http(status.as_u16(), header_list(resp.headers()), body)
+                .with_retryable(retry)
+        }
+        E::Io(io) => Error::new(
+            ErrorKind::Io,
+            format!("connection to {url} failed during the WebSocket handshake: {io}"),
+        )
+        .with_source(io),
+        E::Url(u) => Error::new(ErrorKind::InvalidUrl, format!("{url}: {u}")),
+        E::Capacity(c) => Error::new(
+            ErrorKind::Handshake,
+            format!("WebSocket handshake with {url}: response too large: {c}"),
+        ),
+        E::AttackAttempt => Error::new(
+            ErrorKind::Handshake,
+            format!("WebSocket handshake with {url}: response headers too large or too slow"),
+        ),
+        other => Error::new(
+            ErrorKind::Handshake,
+            format!("WebSocket handshake with {url} failed: {other}"),
+        ),
+    }
+}
+
+fn to_ws(data: Data) -> WsMessage {
+    match data {
+        // SAFETY: `Text` is always valid UTF-8.
+        Data::Text(t) => {
+            WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(t.into_bytes()) })
+        }
+        Data::Binary(b) => WsMessage::Binary(b),
+    }
+}
+
+fn text(t: Utf8Bytes) -> Data {
+    // SAFETY: tungstenite validated the UTF-8.
+    Data::Text(unsafe { Text::from_utf8_unchecked(Bytes::from(t)) })
+}
+
+/// Whether a close code from the peer means "do not come back".
+fn is_final_close(code: u16) -> bool {
+    matches!(code, 1000 | 1002 | 1003 | 1007 | 1008 | 1009 | 1010)
+}
+
+/// Maps a read error to our error and the close code to send for it.
+fn read_error(e: tungstenite::Error, max: usize) -> (Error, Option<u16>) {
+    use tungstenite::Error as E;
+    match e {
+        E::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
+            Error::new(
+                ErrorKind::TooLarge,
+                format!("incoming message of {size} bytes is over the limit of {max_size} bytes"),
+            )
+            .with_close_code(1009),
+            Some(1009),
+        ),
+        E::Capacity(c) => (
+            Error::new(
+                ErrorKind::TooLarge,
+                format!("incoming data over the limit ({max} bytes): {c}"),
+            )
+            .with_close_code(1009),
+            Some(1009),
+        ),
+        E::Utf8(m) => (
+            Error::new(
+                ErrorKind::Protocol,
+                format!("invalid UTF-8 in a text message: {m}"),
+            )
+            .with_close_code(1007),
+            Some(1007),
+        ),
+        E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => (
+            Error::new(
+                ErrorKind::Closed,
+                "the peer reset the connection without a close frame",
+            )
+            .with_close_code(1006),
+            None,
+        ),
+        E::Protocol(p) => (
+            Error::new(
+                ErrorKind::Protocol,
+                format!("WebSocket protocol violation by the peer: {p}"),
+            )
+            .with_close_code(1002),
+            Some(1002),
+        ),
+        E::Io(io) => (
+            Error::new(ErrorKind::Io, format!("connection lost: {io}")).with_source(io),
+            None,
+        ),
+        other => (
+            Error::new(ErrorKind::Io, format!("connection lost: {other}")),
+            None,
+        ),
+    }
+}
+
+fn close_info(frame: Option<&Option<CloseFrame>>, clean: bool) -> CloseInfo {
+    match frame {
+        Some(Some(f)) => CloseInfo {
+            code: u16::from(f.code),
+            reason: f.reason.to_string(),
+            clean,
+            unsent: Vec::new(),
+        },
+        Some(None) => CloseInfo {
+            code: 1005,
+            reason: String::new(),
+            clean,
+            unsent: Vec::new(),
+        },
+        None => CloseInfo::abnormal(""),
+    }
+}
+
+impl WsSession {
+    /// Sends a close frame, best effort, within `limit`.
+    async fn send_close(&mut self, code: u16, reason: &str, limit: Duration) {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        };
+        let _ = timeout(limit, self.ws.close(Some(frame))).await;
+    }
+
+    /// Writes `first` and everything already queued behind it (up to
+    /// [`BATCH_BYTES`]), then flushes once.
+    async fn write_batch(
+        &mut self,
+        link: &mut Link,
+        first: crate::client::queue::Outgoing,
+    ) -> Result<(), tungstenite::Error> {
+        let mut bytes = first.data.len();
+        link.outgoing.release(&first);
+        self.ws.feed(to_ws(first.data)).await?;
+        while bytes < BATCH_BYTES {
+            let Some(next) = link.outgoing.try_recv() else {
+                break;
+            };
+            bytes += next.data.len();
+            link.outgoing.release(&next);
+            self.ws.feed(to_ws(next.data)).await?;
+        }
+        self.ws.flush().await
+    }
+
+    /// Runs the session until it ends.
+    pub(crate) async fn run(mut self, link: &mut Link, opts: &Options) -> SessionEnd {
+        let ka = opts.keepalive;
+        // A stalled write is given as long as a silent peer would be.
+        let write_limit = ka
+            .interval
+            .map(|i| i + ka.timeout)
+            .unwrap_or(Duration::from_secs(3600));
+        let mut last_heard = Instant::now();
+        let mut ping_sent: Option<Instant> = None;
+        // Set once we sent a close frame: (deadline, what the app asked).
+        let mut closing: Option<(Instant, Option<(u16, String)>)> = None;
+        let mut peer_close: Option<Option<CloseFrame>> = None;
+
+        loop {
+            let deadline = match (&closing, ping_sent, ka.interval) {
+                (Some((d, _)), _, _) => Some(*d),
+                (None, Some(t), _) => Some(t + ka.timeout),
+                (None, None, Some(iv)) => Some(last_heard + iv),
+                (None, None, None) => None,
+            };
+            tokio::select! {
+                biased;
+                req = close_requested(&mut link.close_req), if closing.is_none() && peer_close.is_none() => {
+                    // What was queued before the close goes out first.
+                    while let Some(out) = link.outgoing.try_recv() {
+                        link.outgoing.release(&out);
+                        if timeout(write_limit, self.ws.feed(to_ws(out.data))).await.map_or(true, |r| r.is_err()) {
+                            break;
+                        }
+                    }
+                    self.send_close(req.code, &req.reason, opts.close_timeout).await;
+                    closing = Some((Instant::now() + opts.close_timeout, Some((req.code, req.reason))));
+                }
+                item = self.ws.next() => {
+                    last_heard = Instant::now();
+                    ping_sent = None;
+                    match item {
+                        Some(Ok(WsMessage::Text(t))) => {
+                            if link.emit(Event::Message(Message::new(text(t)))).await.is_err() {
+                                return SessionEnd::Abandoned;
+                            }
+                        }
+                        Some(Ok(WsMessage::Binary(b))) => {
+                            if link.emit(Event::Message(Message::new(Data::Binary(b)))).await.is_err() {
+                                return SessionEnd::Abandoned;
+                            }
+                        }
+                        Some(Ok(WsMessage::Close(frame))) => {
+                            // tungstenite queued the reply; push it out.
+                            let _ = timeout(opts.close_timeout, self.ws.flush()).await;
+                            peer_close = Some(frame);
+                            if closing.is_none() {
+                                closing = Some((Instant::now() + opts.close_timeout, None));
+                            }
+                        }
+                        Some(Ok(_)) => {} // ping (answered by tungstenite), pong, raw frame
+                        Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)) | None => {
+                            return self.ended(closing, peer_close);
+                        }
+                        Some(Err(e)) => {
+                            if peer_close.is_some() || closing.is_some() {
+                                return self.ended(closing, peer_close);
+                            }
+                            let (error, code) = read_error(e, opts.limits.max_message_size);
+                            if let Some(code) = code {
+                                self.send_close(code, "", Duration::from_secs(1).min(opts.close_timeout)).await;
+                                let close = CloseInfo { code, reason: error.message().to_string(), clean: false, unsent: Vec::new() };
+                                return SessionEnd::Failed { error, close };
+                            }
+                            return SessionEnd::Lost { cause: error, close: CloseInfo::abnormal("") };
+                        }
+                    }
+                }
+                out = link.outgoing.recv(), if closing.is_none() => {
+                    let Some(out) = out else { continue };
+                    match timeout(write_limit, self.write_batch(link, out)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            let (cause, _) = read_error(e, opts.limits.max_message_size);
+                            return SessionEnd::Lost { cause, close: CloseInfo::abnormal("") };
+                        }
+                        Err(_) => {
+                            let cause = Error::new(ErrorKind::Timeout, format!(
+                                "the peer took no data for {} ms", write_limit.as_millis()));
+                            return SessionEnd::Lost { cause, close: CloseInfo::abnormal("") };
+                        }
+                    }
+                }
+                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    if closing.is_some() {
+                        return self.ended(closing, peer_close);
+                    }
+                    if ping_sent.is_some() {
+                        let cause = Error::new(ErrorKind::Timeout, format!(
+                            "the peer did not answer a ping within {} ms", ka.timeout.as_millis()));
+                        return SessionEnd::Lost { cause, close: CloseInfo::abnormal("keepalive timeout") };
+                    }
+                    ping_sent = Some(Instant::now());
+                    if timeout(ka.timeout, self.ws.send(WsMessage::Ping(Bytes::new()))).await.map_or(true, |r| r.is_err()) {
+                        let cause = Error::new(ErrorKind::Timeout, "could not send a keepalive ping");
+                        return SessionEnd::Lost { cause, close: CloseInfo::abnormal("keepalive failed") };
+                    }
+                }
+            }
+        }
+    }
+
+    /// The end of the TCP stream (or of the close wait): decides how the
+    /// session is over.
+    fn ended(
+        self,
+        closing: Option<(Instant, Option<(u16, String)>)>,
+        peer_close: Option<Option<CloseFrame>>,
+    ) -> SessionEnd {
+        let app_asked = closing.as_ref().and_then(|(_, req)| req.clone());
+        match (app_asked, peer_close) {
+            // We closed and the peer answered: clean.
+            (Some(_), Some(frame)) => SessionEnd::Closed(close_info(Some(&frame), true)),
+            // We closed and the peer never answered.
+            (Some((code, reason)), None) => SessionEnd::Closed(CloseInfo {
+                code,
+                reason,
+                clean: false,
+                unsent: Vec::new(),
+            }),
+            // The peer closed first.
+            (None, Some(frame)) => {
+                let info = close_info(Some(&frame), true);
+                if is_final_close(info.code) {
+                    SessionEnd::Closed(info)
+                } else {
+                    let cause = Error::new(
+                        ErrorKind::Closed,
+                        format!(
+                            "the server closed the connection with code {} {}",
+                            info.code, info.reason
+                        )
+                        .trim_end()
+                        .to_string(),
+                    )
+                    .with_close_code(info.code);
+                    SessionEnd::Lost { cause, close: info }
+                }
+            }
+            (None, None) => SessionEnd::Lost {
+                cause: Error::new(
+                    ErrorKind::Closed,
+                    "the connection was lost without a close frame",
+                )
+                .with_close_code(1006),
+                close: CloseInfo::abnormal(""),
+            },
+        }
+    }
+}
