@@ -1,1 +1,2 @@
+//! The `rtwire` command.
 fn main() {}

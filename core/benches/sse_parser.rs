@@ -1,0 +1,2 @@
+//! SSE parser benchmarks.
+fn main() {}
