@@ -1,2 +1,66 @@
-//! The `rtwire` command.
-fn main() {}
+//! The `rtwire` command: connect to real-time endpoints from a terminal or a
+//! script, run the demo, drive an Autobahn fuzzing server.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod autobahn;
+mod connect;
+mod demo;
+mod echo_server;
+mod render;
+
+/// rtwire: one client for WebSocket and the HTTP real-time transports.
+#[derive(Debug, Parser)]
+#[command(name = "rtwire", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Connect to URL: stdin lines are sent as messages, incoming messages go
+    /// to stdout. End of stdin closes with 1000. Exit status 0 on a clean
+    /// close, 1 otherwise (with a one-line message on stderr).
+    Connect(connect::Args),
+    /// Run the demo: an in-process server on a free loopback port and a
+    /// client that sends, is cut off, reconnects and flushes its queue.
+    Demo(demo::Args),
+    /// Run every case of an Autobahn testsuite fuzzing server against the
+    /// rtwire client (echoing each message back), then ask it to write its
+    /// reports.
+    AutobahnClient(autobahn::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rtwire: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Connect(a) => connect::run(a).await,
+            Command::Demo(a) => demo::run(a).await,
+            Command::AutobahnClient(a) => autobahn::run(a).await,
+        }
+    });
+    // Do not wait for background tasks (e.g. stdin readers) on the way out.
+    rt.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("rtwire: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! End-to-end tests of the `rtwire` command, run as a process.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+fn rtwire() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rtwire"))
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The python `websockets` echo peer; killed on drop.
+struct Peer {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python_peer() -> Peer {
+    let python = std::env::var_os("RTWIRE_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "test peer python not found at {}: run scripts/peers.sh first",
+        python.display()
+    );
+    let mut child = Command::new(python)
+        .arg(workspace().join("tests/peers/ws_echo.py"))
+        .args(["--idle", "60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the python websockets peer");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .expect("peer prints its port");
+    let port = line
+        .trim()
+        .strip_prefix("PORT ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected peer output {line:?}"));
+    Peer { child, port }
+}
+
+/// Runs the command with `input` on stdin, killing it after `limit`.
+fn run_with_input(mut cmd: Command, input: &str, limit: Duration) -> (i32, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rtwire");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            return (
+                status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("rtwire did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn connect_json_echoes_stdin_lines_and_exits_zero() {
+    let peer = python_peer();
+    let mut cmd = rtwire();
+    cmd.args([
+        "connect",
+        "--linger",
+        "1500",
+        "--json",
+        "--protocol",
+        "chat.v1",
+        &format!("ws://127.0.0.1:{}/echo", peer.port),
+    ]);
+    let (code, stdout, stderr) = run_with_input(cmd, "hello\nwörld\n", Duration::from_secs(20));
+    assert_eq!(code, 0, "stderr: {stderr}");
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert_eq!(events[0]["type"], "open");
+    assert_eq!(events[0]["transport"], "websocket");
+    assert_eq!(events[0]["protocol"], "chat.v1");
+    assert_eq!(
+        events[1],
+        serde_json::json!({"type":"message","data":"hello","binary":false})
+    );
+    assert_eq!(events[2]["data"], "wörld");
+    assert_eq!(events[3]["type"], "closed");
+    assert_eq!(events[3]["code"], 1000);
+    assert_eq!(events[3]["clean"], true);
+}
+
+#[test]
+fn connect_binary_lines_are_base64_both_ways() {
+    let peer = python_peer();
+    let mut cmd = rtwire();
+    cmd.args([
+        "connect",
+        "--linger",
+        "1500",
+        "--binary",
+        &format!("ws://127.0.0.1:{}/echo", peer.port),
+    ]);
+    // "AAEC/w==" is [0, 1, 2, 255].
+    let (code, stdout, stderr) = run_with_input(cmd, "AAEC/w==\n", Duration::from_secs(20));
+    assert_eq!(code, 0, "stderr: {stderr}");
+    assert_eq!(stdout.trim(), "AAEC/w==");
+    assert!(
+        stderr.contains("open ws://"),
+        "status lines go to stderr: {stderr}"
+    );
+}
+
+#[test]
+fn refused_connection_exits_nonzero_with_one_line() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cmd = rtwire();
+    cmd.args(["connect", &format!("ws://127.0.0.1:{port}/")]);
+    let (code, stdout, stderr) = run_with_input(cmd, "", Duration::from_secs(20));
+    assert_ne!(code, 0);
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("rtwire: "), "{stderr}");
+    assert!(
+        stderr.contains("refused") && stderr.contains("(connect)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_url_exits_nonzero() {
+    let mut cmd = rtwire();
+    cmd.args(["connect", "ws://h/#frag"]);
+    let (code, _, stderr) = run_with_input(cmd, "", Duration::from_secs(10));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("invalid_url"), "{stderr}");
+}
+
+#[test]
+fn demo_runs_to_completion() {
+    let mut cmd = rtwire();
+    cmd.arg("demo");
+    let (code, stdout, stderr) = run_with_input(cmd, "", Duration::from_secs(30));
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("reconnecting"), "{stdout}");
+    assert!(stdout.contains("demo ok: 6 messages"), "{stdout}");
+}
+
+#[test]
+fn help_explains_every_connect_flag() {
+    let out = rtwire().args(["connect", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--transport",
+        "--header",
+        "--protocol",
+        "--cacert",
+        "--insecure",
+        "--no-reconnect",
+        "--max-message-size",
+        "--binary",
+        "--json",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from help:\n{help}");
+    }
+}
+
+/// A tiny stand-in for the Autobahn fuzzing server's client-driving API: two
+/// cases, each sending a text and a binary message and recording the echoes.
+#[test]
+fn autobahn_client_runs_every_case_and_updates_reports() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (port, log) = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let log2 = log.clone();
+        tokio::spawn(async move {
+            for _ in 0..4 {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let path = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+                let p2 = path.clone();
+                let mut ws = tokio_tungstenite::accept_hdr_async(
+                    tcp,
+                    move |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
+                          resp| {
+                        *p2.lock().unwrap() = req.uri().to_string();
+                        Ok(resp)
+                    },
+                )
+                .await
+                .unwrap();
+                let path = path.lock().unwrap().clone();
+                if path.starts_with("/getCaseCount") {
+                    ws.send(Message::text("2")).await.unwrap();
+                } else if path.starts_with("/runCase") {
+                    ws.send(Message::text(format!("t:{path}"))).await.unwrap();
+                    ws.send(Message::binary(vec![0u8, 255])).await.unwrap();
+                    for _ in 0..2 {
+                        match ws.next().await {
+                            Some(Ok(Message::Text(t))) => {
+                                log2.lock().unwrap().push(format!("text {t}"))
+                            }
+                            Some(Ok(Message::Binary(b))) => {
+                                log2.lock().unwrap().push(format!("binary {:?}", &b[..]))
+                            }
+                            other => log2.lock().unwrap().push(format!("unexpected {other:?}")),
+                        }
+                    }
+                } else {
+                    log2.lock().unwrap().push(format!("report {path}"));
+                }
+                let _ = ws.close(None).await;
+                while let Some(Ok(_)) = ws.next().await {}
+            }
+        });
+        (port, log)
+    });
+    let mut cmd = rtwire();
+    cmd.args([
+        "autobahn-client",
+        &format!("ws://127.0.0.1:{port}"),
+        "--agent",
+        "rt",
+    ]);
+    let (code, stdout, stderr) = run_with_input(cmd, "", Duration::from_secs(20));
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    let log = log.lock().unwrap().clone();
+    assert_eq!(
+        log,
+        vec![
+            "text t:/runCase?case=1&agent=rt".to_string(),
+            "binary [0, 255]".to_string(),
+            "text t:/runCase?case=2&agent=rt".to_string(),
+            "binary [0, 255]".to_string(),
+            "report /updateReports?agent=rt".to_string(),
+        ]
+    );
+    drop(rt);
+}
