@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test of the repository. Installs what it needs itself:
+# the pinned third-party test peers into ./.venv (scripts/peers.sh).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+export RTWIRE_TEST_PYTHON="$root/.venv/bin/python"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "test peers"
+./scripts/peers.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "rust tests (unit, integration, doc, examples)"
+cargo test --workspace --all-targets --locked --no-fail-fast
+cargo test --workspace --doc --locked
+
+step "docs build without warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+printf '\nall test steps passed\n'
