@@ -48,9 +48,11 @@ pub mod blocking;
 mod client;
 pub mod error;
 pub mod event;
+mod http;
 pub mod message;
 mod net;
 pub mod options;
+pub mod proto;
 pub mod reconnect;
 mod target;
 mod tls;
@@ -60,7 +62,10 @@ pub use client::{connect, is_valid_close_code, Connection, Sender};
 pub use error::{Error, ErrorKind, Result};
 pub use event::{CloseInfo, Event, OpenInfo};
 pub use message::{Data, Message, Text};
-pub use options::{Keepalive, Limits, Options, TlsOptions, Transport};
+pub use options::{
+    Cursor, CursorFrom, CursorTo, Framing, HttpOptions, Keepalive, Limits, Options, Proxy,
+    TlsOptions, Transport,
+};
 pub use reconnect::Reconnect;
 
 /// The crate version.

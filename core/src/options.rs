@@ -144,6 +144,138 @@ impl Default for Limits {
     }
 }
 
+/// Which proxy to use.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Proxy {
+    /// From the environment (default): `HTTPS_PROXY` for `wss`/`https`,
+    /// `HTTP_PROXY` for `ws`/`http`, else `ALL_PROXY`; lower-case names
+    /// too; hosts matching `NO_PROXY` connect directly.
+    #[default]
+    FromEnv,
+    /// Never use a proxy.
+    Disabled,
+    /// This proxy: `http://[user:pass@]host:port` (HTTP CONNECT with basic
+    /// auth), `https://...` (CONNECT over TLS to the proxy), `socks5://` (the
+    /// proxy resolves nothing) or `socks5h://` (the proxy resolves the host).
+    Url(String),
+}
+
+/// How an HTTP streaming body is cut into messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Framing {
+    /// Each received chunk is one binary message, as it arrived.
+    Chunks,
+    /// Each line (LF or CRLF ended) is one text message (default).
+    #[default]
+    Lines,
+    /// Each line is one JSON value (NDJSON); a line that is not JSON is a
+    /// protocol error. Blank lines are skipped.
+    Ndjson,
+}
+
+/// Where a long-poll cursor is read from in a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CursorFrom {
+    /// A response header (e.g. `X-Cursor`).
+    Header(String),
+    /// A top-level field of a JSON object body (e.g. `cursor`); the
+    /// messages are then in the `messages` field if it is an array.
+    JsonField(String),
+}
+
+/// Where a long-poll cursor is sent on the next request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CursorTo {
+    /// A query parameter (default `cursor`).
+    Query(String),
+    /// A request header.
+    Header(String),
+}
+
+/// Long-poll cursor handling: nothing is skipped or repeated across errors
+/// and reconnects, because the cursor only advances with a delivered
+/// response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Cursor {
+    /// Where the next cursor comes from.
+    pub from: CursorFrom,
+    /// Where it goes.
+    pub to: CursorTo,
+    /// The cursor of the first request, if any.
+    pub initial: Option<String>,
+}
+
+impl Cursor {
+    /// A cursor read from `from` and sent as the query parameter `cursor`.
+    pub fn new(from: CursorFrom) -> Self {
+        Cursor {
+            from,
+            to: CursorTo::Query("cursor".into()),
+            initial: None,
+        }
+    }
+}
+
+/// Settings of the HTTP transports (SSE, long polling, polling, streaming).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HttpOptions {
+    /// Where `send` POSTs for HTTP transports; without it, `send` fails with
+    /// `Unsupported`.
+    pub send_url: Option<String>,
+    /// A stream that delivers no byte for this long is dead: reconnect.
+    /// Default 60 s (servers send heartbeats more often than that).
+    pub read_timeout: Duration,
+    /// Short polling: time between requests (±10 % jitter), default 5 s.
+    pub poll_interval: Duration,
+    /// Long polling: the longest a request may be held by the server before
+    /// it counts as failed, default 65 s (a 60 s hold plus a margin).
+    pub long_poll_timeout: Duration,
+    /// Long polling: use POST instead of GET.
+    pub long_poll_post: bool,
+    /// Long polling: a JSON array body is delivered as one message per
+    /// element.
+    pub json_array: bool,
+    /// Long polling: cursor handling.
+    pub cursor: Option<Cursor>,
+    /// HTTP streaming: how the body is cut into messages.
+    pub framing: Framing,
+    /// Longest line for SSE and line framing, default 1 MiB.
+    pub max_line: usize,
+    /// SSE: the `Last-Event-ID` to send on the first request.
+    pub last_event_id: Option<String>,
+    /// SSE: retry on 5xx and 429 answers (honouring `Retry-After`) instead of
+    /// failing. Off by default, as the standard says.
+    pub retry_server_errors: bool,
+    /// Redirects followed at most, default 10. Credentials are not sent to
+    /// another origin, and an https→http redirect is refused.
+    pub max_redirects: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            send_url: None,
+            read_timeout: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(5),
+            long_poll_timeout: Duration::from_secs(65),
+            long_poll_post: false,
+            json_array: false,
+            cursor: None,
+            framing: Framing::Lines,
+            max_line: 1 << 20,
+            last_event_id: None,
+            retry_server_errors: false,
+            max_redirects: 10,
+        }
+    }
+}
+
 /// Options for [`connect`](crate::connect). Build with the consuming setters:
 ///
 /// ```
@@ -180,6 +312,10 @@ pub struct Options {
     pub tls: TlsOptions,
     /// Reconnect policy.
     pub reconnect: Reconnect,
+    /// Proxy selection, for every transport.
+    pub proxy: Proxy,
+    /// Settings of the HTTP transports.
+    pub http: HttpOptions,
 }
 
 impl Default for Options {
@@ -195,6 +331,8 @@ impl Default for Options {
             limits: Limits::default(),
             tls: TlsOptions::default(),
             reconnect: Reconnect::default(),
+            proxy: Proxy::FromEnv,
+            http: HttpOptions::default(),
         }
     }
 }
@@ -298,6 +436,48 @@ impl Options {
         self
     }
 
+    /// Sets the proxy.
+    pub fn proxy(mut self, p: Proxy) -> Self {
+        self.proxy = p;
+        self
+    }
+
+    /// Sets the URL `send` POSTs to on HTTP transports.
+    pub fn send_url(mut self, url: impl Into<String>) -> Self {
+        self.http.send_url = Some(url.into());
+        self
+    }
+
+    /// Sets the idle read timeout of HTTP streams.
+    pub fn read_timeout(mut self, d: Duration) -> Self {
+        self.http.read_timeout = d;
+        self
+    }
+
+    /// Sets the short-poll interval.
+    pub fn poll_interval(mut self, d: Duration) -> Self {
+        self.http.poll_interval = d;
+        self
+    }
+
+    /// Sets the long-poll cursor handling.
+    pub fn cursor(mut self, c: Cursor) -> Self {
+        self.http.cursor = Some(c);
+        self
+    }
+
+    /// Sets the HTTP streaming framing.
+    pub fn framing(mut self, f: Framing) -> Self {
+        self.http.framing = f;
+        self
+    }
+
+    /// Sets the SSE `Last-Event-ID` of the first request.
+    pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
+        self.http.last_event_id = Some(id.into());
+        self
+    }
+
     /// Checks ranges that would otherwise fail later or oddly.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         let bad = |m: &str| Err(Error::new(ErrorKind::InvalidArgument, m.to_string()));
@@ -343,6 +523,22 @@ impl Options {
                 return bad(&format!(
                     "invalid subprotocol {p:?} (must be an HTTP token)"
                 ));
+            }
+        }
+        if self.http.read_timeout.is_zero()
+            || self.http.poll_interval.is_zero()
+            || self.http.long_poll_timeout.is_zero()
+        {
+            return bad(
+                "HTTP read_timeout, poll_interval and long_poll_timeout must be greater than zero",
+            );
+        }
+        if self.http.max_line == 0 {
+            return bad("max_line must be at least 1");
+        }
+        if let Some(id) = &self.http.last_event_id {
+            if id.contains(['\0', '\r', '\n']) {
+                return bad("last_event_id must not contain NUL, CR or LF");
             }
         }
         self.reconnect.validate()

@@ -5,15 +5,16 @@
 use tokio::time::sleep;
 
 use crate::client::link::{close_requested, Link, SessionEnd};
+use crate::client::resume::Resume;
 use crate::event::{CloseInfo, Event};
 use crate::transport::{Plan, Session};
 
 /// Drives a connection whose first session is already open, until it is
 /// closed for good.
-pub(crate) async fn drive(plan: Plan, mut link: Link, first: Session) {
+pub(crate) async fn drive(plan: Plan, mut link: Link, first: Session, mut resume: Resume) {
     let mut session = first;
     let close = 'life: loop {
-        let (mut cause, lost_close) = match session.run(&mut link, &plan.options).await {
+        let (mut cause, lost_close) = match session.run(&mut link, &plan, &mut resume).await {
             SessionEnd::Closed(info) => break 'life info,
             SessionEnd::Abandoned => return,
             SessionEnd::Failed { error, close } => {
@@ -35,7 +36,7 @@ pub(crate) async fn drive(plan: Plan, mut link: Link, first: Session) {
                 }
                 break 'life final_close;
             }
-            let delay = policy.delay(attempt);
+            let delay = resume.delay(policy, attempt);
             let event = Event::Reconnecting {
                 attempt,
                 delay,
@@ -48,7 +49,7 @@ pub(crate) async fn drive(plan: Plan, mut link: Link, first: Session) {
                 req = close_requested(&mut link.close_req) => {
                     break 'life CloseInfo { code: req.code, reason: req.reason, clean: true, unsent: Vec::new() };
                 }
-                r = async { sleep(delay).await; plan.open().await } => r,
+                r = async { sleep(delay).await; plan.open(&mut resume).await } => r,
             };
             match opened {
                 Ok((s, info)) => {

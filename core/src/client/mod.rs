@@ -15,6 +15,7 @@ use crate::transport::Plan;
 pub(crate) mod driver;
 pub(crate) mod link;
 pub(crate) mod queue;
+pub(crate) mod resume;
 
 use link::{CloseRequest, Link};
 use queue::QueueTx;
@@ -48,9 +49,10 @@ use queue::QueueTx;
 /// `Handshake`, `Timeout`, ...).
 pub async fn connect(url: &str, options: Options) -> Result<Connection, Error> {
     let plan = Plan::new(url, options)?;
+    let mut resume = resume::Resume::default();
     let mut attempt = 0u32;
     let (session, info) = loop {
-        match plan.open().await {
+        match plan.open(&mut resume).await {
             Ok((s, info)) => break (s, info),
             Err(e) => {
                 attempt += 1;
@@ -58,12 +60,13 @@ pub async fn connect(url: &str, options: Options) -> Result<Connection, Error> {
                 if !(policy.retry_initial && e.is_retryable() && policy.allows(attempt)) {
                     return Err(e);
                 }
-                tokio::time::sleep(policy.delay(attempt)).await;
+                tokio::time::sleep(resume.delay(policy, attempt)).await;
             }
         }
     };
     let (events_tx, events) = mpsc::channel(plan.options.limits.event_queue);
-    let (queue_tx, queue_rx) = queue::queue(plan.options.limits.send_queue_bytes);
+    let (queue_tx, queue_rx) =
+        queue::queue(plan.options.limits.send_queue_bytes, plan.send_refusal());
     let (close_tx, close_rx) = watch::channel(None);
     // The queue has room: the first event cannot block.
     let _ = events_tx.try_send(Event::Open(info.clone()));
@@ -72,7 +75,7 @@ pub async fn connect(url: &str, options: Options) -> Result<Connection, Error> {
         outgoing: queue_rx,
         close_req: close_rx,
     };
-    tokio::spawn(driver::drive(plan, link, session));
+    tokio::spawn(driver::drive(plan, link, session, resume));
     Ok(Connection {
         events,
         sender: Sender { queue: queue_tx },

@@ -28,6 +28,8 @@ pub(crate) struct QueueTx {
     tx: mpsc::UnboundedSender<Outgoing>,
     budget: Arc<Semaphore>,
     cap: u32,
+    /// Set when the transport cannot send at all: why.
+    refuse: Option<Arc<str>>,
 }
 
 /// The transport's half.
@@ -35,10 +37,13 @@ pub(crate) struct QueueTx {
 pub(crate) struct QueueRx {
     rx: mpsc::UnboundedReceiver<Outgoing>,
     budget: Arc<Semaphore>,
+    /// A message taken out and put back (its send failed): it goes first.
+    front: Option<Outgoing>,
 }
 
-/// A queue whose bytes are bounded by `high_water`.
-pub(crate) fn queue(high_water: usize) -> (QueueTx, QueueRx) {
+/// A queue whose bytes are bounded by `high_water`. With `refuse`, every
+/// send fails with `Unsupported` and that reason.
+pub(crate) fn queue(high_water: usize, refuse: Option<String>) -> (QueueTx, QueueRx) {
     let cap = high_water.clamp(1, u32::MAX as usize) as u32;
     let (tx, rx) = mpsc::unbounded_channel();
     let budget = Arc::new(Semaphore::new(cap as usize));
@@ -47,8 +52,13 @@ pub(crate) fn queue(high_water: usize) -> (QueueTx, QueueRx) {
             tx,
             budget: budget.clone(),
             cap,
+            refuse: refuse.map(Arc::from),
         },
-        QueueRx { rx, budget },
+        QueueRx {
+            rx,
+            budget,
+            front: None,
+        },
     )
 }
 
@@ -65,6 +75,13 @@ impl QueueTx {
         (data.len().min(self.cap as usize) as u32).max(1)
     }
 
+    fn refused(&self, data: Data) -> Result<Data, Error> {
+        match &self.refuse {
+            None => Ok(data),
+            Some(why) => Err(Error::new(ErrorKind::Unsupported, why.to_string()).with_unsent(data)),
+        }
+    }
+
     fn push(&self, data: Data, permits: u32) -> Result<(), Error> {
         self.tx.send(Outgoing { data, permits }).map_err(|e| {
             self.budget.add_permits(permits as usize);
@@ -74,6 +91,7 @@ impl QueueTx {
 
     /// Queues `data`, waiting while the queue is over its high-water mark.
     pub async fn send(&self, data: Data) -> Result<(), Error> {
+        let data = self.refused(data)?;
         let n = self.permits_for(&data);
         match self.budget.acquire_many(n).await {
             Ok(p) => p.forget(),
@@ -84,6 +102,7 @@ impl QueueTx {
 
     /// Queues `data` or hands it back in a `QueueFull` error.
     pub fn try_send(&self, data: Data) -> Result<(), Error> {
+        let data = self.refused(data)?;
         let n = self.permits_for(&data);
         match self.budget.try_acquire_many(n) {
             Ok(p) => p.forget(),
@@ -112,12 +131,22 @@ impl QueueTx {
 impl QueueRx {
     /// Waits for the next message.
     pub async fn recv(&mut self) -> Option<Outgoing> {
+        if let Some(out) = self.front.take() {
+            return Some(out);
+        }
         self.rx.recv().await
     }
 
     /// The next message if one is queued.
     pub fn try_recv(&mut self) -> Option<Outgoing> {
-        self.rx.try_recv().ok()
+        self.front.take().or_else(|| self.rx.try_recv().ok())
+    }
+
+    /// Puts back a message taken out whose send failed: it goes out first
+    /// on the next session, still holding its permits.
+    pub fn push_front(&mut self, out: Outgoing) {
+        debug_assert!(self.front.is_none(), "one message at a time is put back");
+        self.front = Some(out);
     }
 
     /// Gives the message's permits back: it has left the queue.
@@ -129,7 +158,7 @@ impl QueueRx {
     pub fn close_and_drain(&mut self) -> Vec<Data> {
         self.budget.close();
         self.rx.close();
-        let mut unsent = Vec::new();
+        let mut unsent: Vec<Data> = self.front.take().map(|o| o.data).into_iter().collect();
         while let Ok(out) = self.rx.try_recv() {
             unsent.push(out.data);
         }
@@ -143,7 +172,7 @@ mod tests {
 
     #[tokio::test]
     async fn bytes_are_bounded_and_try_send_hands_back() {
-        let (tx, mut rx) = queue(10);
+        let (tx, mut rx) = queue(10, None);
         tx.try_send(Data::from(vec![0u8; 6])).unwrap();
         let mut e = tx.try_send(Data::from(vec![1u8; 6])).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::QueueFull);
@@ -156,14 +185,14 @@ mod tests {
 
     #[tokio::test]
     async fn oversize_message_fits_in_an_empty_queue() {
-        let (tx, mut rx) = queue(4);
+        let (tx, mut rx) = queue(4, None);
         tx.send(Data::from(vec![0u8; 100])).await.unwrap();
         assert_eq!(rx.recv().await.unwrap().data.len(), 100);
     }
 
     #[tokio::test]
     async fn close_returns_everything_and_refuses_more() {
-        let (tx, mut rx) = queue(1 << 20);
+        let (tx, mut rx) = queue(1 << 20, None);
         for i in 0..5u8 {
             tx.send(Data::from(vec![i])).await.unwrap();
         }
@@ -176,8 +205,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn refusing_queue_hands_the_message_back() {
+        let (tx, _rx) = queue(10, Some("no send_url".into()));
+        let mut e = tx.try_send("x".into()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert_eq!(e.to_string(), "no send_url");
+        assert_eq!(e.take_unsent().unwrap().as_text(), Some("x"));
+    }
+
+    #[tokio::test]
+    async fn a_message_put_back_goes_first_and_is_drained() {
+        let (tx, mut rx) = queue(100, None);
+        tx.send("a".into()).await.unwrap();
+        tx.send("b".into()).await.unwrap();
+        let a = rx.recv().await.unwrap();
+        rx.push_front(a);
+        assert_eq!(rx.try_recv().unwrap().data.as_text(), Some("a"));
+        let b = rx.recv().await.unwrap();
+        rx.push_front(b);
+        let unsent = rx.close_and_drain();
+        assert_eq!(unsent.len(), 1);
+        assert_eq!(unsent[0].as_text(), Some("b"));
+    }
+
+    #[tokio::test]
     async fn send_waits_for_room() {
-        let (tx, mut rx) = queue(4);
+        let (tx, mut rx) = queue(4, None);
         tx.send(Data::from(vec![0u8; 4])).await.unwrap();
         let tx2 = tx.clone();
         let waiter = tokio::spawn(async move { tx2.send(Data::from(vec![1u8; 4])).await });

@@ -1,15 +1,19 @@
 //! Transports: each opens a session over the network and runs it against the
 //! connection's [`Link`]. One file per transport; the reconnect loop, queues
-//! and events they share live in [`crate::client`].
+//! and events they share live in [`crate::client`], the HTTP plumbing in
+//! [`crate::http`].
 
 use std::sync::Arc;
 
 use crate::client::link::{Link, SessionEnd};
+use crate::client::resume::Resume;
 use crate::error::{Error, ErrorKind};
 use crate::event::OpenInfo;
+use crate::http::HttpClient;
 use crate::options::{Options, Transport};
 use crate::target::Target;
 
+pub(crate) mod sse;
 pub(crate) mod ws;
 
 /// Everything needed to open a session again and again.
@@ -18,45 +22,83 @@ pub(crate) struct Plan {
     pub target: Target,
     pub transport: Transport,
     pub options: Arc<Options>,
+    /// TLS for WebSocket (`wss`).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The HTTP client of the HTTP transports.
+    pub http: Option<HttpClient>,
 }
 
 /// An open session of some transport.
 #[derive(Debug)]
 pub(crate) enum Session {
     WebSocket(ws::WsSession),
+    Sse(sse::SseSession),
 }
 
 impl Plan {
-    /// Checks the options and prepares TLS once for all attempts.
+    /// Checks the options and prepares TLS and HTTP once for all attempts.
     pub fn new(url: &str, options: Options) -> Result<Plan, Error> {
         options.validate()?;
         let (target, transport) = crate::target::parse(url, options.transport)?;
-        let alpn: &[&[u8]] = match transport {
-            Transport::WebSocket => &[b"http/1.1"],
-            _ => &[],
+        let (tls, http) = match transport {
+            Transport::WebSocket => {
+                let tls = if target.tls {
+                    Some(crate::tls::client_config(&options.tls, &[b"http/1.1"])?)
+                } else {
+                    None
+                };
+                (tls, None)
+            }
+            _ => {
+                // Redirects may lead to https: always prepare TLS.
+                let cfg = crate::tls::client_config(&options.tls, &[b"h2", b"http/1.1"])?;
+                let http = HttpClient::new(&target, &options, (*cfg).clone())?;
+                (None, Some(http))
+            }
         };
-        let tls = if target.tls {
-            Some(crate::tls::client_config(&options.tls, alpn)?)
-        } else {
-            None
-        };
+        if let Some(u) = &options.http.send_url {
+            crate::target::parse(u, Transport::Sse).map_err(|e| {
+                Error::new(ErrorKind::InvalidUrl, format!("send_url: {}", e.message()))
+            })?;
+        }
         Ok(Plan {
             target,
             transport,
             options: Arc::new(options),
             tls,
+            http,
         })
     }
 
+    /// Why `send` cannot work on this connection, if it cannot.
+    pub fn send_refusal(&self) -> Option<String> {
+        match self.transport {
+            Transport::WebSocket => None,
+            t if self.options.http.send_url.is_none() => Some(format!(
+                "the {t} transport receives only: set a send_url to send with POST"
+            )),
+            _ => None,
+        }
+    }
+
+    /// The HTTP client (HTTP transports only).
+    pub fn http(&self) -> &HttpClient {
+        self.http
+            .as_ref()
+            .expect("HTTP transports always have a client")
+    }
+
     /// Opens one session, within `open_timeout`.
-    pub async fn open(&self) -> Result<(Session, OpenInfo), Error> {
+    pub async fn open(&self, resume: &mut Resume) -> Result<(Session, OpenInfo), Error> {
         let limit = self.options.open_timeout;
         let attempt = async {
             match self.transport {
                 Transport::WebSocket => ws::open(self)
                     .await
                     .map(|(s, info)| (Session::WebSocket(s), info)),
+                Transport::Sse => sse::open(self, resume)
+                    .await
+                    .map(|(s, info)| (Session::Sse(s), info)),
                 other => Err(Error::new(
                     ErrorKind::Unsupported,
                     format!("the {other} transport is not available in this build yet"),
@@ -79,9 +121,10 @@ impl Plan {
 
 impl Session {
     /// Runs the session until it ends.
-    pub async fn run(self, link: &mut Link, options: &Options) -> SessionEnd {
+    pub async fn run(self, link: &mut Link, plan: &Plan, resume: &mut Resume) -> SessionEnd {
         match self {
-            Session::WebSocket(s) => s.run(link, options).await,
+            Session::WebSocket(s) => s.run(link, &plan.options).await,
+            Session::Sse(s) => s.run(link, plan, resume).await,
         }
     }
 }

@@ -1,0 +1,48 @@
+//! The native module `rtwire._rtwire`: a thin layer over the `rtwire` core.
+//!
+//! Everything runs on the core's process-wide tokio runtime
+//! ([`rtwire::blocking::runtime`]); Python threads only convert arguments and
+//! results. Awaitables are plain asyncio futures resolved from the runtime
+//! with `loop.call_soon_threadsafe`; blocking calls release the GIL and wait
+//! in slices of at most 100 ms so that Ctrl-C is noticed.
+
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+mod args;
+mod bridge;
+mod conn;
+mod errors;
+mod events;
+mod options;
+
+/// The module initialiser.
+#[pymodule]
+fn _rtwire(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("CORE_VERSION", rtwire::VERSION)?;
+    let kinds: Vec<&str> = rtwire::ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+    m.add("ERROR_KINDS", PyTuple::new(py, kinds)?)?;
+    m.add(
+        "TRANSPORTS",
+        PyTuple::new(
+            py,
+            ["auto", "websocket", "sse", "long_poll", "poll", "stream"],
+        )?,
+    )?;
+    m.add_class::<options::PyOptions>()?;
+    m.add_class::<options::PyReconnect>()?;
+    m.add_class::<conn::PyConnection>()?;
+    m.add_class::<bridge::Resolve>()?;
+    m.add_class::<bridge::CancelTask>()?;
+    m.add_class::<events::OpenEvent>()?;
+    m.add_class::<events::MessageEvent>()?;
+    m.add_class::<events::ReconnectingEvent>()?;
+    m.add_class::<events::ErrorEvent>()?;
+    m.add_class::<events::ClosedEvent>()?;
+    m.add_function(wrap_pyfunction!(conn::connect_async, m)?)?;
+    m.add_function(wrap_pyfunction!(conn::connect_blocking, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::error_for_kind, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! Connection options from Python keyword arguments.
+
+use std::str::FromStr;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyMapping, PyString};
+
+use rtwire::{Error, ErrorKind, Options, Reconnect, Transport};
+
+use crate::args::{boolean, int_in, opt_seconds, opt_str, path, seconds, string, type_name};
+use crate::errors::to_pyerr;
+
+/// The reconnect policy: exponential backoff with full jitter.
+#[pyclass(module = "rtwire", name = "Reconnect", frozen)]
+#[derive(Debug, Clone)]
+pub struct PyReconnect {
+    pub(crate) inner: Reconnect,
+}
+
+#[pymethods]
+impl PyReconnect {
+    #[new]
+    #[pyo3(signature = (*, initial_delay = None, max_delay = None, max_attempts = None, retry_initial = None))]
+    fn new(
+        initial_delay: Option<&Bound<'_, PyAny>>,
+        max_delay: Option<&Bound<'_, PyAny>>,
+        max_attempts: Option<&Bound<'_, PyAny>>,
+        retry_initial: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let mut r = Reconnect::default();
+        if let Some(d) = opt_seconds("initial_delay", initial_delay)? {
+            r = r.initial_delay(d);
+        }
+        if let Some(d) = opt_seconds("max_delay", max_delay)? {
+            r = r.max_delay(d);
+        }
+        if let Some(n) = max_attempts.filter(|v| !v.is_none()) {
+            r = r.max_attempts(int_in("max_attempts", n, 0, u32::MAX as i64)? as u32);
+        }
+        if let Some(b) = retry_initial.filter(|v| !v.is_none()) {
+            r = r.retry_initial(boolean("retry_initial", b)?);
+        }
+        if r.max_delay < r.initial_delay {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "max_delay must not be below initial_delay",
+            ));
+        }
+        Ok(PyReconnect { inner: r })
+    }
+
+    /// Upper bound of the first delay, in seconds.
+    #[getter]
+    fn initial_delay(&self) -> f64 {
+        self.inner.initial_delay.as_secs_f64()
+    }
+    /// Cap on every delay, in seconds.
+    #[getter]
+    fn max_delay(&self) -> f64 {
+        self.inner.max_delay.as_secs_f64()
+    }
+    /// Failed attempts in a row before giving up; `None`: never.
+    #[getter]
+    fn max_attempts(&self) -> Option<u32> {
+        self.inner.max_attempts
+    }
+    /// Whether a failing first attempt is retried too.
+    #[getter]
+    fn retry_initial(&self) -> bool {
+        self.inner.retry_initial
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Reconnect(initial_delay={}, max_delay={}, max_attempts={}, retry_initial={})",
+            self.initial_delay(),
+            self.max_delay(),
+            self.inner
+                .max_attempts
+                .map_or("None".to_string(), |n| n.to_string()),
+            if self.inner.retry_initial { "True" } else { "False" }
+        )
+    }
+}
+
+/// Checked connection options (built by `rtwire.connect` from its keyword
+/// arguments).
+#[pyclass(module = "rtwire._rtwire", name = "Options", frozen)]
+#[derive(Debug, Clone)]
+pub struct PyOptions {
+    pub(crate) inner: Options,
+}
+
+fn headers(v: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let bad = || {
+        PyTypeError::new_err(format!(
+            "headers must be a mapping or an iterable of (name, value) pairs of str, not {}",
+            type_name(v)
+        ))
+    };
+    if v.is_instance_of::<PyString>() || v.is_instance_of::<pyo3::types::PyBytes>() {
+        return Err(bad());
+    }
+    let items = if let Ok(m) = v.cast::<PyMapping>() {
+        m.items()?.into_any()
+    } else {
+        v.clone()
+    };
+    let mut out = Vec::new();
+    for item in items.try_iter().map_err(|_| bad())? {
+        let item = item?;
+        let (k, val): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract().map_err(|_| bad())?;
+        out.push((string("headers name", &k)?, string("headers value", &val)?));
+    }
+    Ok(out)
+}
+
+fn str_list(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if v.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be a sequence of str, not a single str"
+        )));
+    }
+    let it = v.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{name} must be a sequence of str, not {}",
+            type_name(v)
+        ))
+    })?;
+    it.map(|x| string(name, &x?)).collect()
+}
+
+#[pymethods]
+impl PyOptions {
+    #[new]
+    #[pyo3(signature = (
+        *,
+        transport = None,
+        headers = None,
+        subprotocols = None,
+        origin = None,
+        reconnect = None,
+        open_timeout = None,
+        close_timeout = None,
+        ping_interval = None,
+        ping_timeout = None,
+        max_message_size = None,
+        max_frame_size = None,
+        send_queue_bytes = None,
+        event_queue = None,
+        proxy = None,
+        cafile = None,
+        certfile = None,
+        keyfile = None,
+        insecure = None,
+        disable_ping = false,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        transport: Option<&Bound<'_, PyAny>>,
+        headers: Option<&Bound<'_, PyAny>>,
+        subprotocols: Option<&Bound<'_, PyAny>>,
+        origin: Option<&Bound<'_, PyAny>>,
+        reconnect: Option<&Bound<'_, PyAny>>,
+        open_timeout: Option<&Bound<'_, PyAny>>,
+        close_timeout: Option<&Bound<'_, PyAny>>,
+        ping_interval: Option<&Bound<'_, PyAny>>,
+        ping_timeout: Option<&Bound<'_, PyAny>>,
+        max_message_size: Option<&Bound<'_, PyAny>>,
+        max_frame_size: Option<&Bound<'_, PyAny>>,
+        send_queue_bytes: Option<&Bound<'_, PyAny>>,
+        event_queue: Option<&Bound<'_, PyAny>>,
+        proxy: Option<&Bound<'_, PyAny>>,
+        cafile: Option<&Bound<'_, PyAny>>,
+        certfile: Option<&Bound<'_, PyAny>>,
+        keyfile: Option<&Bound<'_, PyAny>>,
+        insecure: Option<&Bound<'_, PyAny>>,
+        disable_ping: bool,
+    ) -> PyResult<Self> {
+        let mut o = Options::new();
+        if let Some(t) = opt_str("transport", transport)? {
+            o = o.transport(Transport::from_str(&t).map_err(|e| to_pyerr(py, e))?);
+        }
+        if let Some(h) = headers.filter(|v| !v.is_none()) {
+            o.headers = self::headers(h)?;
+        }
+        if let Some(s) = subprotocols.filter(|v| !v.is_none()) {
+            o.subprotocols = str_list("subprotocols", s)?;
+        }
+        o.origin = opt_str("origin", origin)?;
+        if let Some(r) = reconnect.filter(|v| !v.is_none()) {
+            if r.is_instance_of::<PyBool>() {
+                if !r.cast::<PyBool>()?.is_true() {
+                    o = o.reconnect(Reconnect::disabled());
+                }
+            } else if let Ok(p) = r.cast::<PyReconnect>() {
+                o = o.reconnect(p.get().inner);
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "reconnect must be a bool or an rtwire.Reconnect, not {}",
+                    type_name(r)
+                )));
+            }
+        }
+        if let Some(d) = opt_seconds("open_timeout", open_timeout)? {
+            o = o.open_timeout(d);
+        }
+        if let Some(d) = opt_seconds("close_timeout", close_timeout)? {
+            o = o.close_timeout(d);
+        }
+        let mut interval = o.keepalive.interval;
+        let mut timeout = o.keepalive.timeout;
+        if disable_ping {
+            interval = None;
+        } else if let Some(v) = ping_interval.filter(|v| !v.is_none()) {
+            interval = Some(seconds("ping_interval", v)?);
+        }
+        if let Some(d) = opt_seconds("ping_timeout", ping_timeout)? {
+            timeout = d;
+        }
+        o = o.keepalive(interval, timeout);
+        let size = |name: &str, v: Option<&Bound<'_, PyAny>>| -> PyResult<Option<usize>> {
+            match v.filter(|v| !v.is_none()) {
+                None => Ok(None),
+                Some(v) => Ok(Some(int_in(name, v, 1, isize::MAX as i64)? as usize)),
+            }
+        };
+        if let Some(n) = size("max_message_size", max_message_size)? {
+            o = o.max_message_size(n);
+            o.limits.max_frame_size = o.limits.max_frame_size.min(n);
+        }
+        if let Some(n) = size("max_frame_size", max_frame_size)? {
+            o = o.max_frame_size(n);
+        }
+        if let Some(n) = size("send_queue_bytes", send_queue_bytes)? {
+            o = o.send_queue_bytes(n);
+        }
+        if let Some(n) = size("event_queue", event_queue)? {
+            o = o.event_queue(n);
+        }
+        if let Some(p) = opt_str("proxy", proxy)? {
+            return Err(to_pyerr(
+                py,
+                Error::new(
+                    ErrorKind::Unsupported,
+                    format!("proxy {p:?}: proxies are not supported by this version of rtwire"),
+                ),
+            ));
+        }
+        if let Some(p) = path("cafile", cafile)? {
+            o = o.ca_file(p);
+        }
+        let cert = path("certfile", certfile)?;
+        let key = path("keyfile", keyfile)?;
+        match (cert, key) {
+            (Some(c), Some(k)) => o = o.client_cert(c, k),
+            (None, None) => {}
+            _ => {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "certfile and keyfile go together",
+                ))
+            }
+        }
+        if let Some(b) = insecure.filter(|v| !v.is_none()) {
+            o = o.insecure(boolean("insecure", b)?);
+        }
+        Ok(PyOptions { inner: o })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.inner)
+    }
+}

@@ -1,0 +1,11 @@
+//! Sans-IO protocol state machines: bytes in, events out.
+//!
+//! Nothing here touches a socket, a clock or a runtime. Each parser is fed
+//! whatever chunks the transport happened to read, in any split, and gives
+//! the same result as if the whole stream had arrived at once. That makes
+//! them testable byte by byte and fuzzable; `transport` drives them with
+//! tokio.
+//!
+//! - [`sse`]: the `text/event-stream` (Server-Sent Events) parser.
+
+pub mod sse;
