@@ -62,9 +62,16 @@ pub struct PyPeer {
 }
 
 impl PyPeer {
-    /// Starts the peer and waits (bounded) for its `PORT <n>` line.
+    /// Starts the WebSocket echo peer and waits (bounded) for its
+    /// `PORT <n>` line.
     pub async fn start() -> PyPeer {
-        let script = workspace_root().join("tests/peers/ws_echo.py");
+        Self::start_script("ws_echo.py").await
+    }
+
+    /// Starts `tests/peers/<name>` (a peer that prints `PORT <n>` when ready
+    /// and stops when its stdin closes) and waits for its port.
+    pub async fn start_script(name: &str) -> PyPeer {
+        let script = workspace_root().join("tests/peers").join(name);
         let mut child = Command::new(python())
             .arg(&script)
             .arg("--idle")
