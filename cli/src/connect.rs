@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rtwire::{Event, Options, Reconnect, Transport};
+use rtwire::{Cursor, CursorFrom, CursorTo, Event, Framing, Options, Proxy, Reconnect, Transport};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::oneshot;
 
@@ -53,6 +53,37 @@ pub struct Args {
     /// Print every event as one JSON object per line on stdout.
     #[arg(long)]
     json: bool,
+    /// HTTP transports: URL that stdin lines are POSTed to.
+    #[arg(long, value_name = "URL")]
+    send_url: Option<String>,
+    /// SSE: Last-Event-ID of the first request (resume from there).
+    #[arg(long, value_name = "ID")]
+    last_event_id: Option<String>,
+    /// Short polling: milliseconds between requests (default 5000).
+    #[arg(long, value_name = "MS")]
+    interval: Option<u64>,
+    /// Long polling: take the next cursor from this response header.
+    #[arg(long, value_name = "H", conflicts_with = "cursor_json")]
+    cursor_header: Option<String>,
+    /// Long polling: take the next cursor from this field of a JSON object
+    /// body (messages in its "messages" array).
+    #[arg(long, value_name = "FIELD")]
+    cursor_json: Option<String>,
+    /// Long polling: query parameter that carries the cursor (default cursor).
+    #[arg(long, value_name = "NAME", default_value = "cursor")]
+    cursor_param: String,
+    /// Long polling: a JSON array body is one message per element.
+    #[arg(long)]
+    json_array: bool,
+    /// HTTP streaming: how the body is cut into messages: lines, ndjson or
+    /// chunks (default lines).
+    #[arg(long, value_name = "F", value_parser = parse_framing)]
+    framing: Option<Framing>,
+    /// Proxy URL (http://, https://, socks5://, socks5h://); "none" disables
+    /// the proxy; default: HTTP(S)_PROXY / ALL_PROXY / NO_PROXY from the
+    /// environment.
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
     /// After stdin ends, keep reading replies until none has arrived for this
     /// many milliseconds, then close with 1000.
     #[arg(long, value_name = "MS", default_value_t = 300)]
@@ -61,6 +92,15 @@ pub struct Args {
 
 fn parse_transport(s: &str) -> Result<Transport, String> {
     s.parse::<Transport>().map_err(|e| e.to_string())
+}
+
+fn parse_framing(s: &str) -> Result<Framing, String> {
+    match s {
+        "lines" => Ok(Framing::Lines),
+        "ndjson" => Ok(Framing::Ndjson),
+        "chunks" | "raw" => Ok(Framing::Chunks),
+        _ => Err(format!("unknown framing {s:?} (lines, ndjson or chunks)")),
+    }
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {
@@ -95,6 +135,34 @@ fn options(a: &Args) -> Options {
     }
     if let Some(ms) = a.open_timeout {
         o = o.open_timeout(Duration::from_millis(ms));
+    }
+    if let Some(u) = &a.send_url {
+        o = o.send_url(u);
+    }
+    if let Some(id) = &a.last_event_id {
+        o = o.last_event_id(id);
+    }
+    if let Some(ms) = a.interval {
+        o = o.poll_interval(Duration::from_millis(ms.max(1)));
+    }
+    let from = match (&a.cursor_header, &a.cursor_json) {
+        (Some(h), _) => Some(CursorFrom::Header(h.clone())),
+        (None, Some(f)) => Some(CursorFrom::JsonField(f.clone())),
+        (None, None) => None,
+    };
+    if let Some(from) = from {
+        let mut c = Cursor::new(from);
+        c.to = CursorTo::Query(a.cursor_param.clone());
+        o = o.cursor(c);
+    }
+    o.http.json_array = a.json_array;
+    if let Some(f) = a.framing {
+        o = o.framing(f);
+    }
+    match a.proxy.as_deref() {
+        None => {}
+        Some("none") => o = o.proxy(Proxy::Disabled),
+        Some(u) => o = o.proxy(Proxy::Url(u.to_string())),
     }
     if let Some(ms) = a.ping_interval {
         let iv = (ms > 0).then(|| Duration::from_millis(ms));

@@ -30,7 +30,7 @@ impl Drop for Peer {
     }
 }
 
-fn python_peer() -> Peer {
+fn python_peer(script: &str) -> Peer {
     let python = std::env::var_os("RTWIRE_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join(".venv/bin/python"));
@@ -40,7 +40,7 @@ fn python_peer() -> Peer {
         python.display()
     );
     let mut child = Command::new(python)
-        .arg(workspace().join("tests/peers/ws_echo.py"))
+        .arg(workspace().join("tests/peers").join(script))
         .args(["--idle", "60"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -92,7 +92,7 @@ fn run_with_input(mut cmd: Command, input: &str, limit: Duration) -> (i32, Strin
 
 #[test]
 fn connect_json_echoes_stdin_lines_and_exits_zero() {
-    let peer = python_peer();
+    let peer = python_peer("ws_echo.py");
     let mut cmd = rtwire();
     cmd.args([
         "connect",
@@ -125,7 +125,7 @@ fn connect_json_echoes_stdin_lines_and_exits_zero() {
 
 #[test]
 fn connect_binary_lines_are_base64_both_ways() {
-    let peer = python_peer();
+    let peer = python_peer("ws_echo.py");
     let mut cmd = rtwire();
     cmd.args([
         "connect",
@@ -273,4 +273,37 @@ fn autobahn_client_runs_every_case_and_updates_reports() {
         ]
     );
     drop(rt);
+}
+
+#[test]
+fn connect_sse_prints_event_and_id_and_resumes_from_last_event_id() {
+    let peer = python_peer("sse_server.py");
+    let mut cmd = rtwire();
+    cmd.args([
+        "connect",
+        "--json",
+        "--transport",
+        "sse",
+        "--no-reconnect",
+        "--last-event-id",
+        "1",
+        &format!("http://127.0.0.1:{}/events?total=3&per_conn=5", peer.port),
+    ]);
+    let (code, stdout, stderr) = run_with_input(cmd, "", Duration::from_secs(20));
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(events[0]["type"], "open", "{stdout}");
+    assert_eq!(events[0]["transport"], "sse");
+    assert_eq!(
+        events[1],
+        serde_json::json!({"type":"message","data":"event 2","binary":false,"event":"message","id":"2"})
+    );
+    assert_eq!(events[2]["event"], "tick");
+    assert_eq!(events[2]["id"], "3");
+    // The server ends the stream; without reconnect that is an error exit.
+    assert_eq!(events.last().unwrap()["type"], "closed");
+    assert_ne!(code, 0, "stderr: {stderr}");
+    assert!(stderr.contains("ended the stream"), "{stderr}");
 }
