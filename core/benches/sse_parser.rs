@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_main, Criterion, Throughput};
 use rtwire::proto::sse::{SseLimits, SseParser};
 
 /// `count` events of exactly 64 bytes each: `data: <56 bytes>\n\n`.
@@ -81,5 +81,11 @@ fn bench_large(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_small, bench_large);
+/// Runs every group with the command-line configuration.
+fn benches() {
+    let mut c = Criterion::default().configure_from_args();
+    bench_small(&mut c);
+    bench_large(&mut c);
+}
+
 criterion_main!(benches);

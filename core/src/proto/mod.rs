@@ -7,5 +7,7 @@
 //! tokio.
 //!
 //! - [`sse`]: the `text/event-stream` (Server-Sent Events) parser.
+//! - [`lines`]: line framing for HTTP streaming (lines, NDJSON).
 
+pub mod lines;
 pub mod sse;

@@ -59,7 +59,8 @@
 //!
 //! Lines are found with `memchr`. `data` bytes are copied once, from the
 //! chunk straight into the event's buffer, even when a line spans chunks;
-//! they are checked for UTF-8 in place. An event costs the allocation of its
+//! they are checked for UTF-8 in place (only a line that is not valid UTF-8
+//! is rewritten, with its replacement characters). An event costs the allocation of its
 //! data, of its type and of its id (when it has one).
 
 use std::fmt;
@@ -432,7 +433,7 @@ impl SseParser {
                     }
                     return Ok(());
                 }
-                Line::Name => match memchr(b':', seg) {
+                Line::Name => match find_colon(seg) {
                     Some(colon) => {
                         let field = self.field_name(&seg[..colon]);
                         seg = &seg[colon + 1..];
@@ -611,6 +612,17 @@ impl SseParser {
             Some(self.last_event_id.clone())
         };
         out(SseEvent { event, data, id });
+    }
+}
+
+/// The first `:` in `seg`. Field names are short: look at the first bytes
+/// directly before paying for a vectorised search.
+#[inline]
+fn find_colon(seg: &[u8]) -> Option<usize> {
+    match seg.iter().take(NAME_KEEP).position(|&b| b == b':') {
+        Some(i) => Some(i),
+        None if seg.len() > NAME_KEEP => memchr(b':', &seg[NAME_KEEP..]).map(|i| i + NAME_KEEP),
+        None => None,
     }
 }
 
