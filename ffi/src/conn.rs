@@ -26,7 +26,7 @@ use crate::{arg_bytes, arg_str, guard, guard_or, rtwire_result, LastError};
 ///
 /// Thread safety: every function may be called from any thread, also
 /// concurrently (e.g. sends from several threads while another closes).
-#[repr(C)]
+#[derive(Debug)]
 pub struct rtwire_conn {
     _private: [u8; 0],
 }
@@ -142,9 +142,10 @@ pub unsafe extern "C" fn rtwire_context_connect(
             match options::snapshot(opts) {
                 Some(o) => o,
                 None => {
-                    return c
-                        .last_error
-                        .fail(rtwire_result::InvalidHandle, "opts is not a live options handle")
+                    return c.last_error.fail(
+                        rtwire_result::InvalidHandle,
+                        "opts is not a live options handle",
+                    )
                 }
             }
         };
@@ -159,7 +160,12 @@ pub unsafe extern "C" fn rtwire_context_connect(
     })
 }
 
-fn start(c: &Arc<CtxObj>, url: String, options: Options, userdata: usize) -> Result<usize, rtwire_result> {
+fn start(
+    c: &Arc<CtxObj>,
+    url: String,
+    options: Options,
+    userdata: usize,
+) -> Result<usize, rtwire_result> {
     let queue_len = options.limits.event_queue.max(1);
     let mut fut: ConnectFuture = Box::pin(async move { rtwire::connect(&url, options).await });
     // One poll on this thread runs the checks that come before any I/O, so
@@ -170,7 +176,10 @@ fn start(c: &Arc<CtxObj>, url: String, options: Options, userdata: usize) -> Res
     };
     let fut: ConnectFuture = match first {
         Poll::Ready(Err(e))
-            if !matches!(e.kind(), ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Io) =>
+            if !matches!(
+                e.kind(),
+                ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Io
+            ) =>
         {
             return Err(c.last_error.error(&e));
         }
@@ -446,7 +455,10 @@ pub unsafe extern "C" fn rtwire_conn_send_binary(
     })
 }
 
-fn with_conn_error(conn: *mut rtwire_conn, f: impl FnOnce(&LastError) -> rtwire_result) -> rtwire_result {
+fn with_conn_error(
+    conn: *mut rtwire_conn,
+    f: impl FnOnce(&LastError) -> rtwire_result,
+) -> rtwire_result {
     match get(conn) {
         Some(obj) => f(&obj.last_error),
         None => rtwire_result::InvalidHandle,
@@ -491,20 +503,28 @@ pub unsafe extern "C" fn rtwire_conn_close(
         if !rtwire::is_valid_close_code(code) {
             return err.fail(
                 rtwire_result::InvalidArgument,
-                format!("close code {code} may not be sent (allowed: 1000-1003, 1007-1014, 3000-4999)"),
+                format!(
+                    "close code {code} may not be sent (allowed: 1000-1003, 1007-1014, 3000-4999)"
+                ),
             );
         }
         if reason.len() > 123 {
             return err.fail(
                 rtwire_result::InvalidArgument,
-                format!("close reason is {} bytes; at most 123 fit in a close frame", reason.len()),
+                format!(
+                    "close reason is {} bytes; at most 123 fit in a close frame",
+                    reason.len()
+                ),
             );
         }
         if matches!(*obj.phase.borrow(), Phase::Ended) {
             return err.fail(rtwire_result::Closed, "the connection is already closed");
         }
         if obj.closing.swap(true, Ordering::AcqRel) {
-            return err.fail(rtwire_result::Closed, "rtwire_conn_close() was already called");
+            return err.fail(
+                rtwire_result::Closed,
+                "rtwire_conn_close() was already called",
+            );
         }
         if obj.cmds.send(Cmd::Close(code, reason)).is_err() {
             return err.fail(rtwire_result::Closed, "the connection is already closed");

@@ -15,8 +15,8 @@ use crate::event::{rtwire_event, EventObj, EVENTS};
 use crate::handle::{from_ptr, to_ptr, Table};
 use crate::{guard, guard_or, rtwire_result, LastError};
 
-/// A context (opaque): one tokio runtime with one worker thread on which
-/// its connections run, their shared event queue, and a notify fd.
+/// A context (opaque): one background thread on which its connections run,
+/// their shared event queue, and a notify fd.
 ///
 /// Create with `rtwire_context_new()`, free with `rtwire_context_free()`.
 /// Events are taken on the caller's threads (`rtwire_context_next_event()`,
@@ -24,7 +24,7 @@ use crate::{guard, guard_or, rtwire_result, LastError};
 /// runs on rtwire's threads.
 ///
 /// Thread safety: every function may be called from any thread.
-#[repr(C)]
+#[derive(Debug)]
 pub struct rtwire_context {
     _private: [u8; 0],
 }
@@ -285,7 +285,11 @@ impl CtxObj {
 impl Drop for CtxObj {
     fn drop(&mut self) {
         self.shared.close();
-        let rt = self.runtime.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let rt = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(rt) = rt {
             // Cancels the connection tasks (their sockets close) and joins
             // the worker thread; a name lookup still running in the blocking
@@ -301,15 +305,19 @@ pub(crate) fn get(ctx: *const rtwire_context) -> Option<Arc<CtxObj>> {
     CONTEXTS.get(from_ptr(ctx))
 }
 
-/// Creates a context: starts its runtime (one worker thread, named
-/// `rtwire-ctx`) and opens its notify fd, and writes it to `*out`.
+/// Creates a context: starts its background thread (named `rtwire-ctx`;
+/// name lookups use up to 4 more, started on demand), opens its notify fd,
+/// and writes the context to `*out`.
 ///
 /// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_NULL_ARGUMENT` (`out` is
 /// NULL) or `RTWIRE_RESULT_IO` (no thread or pipe could be created).
 /// `*out` is written only on success. The caller owns the context and frees
 /// it with `rtwire_context_free()`. Thread-safe.
+///
+/// # Safety
+/// `out` is NULL or writable.
 #[no_mangle]
-pub extern "C" fn rtwire_context_new(out: *mut *mut rtwire_context) -> rtwire_result {
+pub unsafe extern "C" fn rtwire_context_new(out: *mut *mut rtwire_context) -> rtwire_result {
     guard(|| {
         if out.is_null() {
             return rtwire_result::NullArgument;
@@ -349,7 +357,7 @@ pub extern "C" fn rtwire_context_new(out: *mut *mut rtwire_context) -> rtwire_re
 /// is dropped at once (its socket closes without a close handshake; for a
 /// clean close call `rtwire_conn_close()` and wait for the CLOSED event
 /// first), undelivered events are discarded, the notify fd is closed (take
-/// it out of your poll set first) and the worker thread is joined (waiting
+/// it out of your poll set first) and the background thread is joined (waiting
 /// at most 2 s for a name lookup in progress).
 ///
 /// Handles of its connections become invalid. Events already taken from
@@ -405,8 +413,11 @@ pub extern "C" fn rtwire_context_fd(ctx: *const rtwire_context) -> c_int {
 /// `RTWIRE_RESULT_INVALID_HANDLE`. Events of one connection come in order:
 /// OPEN, then MESSAGE / RECONNECTING / OPEN / ERROR, and CLOSED exactly
 /// once, last. Thread-safe (each event goes to exactly one caller).
+///
+/// # Safety
+/// `out` is NULL or writable.
 #[no_mangle]
-pub extern "C" fn rtwire_context_next_event(
+pub unsafe extern "C" fn rtwire_context_next_event(
     ctx: *mut rtwire_context,
     out: *mut *mut rtwire_event,
 ) -> rtwire_result {

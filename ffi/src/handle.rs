@@ -162,7 +162,14 @@ mod tests {
         let u: Table<u32> = Table::new(2);
         let a = t.insert(Arc::new(1)).unwrap();
         assert!(u.get(a).is_none());
-        for junk in [0usize, 1, usize::MAX, 0xdead_beef, a + 1, a ^ (1 << SLOT_BITS)] {
+        for junk in [
+            0usize,
+            1,
+            usize::MAX,
+            0xdead_beef,
+            a + 1,
+            a ^ (1 << SLOT_BITS),
+        ] {
             assert!(t.get(junk).is_none() || junk == a, "{junk:#x}");
         }
     }

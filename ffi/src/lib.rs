@@ -10,8 +10,8 @@
 //! - [`result`]: `rtwire_result`, the status codes.
 //!
 //! ## Safety model
-//! Every export runs inside [`guard`] (a panic boundary). Handles are
-//! generational ([`handle`]), so stale or foreign handles are detected and
+//! Every export runs inside `guard` (a panic boundary). Handles are
+//! generational (module `handle`), so stale or foreign handles are detected and
 //! never dereferenced. Pointers from C are checked for NULL before use.
 #![allow(non_camel_case_types)]
 
@@ -48,12 +48,11 @@ pub extern "C" fn rtwire_version() -> *const c_char {
     guard_or(c"".as_ptr(), || VERSION_CSTR.as_ptr())
 }
 
-static VERSION_CSTR: &CStr = match CStr::from_bytes_with_nul(
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-) {
-    Ok(s) => s,
-    Err(_) => c"",
-};
+static VERSION_CSTR: &CStr =
+    match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(s) => s,
+        Err(_) => c"",
+    };
 
 /// A read-only view of bytes owned by rtwire.
 ///
@@ -269,9 +268,7 @@ mod tests {
 
     #[test]
     fn version_macros_match_the_crate() {
-        let v = format!(
-            "{RTWIRE_VERSION_MAJOR}.{RTWIRE_VERSION_MINOR}.{RTWIRE_VERSION_PATCH}"
-        );
+        let v = format!("{RTWIRE_VERSION_MAJOR}.{RTWIRE_VERSION_MINOR}.{RTWIRE_VERSION_PATCH}");
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
         assert_eq!(VERSION_CSTR.to_str().unwrap(), v);
         assert_eq!(rtwire::VERSION, v);
@@ -304,7 +301,9 @@ mod tests {
 
     #[test]
     fn byte_arguments_allow_null_empty_only() {
-        assert!(unsafe { arg_bytes(std::ptr::null(), 0) }.unwrap().is_empty());
+        assert!(unsafe { arg_bytes(std::ptr::null(), 0) }
+            .unwrap()
+            .is_empty());
         assert!(matches!(
             unsafe { arg_bytes(std::ptr::null(), 3) },
             Err(ArgError::Null)

@@ -9,7 +9,7 @@ use std::ffi::c_char;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rtwire::{Options, Reconnect, Transport};
+use rtwire::{Options, Proxy, Reconnect, Transport};
 
 use crate::handle::{from_ptr, to_ptr, Table};
 use crate::{arg_str, guard, guard_or, rtwire_result, LastError};
@@ -21,7 +21,7 @@ use crate::{arg_str, guard, guard_or, rtwire_result, LastError};
 ///
 /// Thread safety: every function may be called from any thread; calls on the
 /// same object are serialised internally.
-#[repr(C)]
+#[derive(Debug)]
 pub struct rtwire_options {
     _private: [u8; 0],
 }
@@ -36,14 +36,13 @@ pub enum rtwire_transport {
     Auto = 0,
     /// WebSocket (RFC 6455).
     Websocket = 1,
-    /// Server-Sent Events (not available yet: connect reports
-    /// `RTWIRE_RESULT_UNSUPPORTED`).
+    /// Server-Sent Events.
     Sse = 2,
-    /// HTTP long polling (not available yet).
+    /// HTTP long polling.
     LongPoll = 3,
-    /// HTTP short polling (not available yet).
+    /// HTTP short polling.
     Poll = 4,
-    /// HTTP streaming (not available yet).
+    /// HTTP streaming.
     Stream = 5,
 }
 
@@ -90,7 +89,8 @@ pub(crate) fn snapshot(opts: *const rtwire_options) -> Option<Options> {
 /// Creates an options object with every setting at its default and writes
 /// it to `*out`.
 ///
-/// Defaults: transport auto; no extra headers or subprotocols; open and
+/// Defaults: transport auto; proxy from the environment; no extra headers
+/// or subprotocols; open and
 /// close timeouts 10 s; keepalive ping every 20 s, peer dead after 20 s;
 /// max message 64 MiB, max frame 16 MiB; outgoing queue 8 MiB; event queue
 /// 256 events per connection; reconnect on with backoff 500 ms doubling to
@@ -101,8 +101,11 @@ pub(crate) fn snapshot(opts: *const rtwire_options) -> Option<Options> {
 /// nothing is allocated) or `RTWIRE_RESULT_INTERNAL` (too many live
 /// handles). `*out` is written only on success. The caller owns the object
 /// and frees it with `rtwire_options_free()`. Thread-safe.
+///
+/// # Safety
+/// `out` is NULL or writable.
 #[no_mangle]
-pub extern "C" fn rtwire_options_new(out: *mut *mut rtwire_options) -> rtwire_result {
+pub unsafe extern "C" fn rtwire_options_new(out: *mut *mut rtwire_options) -> rtwire_result {
     guard(|| {
         if out.is_null() {
             return rtwire_result::NullArgument;
@@ -466,12 +469,15 @@ pub extern "C" fn rtwire_options_set_reconnect_initial(
     })
 }
 
-/// Sets an HTTP CONNECT proxy (`http://host:port`).
+/// Sets the proxy: `http://[user:pass@]host:port` (HTTP CONNECT),
+/// `https://...` (CONNECT over TLS to the proxy), `socks5://` or
+/// `socks5h://`; the empty string means never use a proxy. Without this
+/// call the proxy comes from the environment (`HTTPS_PROXY` for
+/// `wss`/`https`, `HTTP_PROXY` for `ws`/`http`, else `ALL_PROXY`; hosts in
+/// `NO_PROXY` connect directly). The string is copied and checked at
+/// connect time.
 ///
-/// Proxies are not available in this version: after checking its
-/// arguments this returns `RTWIRE_RESULT_UNSUPPORTED` and changes nothing.
-/// Also `RTWIRE_RESULT_INVALID_HANDLE`, `RTWIRE_RESULT_NULL_ARGUMENT`,
-/// `RTWIRE_RESULT_INVALID_ARGUMENT` (not UTF-8).
+/// Returns as `rtwire_options_add_header()`.
 ///
 /// # Safety
 /// `proxy_url` is NULL or a NUL-terminated string.
@@ -480,13 +486,72 @@ pub unsafe extern "C" fn rtwire_options_set_proxy(
     opts: *mut rtwire_options,
     proxy_url: *const c_char,
 ) -> rtwire_result {
-    with(opts, |_, err| {
+    with(opts, |o, err| {
         // SAFETY: per this function's contract.
         let url = tri!(unsafe { string(proxy_url, "proxy URL", err) });
-        err.fail(
-            rtwire_result::Unsupported,
-            format!("proxy {url:?}: proxies are not supported by this version of rtwire"),
-        )
+        o.proxy = if url.is_empty() {
+            Proxy::Disabled
+        } else {
+            Proxy::Url(url)
+        };
+        rtwire_result::Ok
+    })
+}
+
+/// HTTP transports (SSE, long polling, polling, streaming): the URL that
+/// sends POST to. Without it, sends on those transports fail with
+/// `RTWIRE_RESULT_UNSUPPORTED`. WebSocket ignores it. The string is copied.
+///
+/// Returns as `rtwire_options_add_header()`.
+///
+/// # Safety
+/// `url` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_options_set_send_url(
+    opts: *mut rtwire_options,
+    url: *const c_char,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        // SAFETY: per this function's contract.
+        let v = tri!(unsafe { string(url, "send URL", err) });
+        o.http.send_url = Some(v);
+        rtwire_result::Ok
+    })
+}
+
+/// SSE: the `Last-Event-ID` to send on the first request, to resume a
+/// stream where an earlier one stopped (later requests send the id of the
+/// last event received). The string is copied.
+///
+/// Returns as `rtwire_options_add_header()`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_options_set_last_event_id(
+    opts: *mut rtwire_options,
+    id: *const c_char,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        // SAFETY: per this function's contract.
+        let v = tri!(unsafe { string(id, "last event id", err) });
+        o.http.last_event_id = Some(v);
+        rtwire_result::Ok
+    })
+}
+
+/// HTTP transports: a response that delivers no byte for this long is
+/// dead and the connection reconnects (default 60000 ms).
+///
+/// Returns as `rtwire_options_set_open_timeout_ms()`.
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_read_timeout_ms(
+    opts: *mut rtwire_options,
+    ms: u32,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        o.http.read_timeout = tri!(millis(ms, "read timeout", err));
+        rtwire_result::Ok
     })
 }
 

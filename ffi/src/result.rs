@@ -180,12 +180,13 @@ impl rtwire_result {
 /// for the whole process; do not free it. Thread-safe.
 #[no_mangle]
 pub extern "C" fn rtwire_result_message(code: u32) -> *const c_char {
-    crate::guard_or(c"unknown result code".as_ptr(), || {
-        match rtwire_result::from_u32(code) {
+    crate::guard_or(
+        c"unknown result code".as_ptr(),
+        || match rtwire_result::from_u32(code) {
             Some(r) => r.message().as_ptr().cast(),
             None => c"unknown result code".as_ptr(),
-        }
-    })
+        },
+    )
 }
 
 /// The stable snake_case name of a result code (`"ok"`, `"invalid_url"`,
@@ -196,9 +197,11 @@ pub extern "C" fn rtwire_result_message(code: u32) -> *const c_char {
 /// `"unknown"`. Do not free it. Thread-safe.
 #[no_mangle]
 pub extern "C" fn rtwire_result_name(code: u32) -> *const c_char {
-    crate::guard_or(c"unknown".as_ptr(), || match rtwire_result::from_u32(code) {
-        Some(r) => r.name().as_ptr().cast(),
-        None => c"unknown".as_ptr(),
+    crate::guard_or(c"unknown".as_ptr(), || {
+        match rtwire_result::from_u32(code) {
+            Some(r) => r.name().as_ptr().cast(),
+            None => c"unknown".as_ptr(),
+        }
     })
 }
 

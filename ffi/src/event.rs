@@ -1,0 +1,422 @@
+//! `rtwire_event` and its accessors.
+//!
+//! Accessors never fail loudly: on a NULL, freed or foreign handle, or on an
+//! event of another type, they return the documented "nothing" value (0,
+//! false, an empty view, NULL).
+
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use rtwire::{Data, Event};
+
+use crate::conn::rtwire_conn;
+use crate::handle::{from_ptr, to_ptr, Table};
+use crate::options::rtwire_transport;
+use crate::{guard, guard_or, rtwire_bytes, rtwire_result, rtwire_str, NulStr};
+
+/// One event of a connection (opaque). Taken with
+/// `rtwire_context_next_event()` (the caller owns it and frees it with
+/// `rtwire_event_free()`) or borrowed inside a dispatch callback.
+///
+/// Views returned by its accessors (`rtwire_bytes`, `rtwire_str`) point
+/// into the event and stay valid until it is freed. An event is immutable:
+/// accessors may be called from any thread, but do not free it while
+/// another thread still reads it.
+#[derive(Debug)]
+pub struct rtwire_event {
+    _private: [u8; 0],
+}
+
+/// The type of an event.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rtwire_event_type {
+    /// Not an event: returned for an invalid handle.
+    None = 0,
+    /// A session opened (first connect or after a reconnect): transport,
+    /// URL, subprotocol, response headers.
+    Open = 1,
+    /// A message: data (text or binary) and, for transports that have
+    /// them, an event name and id.
+    Message = 2,
+    /// The session was lost and attempt N starts after a delay; the error
+    /// accessors give the cause.
+    Reconnecting = 3,
+    /// An error: one that ends the connection (CLOSED follows) or one the
+    /// connection survived.
+    Error = 4,
+    /// The connection is over: close code, reason, whether it was clean,
+    /// and messages that were never sent. Always the last event of a
+    /// connection, exactly once.
+    Closed = 5,
+}
+
+/// The data behind an event handle.
+#[derive(Debug)]
+pub(crate) struct EventObj {
+    kind: rtwire_event_type,
+    conn: usize,
+    userdata: usize,
+    data: Option<Data>,
+    name: Option<NulStr>,
+    id: Option<NulStr>,
+    transport: rtwire_transport,
+    url: Option<NulStr>,
+    protocol: Option<NulStr>,
+    headers: Vec<(NulStr, NulStr)>,
+    attempt: u32,
+    delay_ms: u64,
+    error: rtwire_result,
+    error_message: Option<NulStr>,
+    status: u16,
+    close_code: u16,
+    reason: Option<NulStr>,
+    clean: bool,
+    unsent: Vec<Data>,
+}
+
+impl EventObj {
+    fn empty(kind: rtwire_event_type, conn: usize, userdata: usize) -> EventObj {
+        EventObj {
+            kind,
+            conn,
+            userdata,
+            data: None,
+            name: None,
+            id: None,
+            transport: rtwire_transport::Auto,
+            url: None,
+            protocol: None,
+            headers: Vec::new(),
+            attempt: 0,
+            delay_ms: 0,
+            error: rtwire_result::Ok,
+            error_message: None,
+            status: 0,
+            close_code: 0,
+            reason: None,
+            clean: false,
+            unsent: Vec::new(),
+        }
+    }
+
+    fn set_error(&mut self, e: &rtwire::Error) {
+        self.error = rtwire_result::from_kind(e.kind());
+        self.error_message = Some(NulStr::new(e.message()));
+        self.status = e.status().unwrap_or(0);
+    }
+
+    /// A core event, tagged with its connection.
+    pub(crate) fn from_core(event: Event, conn: usize, userdata: usize) -> EventObj {
+        use rtwire_event_type as T;
+        match event {
+            Event::Open(info) => {
+                let mut e = EventObj::empty(T::Open, conn, userdata);
+                e.transport = rtwire_transport::from_core(info.transport);
+                e.url = Some(NulStr::new(&info.url));
+                e.protocol = info.protocol.as_deref().map(NulStr::new);
+                e.headers = info
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (NulStr::new(k), NulStr::new(v)))
+                    .collect();
+                e
+            }
+            Event::Message(m) => {
+                let mut e = EventObj::empty(T::Message, conn, userdata);
+                e.data = Some(m.data);
+                e.name = m.event.as_deref().map(NulStr::new);
+                e.id = m.id.as_deref().map(NulStr::new);
+                e
+            }
+            Event::Reconnecting {
+                attempt,
+                delay,
+                cause,
+            } => {
+                let mut e = EventObj::empty(T::Reconnecting, conn, userdata);
+                e.attempt = attempt;
+                e.delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                e.set_error(&cause);
+                e
+            }
+            Event::Error(err) => {
+                let mut e = EventObj::empty(T::Error, conn, userdata);
+                e.set_error(&err);
+                e
+            }
+            Event::Closed(info) => {
+                let mut e = EventObj::closed(conn, userdata, info.code, &info.reason);
+                e.clean = info.clean;
+                e.unsent = info.unsent;
+                e
+            }
+            // A kind of event this version does not know: report it as an
+            // error the connection survived.
+            _ => {
+                let mut e = EventObj::empty(T::Error, conn, userdata);
+                e.error = rtwire_result::Unknown;
+                e.error_message = Some(NulStr::new("an event this version does not know"));
+                e
+            }
+        }
+    }
+
+    /// A CLOSED event made here (the connection never opened).
+    pub(crate) fn closed(conn: usize, userdata: usize, code: u16, reason: &str) -> EventObj {
+        let mut e = EventObj::empty(rtwire_event_type::Closed, conn, userdata);
+        e.close_code = code;
+        e.reason = Some(NulStr::new(reason));
+        e
+    }
+}
+
+pub(crate) static EVENTS: Table<EventObj> = Table::new(4);
+
+fn get(ev: *const rtwire_event) -> Option<Arc<EventObj>> {
+    EVENTS.get(from_ptr(ev))
+}
+
+/// Reads a field of a live event, or gives `none`.
+fn read<R>(ev: *const rtwire_event, none: R, f: impl FnOnce(&EventObj) -> R) -> R
+where
+    R: Copy,
+{
+    guard_or(none, || match get(ev) {
+        Some(e) => f(&e),
+        None => none,
+    })
+}
+
+/// The event's type; `RTWIRE_EVENT_TYPE_NONE` for an invalid handle.
+#[no_mangle]
+pub extern "C" fn rtwire_event_kind(ev: *const rtwire_event) -> rtwire_event_type {
+    read(ev, rtwire_event_type::None, |e| e.kind)
+}
+
+/// The connection the event belongs to, or NULL for an invalid handle. The
+/// handle is not owned by the event: it stays valid until
+/// `rtwire_conn_free()` (after that, calls with it return
+/// `RTWIRE_RESULT_INVALID_HANDLE`).
+#[no_mangle]
+pub extern "C" fn rtwire_event_conn(ev: *const rtwire_event) -> *mut rtwire_conn {
+    read(ev, std::ptr::null_mut(), |e| to_ptr(e.conn))
+}
+
+/// The `userdata` given to `rtwire_context_connect()` for the event's
+/// connection (also valid after the connection is freed), or NULL for an
+/// invalid handle.
+#[no_mangle]
+pub extern "C" fn rtwire_event_userdata(ev: *const rtwire_event) -> *mut c_void {
+    read(ev, std::ptr::null_mut(), |e| e.userdata as *mut c_void)
+}
+
+/// MESSAGE: the payload (UTF-8 for text, not NUL-terminated). Empty for a
+/// message without payload, other event types and invalid handles. Valid
+/// until `rtwire_event_free()`.
+#[no_mangle]
+pub extern "C" fn rtwire_event_data(ev: *const rtwire_event) -> rtwire_bytes {
+    read(ev, rtwire_bytes::EMPTY, |e| {
+        e.data
+            .as_ref()
+            .map_or(rtwire_bytes::EMPTY, |d| rtwire_bytes::of(d.as_bytes()))
+    })
+}
+
+/// MESSAGE: whether the payload is text (true) or binary (false). False for
+/// other event types and invalid handles.
+#[no_mangle]
+pub extern "C" fn rtwire_event_is_text(ev: *const rtwire_event) -> bool {
+    read(ev, false, |e| e.data.as_ref().is_some_and(Data::is_text))
+}
+
+/// MESSAGE: the event name (SSE `event:`), absent (`data` NULL) when the
+/// transport has none. Valid until `rtwire_event_free()`.
+#[no_mangle]
+pub extern "C" fn rtwire_event_name(ev: *const rtwire_event) -> rtwire_str {
+    read(ev, rtwire_str::ABSENT, |e| NulStr::view_opt(&e.name))
+}
+
+/// MESSAGE: the event id (SSE `id:`) or cursor, absent (`data` NULL) when
+/// the transport has none. Valid until `rtwire_event_free()`.
+#[no_mangle]
+pub extern "C" fn rtwire_event_id(ev: *const rtwire_event) -> rtwire_str {
+    read(ev, rtwire_str::ABSENT, |e| NulStr::view_opt(&e.id))
+}
+
+/// OPEN: the transport in use (`RTWIRE_TRANSPORT_AUTO` for other event
+/// types and invalid handles).
+#[no_mangle]
+pub extern "C" fn rtwire_event_transport(ev: *const rtwire_event) -> rtwire_transport {
+    read(ev, rtwire_transport::Auto, |e| e.transport)
+}
+
+/// OPEN: the URL connected to, without user name or password. Absent for
+/// other event types. Valid until `rtwire_event_free()`.
+#[no_mangle]
+pub extern "C" fn rtwire_event_url(ev: *const rtwire_event) -> rtwire_str {
+    read(ev, rtwire_str::ABSENT, |e| NulStr::view_opt(&e.url))
+}
+
+/// OPEN: the subprotocol the server chose; absent when none was chosen.
+/// Valid until `rtwire_event_free()`.
+#[no_mangle]
+pub extern "C" fn rtwire_event_protocol(ev: *const rtwire_event) -> rtwire_str {
+    read(ev, rtwire_str::ABSENT, |e| NulStr::view_opt(&e.protocol))
+}
+
+/// OPEN: the number of handshake response headers (0 for other types).
+#[no_mangle]
+pub extern "C" fn rtwire_event_header_count(ev: *const rtwire_event) -> usize {
+    read(ev, 0, |e| e.headers.len())
+}
+
+/// OPEN: response header number `index` (names in lower case), written to
+/// `*name` and `*value` (views valid until `rtwire_event_free()`).
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+/// `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT`
+/// (`index` out of range). The out-params are written only on success.
+///
+/// # Safety
+/// `name` and `value` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_event_header(
+    ev: *const rtwire_event,
+    index: usize,
+    name: *mut rtwire_str,
+    value: *mut rtwire_str,
+) -> rtwire_result {
+    guard(|| {
+        let Some(e) = get(ev) else {
+            return rtwire_result::InvalidHandle;
+        };
+        if name.is_null() || value.is_null() {
+            return rtwire_result::NullArgument;
+        }
+        let Some((k, v)) = e.headers.get(index) else {
+            return rtwire_result::InvalidArgument;
+        };
+        // SAFETY: both are non-NULL and writable per the contract.
+        unsafe {
+            *name = k.view();
+            *value = v.view();
+        }
+        rtwire_result::Ok
+    })
+}
+
+/// RECONNECTING: the attempt number (1 for the first retry after a loss);
+/// 0 for other types.
+#[no_mangle]
+pub extern "C" fn rtwire_event_reconnect_attempt(ev: *const rtwire_event) -> u32 {
+    read(ev, 0, |e| e.attempt)
+}
+
+/// RECONNECTING: the wait before the attempt, in milliseconds; 0 for other
+/// types.
+#[no_mangle]
+pub extern "C" fn rtwire_event_reconnect_delay_ms(ev: *const rtwire_event) -> u64 {
+    read(ev, 0, |e| e.delay_ms)
+}
+
+/// ERROR and RECONNECTING: the result code of the error (or of the cause of
+/// the reconnect). `RTWIRE_RESULT_OK` for other types,
+/// `RTWIRE_RESULT_INVALID_HANDLE` for an invalid handle.
+#[no_mangle]
+pub extern "C" fn rtwire_event_error_code(ev: *const rtwire_event) -> rtwire_result {
+    read(ev, rtwire_result::InvalidHandle, |e| e.error)
+}
+
+/// ERROR and RECONNECTING: the error text (what went wrong, with which
+/// input). Absent for other types. Valid until `rtwire_event_free()`.
+#[no_mangle]
+pub extern "C" fn rtwire_event_error_message(ev: *const rtwire_event) -> rtwire_str {
+    read(ev, rtwire_str::ABSENT, |e| {
+        NulStr::view_opt(&e.error_message)
+    })
+}
+
+/// ERROR and RECONNECTING: the HTTP status of a refused handshake; 0 when
+/// there is none.
+#[no_mangle]
+pub extern "C" fn rtwire_event_http_status(ev: *const rtwire_event) -> u16 {
+    read(ev, 0, |e| e.status)
+}
+
+/// CLOSED: the close code (the peer's, 1005 when its close frame had none,
+/// 1006 when the connection was lost or never opened); 0 for other types.
+#[no_mangle]
+pub extern "C" fn rtwire_event_close_code(ev: *const rtwire_event) -> u16 {
+    read(ev, 0, |e| e.close_code)
+}
+
+/// CLOSED: the close reason (possibly empty). Absent for other types. Valid
+/// until `rtwire_event_free()`.
+#[no_mangle]
+pub extern "C" fn rtwire_event_close_reason(ev: *const rtwire_event) -> rtwire_str {
+    read(ev, rtwire_str::ABSENT, |e| NulStr::view_opt(&e.reason))
+}
+
+/// CLOSED: whether the close handshake completed in both directions.
+#[no_mangle]
+pub extern "C" fn rtwire_event_close_clean(ev: *const rtwire_event) -> bool {
+    read(ev, false, |e| e.clean)
+}
+
+/// CLOSED: how many messages accepted by sends were never written (they are
+/// handed back, in order, rather than lost); 0 for other types.
+#[no_mangle]
+pub extern "C" fn rtwire_event_unsent_count(ev: *const rtwire_event) -> usize {
+    read(ev, 0, |e| e.unsent.len())
+}
+
+/// CLOSED: unsent message number `index`: its bytes (a view valid until
+/// `rtwire_event_free()`) and whether it was text.
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+/// `RTWIRE_RESULT_NULL_ARGUMENT` (`data` or `is_text` NULL) or
+/// `RTWIRE_RESULT_INVALID_ARGUMENT` (`index` out of range). Out-params are
+/// written only on success.
+///
+/// # Safety
+/// `data` and `is_text` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_event_unsent(
+    ev: *const rtwire_event,
+    index: usize,
+    data: *mut rtwire_bytes,
+    is_text: *mut bool,
+) -> rtwire_result {
+    guard(|| {
+        let Some(e) = get(ev) else {
+            return rtwire_result::InvalidHandle;
+        };
+        if data.is_null() || is_text.is_null() {
+            return rtwire_result::NullArgument;
+        }
+        let Some(d) = e.unsent.get(index) else {
+            return rtwire_result::InvalidArgument;
+        };
+        // SAFETY: both are non-NULL and writable per the contract.
+        unsafe {
+            *data = rtwire_bytes::of(d.as_bytes());
+            *is_text = d.is_text();
+        }
+        rtwire_result::Ok
+    })
+}
+
+/// Frees an event taken with `rtwire_context_next_event()`; its views become
+/// invalid.
+///
+/// Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE` (NULL,
+/// double free, not an event). Thread-safe, but not while another thread
+/// still reads the event's views.
+#[no_mangle]
+pub extern "C" fn rtwire_event_free(ev: *mut rtwire_event) -> rtwire_result {
+    guard(|| match EVENTS.remove(from_ptr(ev)) {
+        Some(_) => rtwire_result::Ok,
+        None => rtwire_result::InvalidHandle,
+    })
+}
