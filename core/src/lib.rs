@@ -33,6 +33,9 @@
 //! - Backpressure both ways: a bounded event queue (a slow reader slows the
 //!   socket) and a bounded outgoing queue (`send` waits, `try_send` fails and
 //!   hands the message back).
+//! - Proxies for every transport, WebSocket included: HTTP `CONNECT` with
+//!   basic auth, HTTPS and SOCKS5 proxies, from [`Proxy`] or the usual
+//!   `HTTPS_PROXY`/`NO_PROXY` variables (rules on [`Proxy`]).
 //! - A [`blocking`] facade for code without a runtime.
 //!
 //! ## Errors
@@ -53,7 +56,9 @@ pub mod message;
 mod net;
 pub mod options;
 pub mod proto;
+mod proxy;
 pub mod reconnect;
+pub mod server;
 mod target;
 mod tls;
 mod transport;

@@ -1,0 +1,318 @@
+//! The embedded server: one port, named channels published over every
+//! transport at once, with bounded history and resumable ids.
+//!
+//! | path | transport |
+//! |---|---|
+//! | `GET /ws/{channel}[?cursor=ID]` | WebSocket: receives the channel; what the client sends is published to it (or given to the [`Handler`]) |
+//! | `GET /sse/{channel}` (`Last-Event-ID` or `?cursor=`) | Server-Sent Events; binary messages as event `binary` in base64 |
+//! | `GET /poll/{channel}?cursor=ID[&wait=SECONDS]` | long polling (held until news or `wait`, default the server's hold); `wait=0` is short polling |
+//! | `GET /stream/{channel}[?cursor=ID]` | HTTP streaming, NDJSON: `{"id","data","binary"}` per line |
+//! | `POST /publish/{channel}` | publishes the body (text for `text/*` and JSON, else binary); answers `{"id": ...}` |
+//! | `GET /negotiate/{channel}` | the transports and their URLs, for clients that pick one |
+//! | `GET /healthz` | `ok` |
+//!
+//! Ids are `{epoch}-{seq}`. A client that comes back with an id gets every
+//! message after it that is still in history, none twice. One further behind
+//! than the history is told how many it missed (SSE event `rtwire.missed`,
+//! NDJSON `{"missed": n}`, poll field `missed` and header `X-Rtwire-Missed`);
+//! one whose id is from another epoch (the server restarted) or ahead of the
+//! channel is told to start over (SSE event `rtwire.reset`, `{"reset": true}`,
+//! `X-Rtwire-Reset: 1`) and gets the whole new history.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), rtwire::Error> {
+//! use rtwire::server::{Server, ServerOptions};
+//! let server = Server::start(ServerOptions::new()).await?;
+//! println!("listening on {}", server.local_addr());
+//! server.publish("news", "hello");
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, ErrorKind};
+use crate::message::Data;
+
+mod encode;
+mod hub;
+mod routes;
+mod ws;
+
+pub use hub::ChannelStats;
+
+/// What to do with a message a WebSocket client sent: return what to publish
+/// to the channel (`Some(data)`, possibly changed) or `None` to publish
+/// nothing. Runs on a server task: keep it short and non-blocking.
+pub type Handler = Arc<dyn Fn(&str, Data) -> Option<Data> + Send + Sync>;
+
+/// Server settings with safe defaults.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// Address to listen on, default `127.0.0.1:0` (a free loopback port).
+    pub bind: SocketAddr,
+    /// Messages kept per channel for resuming clients, default 1000.
+    pub history: usize,
+    /// How far (in messages) a subscriber may fall behind the live stream
+    /// before it is cut off (WebSocket: close 1008; SSE and streaming: the
+    /// response ends and the client resumes from history), default 1024.
+    pub client_queue: usize,
+    /// A bearer token every channel request must carry (`Authorization:
+    /// Bearer T` or `?token=T`), compared in constant time. Default none.
+    pub token: Option<String>,
+    /// PEM certificate chain for TLS (with `tls_key`). Default plain TCP.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS.
+    pub tls_key: Option<PathBuf>,
+    /// WebSocket `Origin` values allowed (exact match); `None` (default)
+    /// allows any origin, including none.
+    pub allowed_origins: Option<Vec<String>>,
+    /// Answer CORS preflights and add `Access-Control-Allow-Origin` for
+    /// browser clients on other origins. Default off.
+    pub cors: bool,
+    /// WebSocket ping interval, default 20 s; a client silent for this
+    /// long after a ping is disconnected.
+    pub ping_interval: Duration,
+    /// SSE comment / NDJSON blank-line heartbeat, default 15 s, so clients'
+    /// idle timeouts can tell a quiet stream from a dead one.
+    pub heartbeat: Duration,
+    /// Longest a long poll is held, default 25 s.
+    pub long_poll_hold: Duration,
+    /// Largest message accepted (WebSocket or publish body), default 16 MiB.
+    pub max_message_size: usize,
+    /// Most request headers, default 64 (more: 431).
+    pub max_headers: usize,
+    /// Time allowed for a request's headers, default 10 s (slow-header
+    /// defence).
+    pub header_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            history: 1000,
+            client_queue: 1024,
+            token: None,
+            tls_cert: None,
+            tls_key: None,
+            allowed_origins: None,
+            cors: false,
+            ping_interval: Duration::from_secs(20),
+            heartbeat: Duration::from_secs(15),
+            long_poll_hold: Duration::from_secs(25),
+            max_message_size: 16 << 20,
+            max_headers: 64,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ServerOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the listen address.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// Sets the history kept per channel.
+    pub fn history(mut self, n: usize) -> Self {
+        self.history = n;
+        self
+    }
+
+    /// Requires this bearer token.
+    pub fn token(mut self, t: impl Into<String>) -> Self {
+        self.token = Some(t.into());
+        self
+    }
+
+    /// Serves TLS with these PEM files.
+    pub fn tls(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls_cert = Some(cert.into());
+        self.tls_key = Some(key.into());
+        self
+    }
+}
+
+/// Shared by every connection of a server.
+pub(crate) struct Shared {
+    pub hub: hub::Hub,
+    pub opts: ServerOptions,
+    pub handler: RwLock<Option<Handler>>,
+    pub connections: AtomicUsize,
+    pub stop: watch::Receiver<bool>,
+    pub tls: bool,
+    pub addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counts a live connection while it exists.
+pub(crate) struct ConnGuard(Arc<Shared>);
+
+impl ConnGuard {
+    pub fn new(shared: &Arc<Shared>) -> Self {
+        shared.connections.fetch_add(1, Ordering::Relaxed);
+        ConnGuard(shared.clone())
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Server-wide figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Open TCP connections.
+    pub connections: usize,
+    /// Per-channel figures, by name.
+    pub channels: Vec<ChannelStats>,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+fn tls_acceptor(opts: &ServerOptions) -> Result<Option<tokio_rustls::TlsAcceptor>, Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let (Some(cert), Some(key)) = (&opts.tls_cert, &opts.tls_key) else {
+        if opts.tls_cert.is_some() || opts.tls_key.is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "tls_cert and tls_key go together",
+            ));
+        }
+        return Ok(None);
+    };
+    let bad = |what: &str, p: &PathBuf, e: &dyn std::fmt::Display| {
+        Error::new(ErrorKind::Tls, format!("{what} {}: {e}", p.display()))
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| bad("cannot read certificate", cert, &e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad("bad PEM in", cert, &e))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| bad("cannot read key", key, &e))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .and_then(|b| b.with_no_client_auth().with_single_cert(chain, key))
+    .map_err(|e| Error::new(ErrorKind::Tls, format!("server TLS setup: {e}")))?;
+    let mut config = config;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+}
+
+impl Server {
+    /// Binds and starts serving on the current tokio runtime.
+    ///
+    /// # Errors
+    /// `Connect` when the address cannot be bound; `Tls` for unreadable
+    /// certificate or key files; `InvalidArgument` for inconsistent options.
+    pub async fn start(opts: ServerOptions) -> Result<Server, Error> {
+        if opts.history == 0 || opts.client_queue == 0 || opts.max_message_size == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "history, client_queue and max_message_size must be at least 1",
+            ));
+        }
+        let tls = tls_acceptor(&opts)?;
+        let listener = TcpListener::bind(opts.bind).await.map_err(|e| {
+            Error::new(
+                ErrorKind::Connect,
+                format!("cannot listen on {}: {e}", opts.bind),
+            )
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::new(ErrorKind::Io, format!("local address: {e}")))?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            hub: hub::Hub::new(opts.history, opts.client_queue),
+            handler: RwLock::new(None),
+            connections: AtomicUsize::new(0),
+            stop: stop_rx,
+            tls: tls.is_some(),
+            addr,
+            opts,
+        });
+        let task = tokio::spawn(routes::accept_loop(listener, tls, shared.clone()));
+        Ok(Server {
+            shared,
+            stop: stop_tx,
+            task,
+        })
+    }
+
+    /// The bound address (with the real port when binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// The base URL, `http://` or `https://` with the bound address.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.shared.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.shared.addr)
+    }
+
+    /// The ids' epoch: it changes every time a server starts.
+    pub fn epoch(&self) -> &str {
+        self.shared.hub.epoch()
+    }
+
+    /// Publishes to a channel; returns the message id.
+    pub fn publish(&self, channel: &str, data: impl Into<Data>) -> String {
+        self.shared.hub.publish(channel, data.into())
+    }
+
+    /// Sets the handler for messages WebSocket clients send (by default they
+    /// are published to the channel as they are).
+    pub fn set_handler(&self, handler: Handler) {
+        *self.shared.handler.write().expect("handler lock") = Some(handler);
+    }
+
+    /// Connection count and per-channel figures.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            connections: self.shared.connections.load(Ordering::Relaxed),
+            channels: self.shared.hub.stats(),
+        }
+    }
+
+    /// Stops accepting, ends every stream (WebSocket clients get close
+    /// 1001), waits up to 5 s for connections to finish, then returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}

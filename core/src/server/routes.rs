@@ -1,0 +1,493 @@
+//! HTTP serving: the accept loop (TLS, header limits, graceful shutdown),
+//! routing, auth and CORS, and the HTTP endpoints (SSE, long/short polling,
+//! NDJSON streaming, publish, negotiate, health). WebSocket lives in
+//! [`super::ws`].
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::message::{Data, Text};
+use crate::server::hub::{Entry, Subscription};
+use crate::server::{encode, ws, ConnGuard, Shared};
+
+/// The response body type of every endpoint.
+pub(crate) type Body = BoxBody<Bytes, Infallible>;
+
+/// Accepts until shutdown, then waits (bounded) for connections to finish.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shared: Arc<Shared>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = shared.stop.clone();
+    loop {
+        let (tcp, _peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                // Out of fds or a transient error: back off, keep serving.
+                Err(_) => { tokio::time::sleep(Duration::from_millis(20)).await; continue }
+            },
+            _ = stop.changed() => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let shared = shared.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let _guard = ConnGuard::new(&shared);
+            match tls {
+                None => serve(TokioIo::new(tcp), shared, watcher).await,
+                Some(acceptor) => {
+                    // The accept loop never waits on a handshake; a stalled
+                    // one is dropped after header_timeout.
+                    let limit = shared.opts.header_timeout;
+                    if let Ok(Ok(s)) = tokio::time::timeout(limit, acceptor.accept(tcp)).await {
+                        serve(TokioIo::new(s), shared, watcher).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+}
+
+async fn serve<I>(
+    io: TokioIo<I>,
+    shared: Arc<Shared>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.opts.header_timeout)
+        .max_headers(shared.opts.max_headers)
+        .max_buf_size(64 * 1024);
+    let svc = hyper::service::service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(route(shared, req).await) }
+    });
+    let conn = builder.serve_connection_with_upgrades(io, svc).into_owned();
+    let _ = watcher.watch(conn).await;
+}
+
+pub(crate) fn full(
+    status: StatusCode,
+    ctype: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.into()).boxed());
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    r
+}
+
+pub(crate) fn error(status: StatusCode, msg: &str) -> Response<Body> {
+    full(status, "text/plain; charset=utf-8", format!("{msg}\n"))
+}
+
+fn json_response(status: StatusCode, v: &serde_json::Value) -> Response<Body> {
+    full(
+        status,
+        "application/json",
+        serde_json::to_vec(v).expect("JSON"),
+    )
+}
+
+/// A streaming body fed by a task through a small bounded channel: a client
+/// that stops reading stops the task, memory stays bounded.
+fn streaming(ctype: &'static str) -> (mpsc::Sender<Bytes>, Response<Body>) {
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
+    let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    (tx, r)
+}
+
+fn query(req: &Request<Incoming>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(req.uri().query()?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Constant-time comparison, so the token cannot be guessed by timing.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = (a.len() ^ b.len()) as u8 | u8::from(a.len() != b.len());
+    for (x, y) in a.iter().zip(b.iter().cycle()) {
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+fn authorized(shared: &Shared, req: &Request<Incoming>) -> bool {
+    let Some(token) = &shared.opts.token else {
+        return true;
+    };
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    bearer
+        .or_else(|| query(req, "token"))
+        .is_some_and(|t| same(t.as_bytes(), token.as_bytes()))
+}
+
+fn valid_channel(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+fn cursor(req: &Request<Incoming>) -> Option<String> {
+    req.headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .filter(|s| !s.is_empty())
+        .or_else(|| query(req, "cursor").filter(|s| !s.is_empty()))
+}
+
+/// Routes a request.
+async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    let cors = shared.opts.cors;
+    let mut resp = dispatch(shared, req).await;
+    if cors {
+        let h = resp.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type, last-event-id"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+    }
+    resp
+}
+
+async fn dispatch(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if req.method() == Method::OPTIONS {
+        return full(StatusCode::NO_CONTENT, "text/plain", Bytes::new());
+    }
+    if parts == ["healthz"] {
+        return full(StatusCode::OK, "text/plain", "ok\n");
+    }
+    let [kind, channel] = parts[..] else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not found: see the server's documented paths",
+        );
+    };
+    if !valid_channel(channel) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "channel names are 1-128 characters of A-Z a-z 0-9 . _ -",
+        );
+    }
+    if !authorized(&shared, &req) {
+        let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    }
+    // `Upgrade: websocket` anywhere but /ws is refused plainly.
+    if kind != "ws" && req.headers().contains_key(header::UPGRADE) {
+        return error(StatusCode::BAD_REQUEST, "this endpoint does not upgrade");
+    }
+    match (req.method(), kind) {
+        (&Method::GET, "ws") => ws::accept(shared, req, channel.to_string()),
+        (&Method::GET, "sse") => sse(shared, &req, channel),
+        (&Method::GET, "poll") => poll(shared, &req, channel).await,
+        (&Method::GET, "stream") => stream(shared, &req, channel),
+        (&Method::POST, "publish") => publish(shared, req, channel.to_string()).await,
+        (&Method::GET, "negotiate") => negotiate(&shared, channel),
+        (_, "ws" | "sse" | "poll" | "stream" | "publish" | "negotiate") => {
+            error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
+        }
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "not found: see the server's documented paths",
+        ),
+    }
+}
+
+/// Runs a long-lived stream for one subscriber: the notices and replay,
+/// then live entries and heartbeats, until the client goes, falls too far
+/// behind (it then resumes from history), or the server stops.
+fn spawn_feed(
+    shared: Arc<Shared>,
+    mut sub: Subscription,
+    tx: mpsc::Sender<Bytes>,
+    first: Bytes,
+    encode_entry: fn(&Entry) -> Bytes,
+    heartbeat: Bytes,
+) {
+    tokio::spawn(async move {
+        let mut stop = shared.stop.clone();
+        if tx.send(first).await.is_err() {
+            return;
+        }
+        for e in std::mem::take(&mut sub.replay.entries) {
+            if tx.send(encode_entry(&e)).await.is_err() {
+                return;
+            }
+        }
+        let mut beat = tokio::time::interval(shared.opts.heartbeat);
+        beat.tick().await;
+        loop {
+            tokio::select! {
+                e = sub.live.recv() => match e {
+                    Ok(e) => {
+                        if tx.send(encode_entry(&e)).await.is_err() {
+                            return;
+                        }
+                    }
+                    // Too slow: end the response; the client resumes from
+                    // history with its last id.
+                    Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = beat.tick() => {
+                    if tx.send(heartbeat.clone()).await.is_err() {
+                        return;
+                    }
+                }
+                _ = stop.changed() => return,
+                _ = tx.closed() => return,
+            }
+        }
+    });
+}
+
+fn sse_bytes(e: &Entry) -> Bytes {
+    let mut out = BytesMut::new();
+    encode::sse_entry(&mut out, e);
+    out.freeze()
+}
+
+fn sse(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Response<Body> {
+    let sub = shared.hub.subscribe(channel, cursor(req).as_deref());
+    let mut first = BytesMut::from(&b": rtwire\n\n"[..]);
+    if sub.replay.reset {
+        encode::sse_event(
+            &mut first,
+            None,
+            Some(encode::SSE_RESET),
+            "{\"reset\":true}",
+        );
+    }
+    if sub.replay.missed > 0 {
+        let data = format!("{{\"missed\":{}}}", sub.replay.missed);
+        encode::sse_event(&mut first, None, Some(encode::SSE_MISSED), &data);
+    }
+    let (tx, resp) = streaming("text/event-stream");
+    spawn_feed(
+        shared,
+        sub,
+        tx,
+        first.freeze(),
+        sse_bytes,
+        Bytes::from_static(b": hb\n\n"),
+    );
+    resp
+}
+
+fn ndjson_bytes(e: &Entry) -> Bytes {
+    encode::ndjson(&encode::json_entry(e))
+}
+
+fn stream(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Response<Body> {
+    let sub = shared.hub.subscribe(channel, cursor(req).as_deref());
+    let mut first = BytesMut::new();
+    if sub.replay.reset {
+        first.extend_from_slice(&encode::ndjson(&json!({"reset": true})));
+    }
+    if sub.replay.missed > 0 {
+        first.extend_from_slice(&encode::ndjson(&json!({"missed": sub.replay.missed})));
+    }
+    let (tx, resp) = streaming("application/x-ndjson");
+    spawn_feed(
+        shared,
+        sub,
+        tx,
+        first.freeze(),
+        ndjson_bytes,
+        Bytes::from_static(b"\n"),
+    );
+    resp
+}
+
+/// A long-poll answer: the messages, the cursor to send next, and notices.
+fn poll_answer(
+    entries: &[Arc<Entry>],
+    cursor: Option<String>,
+    reset: bool,
+    missed: u64,
+) -> Response<Body> {
+    let messages: Vec<_> = entries
+        .iter()
+        .map(|e| match &e.data {
+            Data::Text(t) => json!(t.as_str()),
+            Data::Binary(_) => encode::json_entry(e),
+        })
+        .collect();
+    let next = entries.last().map(|e| e.id.clone()).or(cursor);
+    let body = json!({"cursor": next, "messages": messages, "reset": reset, "missed": missed});
+    let mut r = json_response(StatusCode::OK, &body);
+    let h = r.headers_mut();
+    if let Some(c) = next.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+        h.insert("x-rtwire-cursor", c);
+    }
+    if reset {
+        h.insert("x-rtwire-reset", HeaderValue::from_static("1"));
+    }
+    if missed > 0 {
+        h.insert("x-rtwire-missed", HeaderValue::from(missed));
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn poll(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Response<Body> {
+    let wait = match query(req, "wait") {
+        None => shared.opts.long_poll_hold,
+        Some(w) => match w.parse::<f64>() {
+            Ok(s) if s.is_finite() && s >= 0.0 => {
+                Duration::from_secs_f64(s).min(shared.opts.long_poll_hold)
+            }
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "wait must be a number of seconds >= 0",
+                )
+            }
+        },
+    };
+    let given = cursor(req);
+    let mut sub = shared.hub.subscribe(channel, given.as_deref());
+    let r = std::mem::take(&mut sub.replay);
+    // No cursor: the answer is where the channel is now.
+    let here = given
+        .clone()
+        .or_else(|| sub.head.clone())
+        .or_else(|| Some(format!("{}-0", shared.hub.epoch())));
+    if !r.entries.is_empty() || r.reset || r.missed > 0 || given.is_none() || wait.is_zero() {
+        return poll_answer(&r.entries, here, r.reset, r.missed);
+    }
+    let mut stop = shared.stop.clone();
+    tokio::select! {
+        e = sub.live.recv() => match e {
+            Ok(first) => {
+                let mut entries = vec![first];
+                while let Ok(e) = sub.live.try_recv() {
+                    entries.push(e);
+                    if entries.len() >= 1000 { break; }
+                }
+                poll_answer(&entries, here, false, 0)
+            }
+            // Fell behind while held: the next poll replays from history.
+            Err(_) => full(StatusCode::NO_CONTENT, "text/plain", Bytes::new()),
+        },
+        _ = tokio::time::sleep(wait) => full(StatusCode::NO_CONTENT, "text/plain", Bytes::new()),
+        _ = stop.changed() => full(StatusCode::NO_CONTENT, "text/plain", Bytes::new()),
+    }
+}
+
+async fn publish(shared: Arc<Shared>, req: Request<Incoming>, channel: String) -> Response<Body> {
+    let is_text = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let v = v.to_ascii_lowercase();
+            v.starts_with("text/") || v.starts_with("application/json")
+        })
+        .unwrap_or(false);
+    let limit = shared.opts.max_message_size;
+    let body = match Limited::new(req.into_body(), limit).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("message over the limit of {limit} bytes"),
+            )
+        }
+    };
+    let data = if is_text {
+        match Text::from_utf8(body) {
+            Ok(t) => Data::Text(t),
+            Err(_) => return error(StatusCode::BAD_REQUEST, "text body is not valid UTF-8"),
+        }
+    } else {
+        Data::Binary(body)
+    };
+    let id = shared.hub.publish(&channel, data);
+    json_response(StatusCode::OK, &json!({"id": id}))
+}
+
+fn negotiate(shared: &Shared, channel: &str) -> Response<Body> {
+    let body = json!({
+        "channel": channel,
+        "epoch": shared.hub.epoch(),
+        "transports": [
+            {"transport": "websocket", "url": format!("/ws/{channel}")},
+            {"transport": "sse", "url": format!("/sse/{channel}"), "send_url": format!("/publish/{channel}")},
+            {"transport": "long_poll", "url": format!("/poll/{channel}"), "send_url": format!("/publish/{channel}")},
+            {"transport": "stream", "url": format!("/stream/{channel}"), "send_url": format!("/publish/{channel}")},
+        ],
+    });
+    json_response(StatusCode::OK, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_compare_is_exact() {
+        assert!(same(b"secret", b"secret"));
+        assert!(!same(b"secret", b"secreT"));
+        assert!(!same(b"secret", b"secret2"));
+        assert!(!same(b"", b"x"));
+        assert!(same(b"", b""));
+    }
+
+    #[test]
+    fn channel_names_are_restricted() {
+        assert!(valid_channel("chat.room-1_a"));
+        for bad in ["", "a/b", "a b", "ä", &"x".repeat(129)] {
+            assert!(!valid_channel(bad), "{bad:?}");
+        }
+    }
+}
