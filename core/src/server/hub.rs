@@ -19,6 +19,22 @@ pub(crate) struct Entry {
     pub seq: u64,
     pub id: String,
     pub data: Data,
+    /// `{id}\n{payload}`, made once on first use and shared by every
+    /// `rtwire.v1` WebSocket subscriber.
+    pub framed: std::sync::OnceLock<bytes::Bytes>,
+}
+
+impl Entry {
+    /// The payload prefixed with the id and a line feed.
+    pub fn framed(&self) -> &bytes::Bytes {
+        self.framed.get_or_init(|| {
+            let mut b = bytes::BytesMut::with_capacity(self.id.len() + 1 + self.data.len());
+            b.extend_from_slice(self.id.as_bytes());
+            b.extend_from_slice(b"\n");
+            b.extend_from_slice(self.data.as_bytes());
+            b.freeze()
+        })
+    }
 }
 
 /// What a subscriber that comes with a cursor is owed before live messages.
@@ -133,6 +149,7 @@ impl Hub {
             seq,
             id: format!("{}-{seq}", self.epoch),
             data,
+            framed: std::sync::OnceLock::new(),
         });
         st.history.push_back(entry.clone());
         while st.history.len() > self.history {
@@ -178,6 +195,13 @@ impl Hub {
                 entries: everything(),
             },
         }
+    }
+
+    /// The newest message of a channel, if any.
+    pub fn latest(&self, name: &str) -> Option<Arc<Entry>> {
+        let ch = self.channels.read().expect("hub lock").get(name)?.clone();
+        let st = ch.state.lock().expect("channel lock");
+        st.history.back().cloned()
     }
 
     /// Figures for every channel.

@@ -7,9 +7,17 @@
 //! | `GET /sse/{channel}` (`Last-Event-ID` or `?cursor=`) | Server-Sent Events; binary messages as event `binary` in base64 |
 //! | `GET /poll/{channel}?cursor=ID[&wait=SECONDS]` | long polling (held until news or `wait`, default the server's hold); `wait=0` is short polling |
 //! | `GET /stream/{channel}[?cursor=ID]` | HTTP streaming, NDJSON: `{"id","data","binary"}` per line |
+//! | `GET /latest/{channel}` | short polling of the newest message: its payload, `ETag` = its id, 304 for `If-None-Match`, 204 while empty |
 //! | `POST /publish/{channel}` | publishes the body (text for `text/*` and JSON, else binary); answers `{"id": ...}` |
 //! | `GET /negotiate/{channel}` | the transports and their URLs, for clients that pick one |
 //! | `GET /healthz` | `ok` |
+//!
+//! WebSocket clients that offer the subprotocol `rtwire.v1` get each
+//! message prefixed with its id and a line feed (`{id}\n{payload}`, in a
+//! text or binary frame as published) and notices as `!reset\n` and
+//! `!missed\n{n}`, so they can resume with `?cursor=ID`; rtwire's client
+//! does this when [`Options::resume`](crate::Options) is on. Other clients
+//! get the bare payloads.
 //!
 //! Ids are `{epoch}-{seq}`. A client that comes back with an id gets every
 //! message after it that is still in history, none twice. One further behind
@@ -156,6 +164,8 @@ pub(crate) struct Shared {
     pub handler: RwLock<Option<Handler>>,
     pub connections: AtomicUsize,
     pub stop: watch::Receiver<bool>,
+    /// Bumped by [`Server::disconnect_all`].
+    pub cut: watch::Sender<u64>,
     pub tls: bool,
     pub addr: SocketAddr,
 }
@@ -262,6 +272,7 @@ impl Server {
             handler: RwLock::new(None),
             connections: AtomicUsize::new(0),
             stop: stop_rx,
+            cut: watch::channel(0).0,
             tls: tls.is_some(),
             addr,
             opts,
@@ -299,6 +310,14 @@ impl Server {
     /// are published to the channel as they are).
     pub fn set_handler(&self, handler: Handler) {
         *self.shared.handler.write().expect("handler lock") = Some(handler);
+    }
+
+    /// Drops every live WebSocket session and ends every SSE and streaming
+    /// response and held poll at once, without close frames, as a network
+    /// cut would. Clients reconnect and resume from history. For tests and
+    /// demonstrations.
+    pub fn disconnect_all(&self) {
+        self.shared.cut.send_modify(|n| *n += 1);
     }
 
     /// Connection count and per-channel figures.

@@ -231,9 +231,10 @@ async fn dispatch(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body>
         (&Method::GET, "sse") => sse(shared, &req, channel),
         (&Method::GET, "poll") => poll(shared, &req, channel).await,
         (&Method::GET, "stream") => stream(shared, &req, channel),
+        (&Method::GET, "latest") => latest(&shared, &req, channel),
         (&Method::POST, "publish") => publish(shared, req, channel.to_string()).await,
         (&Method::GET, "negotiate") => negotiate(&shared, channel),
-        (_, "ws" | "sse" | "poll" | "stream" | "publish" | "negotiate") => {
+        (_, "ws" | "sse" | "poll" | "stream" | "latest" | "publish" | "negotiate") => {
             error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
         }
         _ => error(
@@ -256,6 +257,7 @@ fn spawn_feed(
 ) {
     tokio::spawn(async move {
         let mut stop = shared.stop.clone();
+        let mut cut = shared.cut.subscribe();
         if tx.send(first).await.is_err() {
             return;
         }
@@ -284,6 +286,7 @@ fn spawn_feed(
                     }
                 }
                 _ = stop.changed() => return,
+                _ = cut.changed() => return,
                 _ = tx.closed() => return,
             }
         }
@@ -406,7 +409,9 @@ async fn poll(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Re
         return poll_answer(&r.entries, here, r.reset, r.missed);
     }
     let mut stop = shared.stop.clone();
+    let mut cut = shared.cut.subscribe();
     tokio::select! {
+        _ = cut.changed() => full(StatusCode::NO_CONTENT, "text/plain", Bytes::new()),
         e = sub.live.recv() => match e {
             Ok(first) => {
                 let mut entries = vec![first];
@@ -422,6 +427,37 @@ async fn poll(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Re
         _ = tokio::time::sleep(wait) => full(StatusCode::NO_CONTENT, "text/plain", Bytes::new()),
         _ = stop.changed() => full(StatusCode::NO_CONTENT, "text/plain", Bytes::new()),
     }
+}
+
+fn latest(shared: &Shared, req: &Request<Incoming>, channel: &str) -> Response<Body> {
+    let Some(entry) = shared.hub.latest(channel) else {
+        return full(StatusCode::NO_CONTENT, "text/plain", Bytes::new());
+    };
+    let etag = format!("\"{}\"", entry.id);
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut r = if matches {
+        full(StatusCode::NOT_MODIFIED, "text/plain", Bytes::new())
+    } else {
+        match &entry.data {
+            Data::Text(t) => full(
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                t.clone().into_bytes(),
+            ),
+            Data::Binary(b) => full(StatusCode::OK, "application/octet-stream", b.clone()),
+        }
+    };
+    let h = r.headers_mut();
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).expect("ids are header-safe"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
 }
 
 async fn publish(shared: Arc<Shared>, req: Request<Incoming>, channel: String) -> Response<Body> {
@@ -465,6 +501,7 @@ fn negotiate(shared: &Shared, channel: &str) -> Response<Body> {
             {"transport": "sse", "url": format!("/sse/{channel}"), "send_url": format!("/publish/{channel}")},
             {"transport": "long_poll", "url": format!("/poll/{channel}"), "send_url": format!("/publish/{channel}")},
             {"transport": "stream", "url": format!("/stream/{channel}"), "send_url": format!("/publish/{channel}")},
+            {"transport": "poll", "url": format!("/latest/{channel}"), "send_url": format!("/publish/{channel}")},
         ],
     });
     json_response(StatusCode::OK, &body)

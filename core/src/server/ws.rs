@@ -93,6 +93,7 @@ pub(crate) fn accept(
         .find(|(k, _)| k == "cursor")
         .map(|(_, v)| v.into_owned())
         .filter(|c| !c.is_empty());
+    let framed = has_token(&req, header::SEC_WEBSOCKET_PROTOCOL, PROTOCOL);
     let sub = shared.hub.subscribe(&channel, cursor.as_deref());
     let accept = derive_accept_key(key.as_bytes());
     let upgrade = hyper::upgrade::on(req);
@@ -109,7 +110,8 @@ pub(crate) fn accept(
         let ws =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                 .await;
-        session(shared, ws, channel, sub, cursor.is_some()).await;
+        let resumed = cursor.is_some();
+        session(shared, ws, channel, sub, Mode { framed, resumed }).await;
     });
     let mut r = Response::new(http_body_util::BodyExt::boxed(http_body_util::Empty::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -120,16 +122,39 @@ pub(crate) fn accept(
         header::SEC_WEBSOCKET_ACCEPT,
         HeaderValue::from_str(&accept).expect("base64 is a valid header value"),
     );
+    if framed {
+        h.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static(PROTOCOL),
+        );
+    }
     r
 }
 
-fn to_ws(e: &Entry) -> WsMessage {
-    match &e.data {
-        // SAFETY: `Text` is always valid UTF-8.
-        Data::Text(t) => {
+/// The subprotocol under which messages carry their ids.
+pub(crate) const PROTOCOL: &str = "rtwire.v1";
+
+/// How a session talks to its client.
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    /// `rtwire.v1`: ids before payloads, notices as `!name\n`.
+    framed: bool,
+    /// The client came with a cursor.
+    resumed: bool,
+}
+
+fn to_ws(e: &Entry, framed: bool) -> WsMessage {
+    // SAFETY (both text arms): `Text` is always valid UTF-8, and so is an
+    // ASCII id, a line feed and a text.
+    match (&e.data, framed) {
+        (Data::Text(t), false) => {
             WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(t.clone().into_bytes()) })
         }
-        Data::Binary(b) => WsMessage::Binary(b.clone()),
+        (Data::Text(_), true) => {
+            WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(e.framed().clone()) })
+        }
+        (Data::Binary(b), false) => WsMessage::Binary(b.clone()),
+        (Data::Binary(_), true) => WsMessage::Binary(e.framed().clone()),
     }
 }
 
@@ -153,19 +178,20 @@ async fn session(
     mut ws: Ws,
     channel: String,
     mut sub: Subscription,
-    resumed: bool,
+    mode: Mode,
 ) {
     let write_limit = shared.opts.ping_interval;
-    if resumed {
-        let notice = if sub.replay.reset {
-            Some("{\"rtwire\":\"reset\"}".to_string())
-        } else if sub.replay.missed > 0 {
-            Some(format!(
-                "{{\"rtwire\":\"missed\",\"missed\":{}}}",
-                sub.replay.missed
-            ))
-        } else {
-            None
+    let framed = mode.framed;
+    if mode.resumed {
+        let missed = sub.replay.missed;
+        let notice = match (sub.replay.reset, framed) {
+            (true, true) => Some("!reset\n".to_string()),
+            (true, false) => Some("{\"rtwire\":\"reset\"}".to_string()),
+            (false, true) if missed > 0 => Some(format!("!missed\n{missed}")),
+            (false, false) if missed > 0 => {
+                Some(format!("{{\"rtwire\":\"missed\",\"missed\":{missed}}}"))
+            }
+            _ => None,
         };
         if let Some(n) = notice {
             if ws.feed(WsMessage::text(n)).await.is_err() {
@@ -173,7 +199,7 @@ async fn session(
             }
         }
         for e in std::mem::take(&mut sub.replay.entries) {
-            if ws.feed(to_ws(&e)).await.is_err() {
+            if ws.feed(to_ws(&e, framed)).await.is_err() {
                 return;
             }
         }
@@ -185,6 +211,7 @@ async fn session(
         }
     }
     let mut stop = shared.stop.clone();
+    let mut cut = shared.cut.subscribe();
     let mut last_heard = Instant::now();
     let mut ping_sent: Option<Instant> = None;
     loop {
@@ -197,13 +224,14 @@ async fn session(
                 close(&mut ws, 1001, "server shutting down").await;
                 return;
             }
+            _ = cut.changed() => return, // dropped, no close frame
             e = sub.live.recv() => match e {
                 Ok(e) => {
-                    let mut ok = ws.feed(to_ws(&e)).await.is_ok();
+                    let mut ok = ws.feed(to_ws(&e, framed)).await.is_ok();
                     let mut n = 0;
                     while ok && n < 256 {
                         match sub.live.try_recv() {
-                            Ok(e) => ok = ws.feed(to_ws(&e)).await.is_ok(),
+                            Ok(e) => ok = ws.feed(to_ws(&e, framed)).await.is_ok(),
                             Err(_) => break,
                         }
                         n += 1;
