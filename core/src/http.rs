@@ -14,7 +14,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use crate::client::link::{close_requested, CloseRequest, Link};
 use crate::error::{Error, ErrorKind};
 use crate::message::Data;
-use crate::options::{Options, Proxy};
+use crate::options::Options;
 use crate::target::Target;
 
 /// Most of a refused response's body kept in the error.
@@ -54,15 +54,16 @@ impl HttpClient {
             .redirect(redirect_policy(opts.http.max_redirects))
             .user_agent(concat!("rtwire/", env!("CARGO_PKG_VERSION")))
             .tcp_nodelay(true);
-        b = match &opts.proxy {
-            Proxy::FromEnv => b,
-            Proxy::Disabled => b.no_proxy(),
-            Proxy::Url(u) => b.proxy(reqwest::Proxy::all(u.as_str()).map_err(|e| {
-                Error::new(ErrorKind::InvalidArgument, format!("proxy URL {u:?}: {e}"))
-            })?),
+        // The same proxy rules as WebSocket (crate::proxy), not reqwest's own.
+        b = match crate::proxy::for_reqwest(&opts.proxy)? {
+            Some(p) => b.proxy(p),
+            None => b.no_proxy(),
         };
         let client = b.build().map_err(|e| {
-            Error::new(ErrorKind::InvalidArgument, format!("HTTP client setup: {e}"))
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("HTTP client setup: {e}"),
+            )
         })?;
         let mut headers = HeaderMap::new();
         for (name, value) in &opts.headers {
@@ -147,7 +148,10 @@ pub(crate) fn request_error(e: reqwest::Error, url: &str) -> Error {
         parts.join(": ")
     };
     let kind = if let Some(t) = &tls {
-        return Error::new(ErrorKind::Tls, format!("TLS handshake with {url} failed: {t}"));
+        return Error::new(
+            ErrorKind::Tls,
+            format!("TLS handshake with {url} failed: {t}"),
+        );
     } else if e.is_timeout() {
         ErrorKind::Timeout
     } else if e.is_connect() {
@@ -204,9 +208,7 @@ pub(crate) async fn refused(resp: Response, url: &str, what: &str) -> Error {
 
 /// 408, 429 and 5xx.
 pub(crate) fn is_retryable_status(s: StatusCode) -> bool {
-    s == StatusCode::REQUEST_TIMEOUT
-        || s == StatusCode::TOO_MANY_REQUESTS
-        || s.is_server_error()
+    s == StatusCode::REQUEST_TIMEOUT || s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error()
 }
 
 /// Reads at most [`BODY_EXCERPT`] bytes of a body, within 2 s.
@@ -225,7 +227,12 @@ async fn read_excerpt(mut resp: Response) -> Vec<u8> {
 }
 
 /// Reads a whole body up to `max` bytes, each read within `idle`.
-pub(crate) async fn read_body(resp: &mut Response, max: usize, idle: Duration, url: &str) -> Result<Bytes, Error> {
+pub(crate) async fn read_body(
+    resp: &mut Response,
+    max: usize,
+    idle: Duration,
+    url: &str,
+) -> Result<Bytes, Error> {
     let mut body = bytes::BytesMut::new();
     while let Some(chunk) = next_chunk(resp, idle, url).await? {
         if body.len() + chunk.len() > max {
@@ -241,19 +248,29 @@ pub(crate) async fn read_body(resp: &mut Response, max: usize, idle: Duration, u
 }
 
 /// The next body chunk; a stream silent for `idle` is dead.
-pub(crate) async fn next_chunk(resp: &mut Response, idle: Duration, url: &str) -> Result<Option<Bytes>, Error> {
+pub(crate) async fn next_chunk(
+    resp: &mut Response,
+    idle: Duration,
+    url: &str,
+) -> Result<Option<Bytes>, Error> {
     match tokio::time::timeout(idle, resp.chunk()).await {
         Ok(Ok(c)) => Ok(c),
         Ok(Err(e)) => {
             let mut err = request_error(e, url);
             if err.kind() == ErrorKind::Io {
-                err = Error::new(ErrorKind::Io, format!("{} (the body was cut short)", err.message()));
+                err = Error::new(
+                    ErrorKind::Io,
+                    format!("{} (the body was cut short)", err.message()),
+                );
             }
             Err(err)
         }
         Err(_) => Err(Error::new(
             ErrorKind::Timeout,
-            format!("no data from {url} for {} ms (read_timeout)", idle.as_millis()),
+            format!(
+                "no data from {url} for {} ms (read_timeout)",
+                idle.as_millis()
+            ),
         )),
     }
 }
@@ -297,6 +314,18 @@ pub(crate) async fn serve_while<T>(
     }
 }
 
+/// What a body decoder is fed by [`pump_events`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Feed<'a> {
+    /// The next chunk of the body.
+    Chunk(&'a [u8]),
+    /// The body ended where its HTTP framing says it ends.
+    End,
+    /// The body was cut short (read error or idle timeout): a partial
+    /// record at the end must not be delivered.
+    Cut,
+}
+
 /// Reads a streaming body until it ends, handing each chunk to `decode`
 /// (which appends the messages it completes; `None` means end of stream)
 /// and emitting the messages in order, while answering close requests and
@@ -305,27 +334,46 @@ pub(crate) async fn pump_body(
     link: &mut Link,
     http: &HttpClient,
     opts: &Options,
-    mut resp: Response,
+    resp: Response,
     url: &str,
     mut decode: impl FnMut(Option<&[u8]>, &mut Vec<crate::message::Message>) -> Result<(), Error>,
 ) -> crate::client::link::SessionEnd {
+    let mut messages = Vec::new();
+    pump_events(link, http, opts, resp, url, |feed, out| {
+        let chunk = match feed {
+            Feed::Chunk(c) => Some(c),
+            Feed::End | Feed::Cut => None,
+        };
+        let step = decode(chunk, &mut messages);
+        out.extend(messages.drain(..).map(crate::event::Event::Message));
+        step
+    })
+    .await
+}
+
+/// Like [`pump_body`], but the decoder appends whole events (messages, and
+/// errors the connection survives) and learns whether the body ended
+/// normally ([`Feed::End`]) or was cut short ([`Feed::Cut`]). A decoder
+/// error ends the session as lost, after the events appended before it.
+pub(crate) async fn pump_events(
+    link: &mut Link,
+    http: &HttpClient,
+    opts: &Options,
+    mut resp: Response,
+    url: &str,
+    mut decode: impl FnMut(Feed<'_>, &mut Vec<crate::event::Event>) -> Result<(), Error>,
+) -> crate::client::link::SessionEnd {
     use crate::client::link::SessionEnd;
-    use crate::event::{CloseInfo, Event};
+    use crate::event::CloseInfo;
 
     let send_url = opts.http.send_url.as_deref();
     let idle = opts.http.read_timeout;
     let mut batch = Vec::new();
     loop {
-        let chunk = match serve_while(link, http, send_url, next_chunk(&mut resp, idle, url)).await {
+        let chunk = match serve_while(link, http, send_url, next_chunk(&mut resp, idle, url)).await
+        {
             Ok(Wake::Done(c)) => c,
-            Ok(Wake::Close(req)) => {
-                return SessionEnd::Closed(CloseInfo {
-                    code: req.code,
-                    reason: req.reason,
-                    clean: true,
-                    unsent: Vec::new(),
-                })
-            }
+            Ok(Wake::Close(req)) => return SessionEnd::Closed(closed_by(req)),
             Err(send_error) => {
                 return SessionEnd::Lost {
                     cause: send_error,
@@ -334,19 +382,26 @@ pub(crate) async fn pump_body(
             }
         };
         let (step, end) = match chunk {
-            Ok(Some(bytes)) => (decode(Some(&bytes), &mut batch), None),
+            Ok(Some(bytes)) => (decode(Feed::Chunk(&bytes), &mut batch), None),
             Ok(None) => (
-                decode(None, &mut batch),
-                Some(Error::new(ErrorKind::Closed, format!("{url} ended the stream"))),
+                decode(Feed::End, &mut batch),
+                Some(Error::new(
+                    ErrorKind::Closed,
+                    format!("{url} ended the stream"),
+                )),
             ),
-            Err(e) => (decode(None, &mut batch), Some(e)),
+            Err(e) => (decode(Feed::Cut, &mut batch), Some(e)),
         };
-        for m in batch.drain(..) {
-            if link.emit(Event::Message(m)).await.is_err() {
+        for ev in batch.drain(..) {
+            if link.emit(ev).await.is_err() {
                 return SessionEnd::Abandoned;
             }
         }
         if let Err(e) = step {
+            // Reset the decoder for the next session; what it held is
+            // part of the broken stream.
+            let _ = decode(Feed::Cut, &mut batch);
+            batch.clear();
             return SessionEnd::Lost {
                 cause: e,
                 close: CloseInfo::abnormal("stream error"),
@@ -358,5 +413,116 @@ pub(crate) async fn pump_body(
                 close: CloseInfo::abnormal("stream ended"),
             };
         }
+    }
+}
+
+/// The close of a session ended by the application's close request.
+pub(crate) fn closed_by(req: CloseRequest) -> crate::event::CloseInfo {
+    crate::event::CloseInfo {
+        code: req.code,
+        reason: req.reason,
+        clean: true,
+        unsent: Vec::new(),
+    }
+}
+
+/// `Retry-After` of a refused response kept in a retryable error, if any.
+pub(crate) fn retry_after_of(e: &Error) -> Option<Duration> {
+    if !e.is_retryable() || e.status().is_none() {
+        return None;
+    }
+    let mut map = HeaderMap::new();
+    for (name, value) in e.headers() {
+        if name.eq_ignore_ascii_case("retry-after") {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                map.insert(reqwest::header::RETRY_AFTER, v);
+            }
+        }
+    }
+    retry_after(&map)
+}
+
+/// Bounds of one whole request and response ([`fetch`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FetchLimits {
+    /// From sending the request to the end of the body.
+    pub total: Duration,
+    /// Longest silence while reading the body.
+    pub idle: Duration,
+    /// Largest body, after decompression.
+    pub max_body: usize,
+}
+
+/// A response read whole by [`fetch`].
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    /// A 2xx status or 304.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The URL that answered (after redirects).
+    pub url: String,
+    /// The whole body (decompressed).
+    pub body: Bytes,
+}
+
+/// Sends `req` and reads the whole answer within `limits`: a 2xx or 304
+/// answer comes back whole; any other status becomes a [`refused`] error
+/// (408, 429 and 5xx retryable, with `Retry-After` in its headers, see
+/// [`retry_after_of`]). A body over `max_body` is a retryable `TooLarge`
+/// error, found without buffering more than the limit; a body cut short
+/// (EOF before `Content-Length`, a chunked body without its last chunk) is
+/// an `Io` error, never a shorter body; an answer not complete within
+/// `total` is a `Timeout`.
+pub(crate) async fn fetch(
+    http: &HttpClient,
+    req: RequestBuilder,
+    url: &str,
+    what: &str,
+    limits: FetchLimits,
+) -> Result<Fetched, Error> {
+    let exchange = async {
+        let mut resp = http.send(req, url).await?;
+        let status = resp.status();
+        if !(status.is_success() || status == StatusCode::NOT_MODIFIED) {
+            return Err(refused(resp, url, what).await);
+        }
+        let headers = resp.headers().clone();
+        let final_url = resp.url().to_string();
+        let body = read_body(&mut resp, limits.max_body, limits.idle, url).await?;
+        Ok(Fetched {
+            status,
+            headers,
+            url: final_url,
+            body,
+        })
+    };
+    match tokio::time::timeout(limits.total, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "{what} to {url} got no complete answer within {} ms",
+                limits.total.as_millis()
+            ),
+        )),
+    }
+}
+
+/// A whole response body as a message payload: binary when the
+/// `Content-Type` is `application/octet-stream` or the body is not UTF-8,
+/// text otherwise.
+pub(crate) fn body_data(headers: &HeaderMap, body: Bytes) -> Data {
+    let octets = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("application/octet-stream"));
+    if octets {
+        return Data::Binary(body);
+    }
+    match crate::message::Text::from_utf8(body) {
+        Ok(t) => Data::Text(t),
+        Err(b) => Data::Binary(b),
     }
 }

@@ -144,21 +144,118 @@ impl Default for Limits {
     }
 }
 
-/// Which proxy to use.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Which proxy to use — the same rules for every transport (WebSocket, SSE,
+/// long polling, polling, streaming).
+///
+/// # Kinds of proxy
+///
+/// | URL | What happens |
+/// |---|---|
+/// | `http://[user:pass@]host[:port]` | HTTP `CONNECT host:port` (default port 80); credentials go in `Proxy-Authorization: Basic` |
+/// | `https://[user:pass@]host[:port]` | TLS to the proxy first (default port 443), then `CONNECT` inside it |
+/// | `socks5://[user:pass@]host[:port]` | SOCKS5 (RFC 1928, default port 1080); the target's name is resolved here and the proxy is sent an IP address |
+/// | `socks5h://[user:pass@]host[:port]` | SOCKS5; the proxy is sent the name and resolves it |
+///
+/// A value without `scheme://` is an `http://` proxy (`proxy:3128`). User
+/// name and password are percent-decoded (`p%40ss` is `p@ss`); SOCKS5 uses
+/// RFC 1929 username/password authentication with them. Credentials are sent
+/// to the proxy only, never to the target, and error messages and `Debug`
+/// output never show the password.
+///
+/// WebSocket always tunnels (`CONNECT`, for `ws://` too); then TLS to the
+/// target runs inside the tunnel for `wss://`, checked against the same
+/// [`TlsOptions`] as a direct connection. An `https://` proxy's certificate
+/// is checked with the same [`TlsOptions`] too. The HTTP transports tunnel
+/// `https://` URLs and send `http://` requests to an HTTP proxy in absolute
+/// form, as HTTP proxying does.
+///
+/// # The environment ([`Proxy::FromEnv`])
+///
+/// - `ws://` and `http://` URLs use `http_proxy`, then `HTTP_PROXY`;
+///   `wss://` and `https://` use `https_proxy`, then `HTTPS_PROXY`. When
+///   neither is set, `all_proxy`, then `ALL_PROXY`. (`ws_proxy` and
+///   `wss_proxy` are not read.)
+/// - Lower-case names win over upper-case ones, as in curl. A variable set
+///   to an empty or blank value counts as unset.
+/// - The environment is read when `connect` is called; the reconnects of
+///   that connection keep the same choice.
+/// - In a CGI program (`REQUEST_METHOD` is set), `HTTP_PROXY` is ignored:
+///   there it can come from a request header ("httpoxy"); `http_proxy` still
+///   counts.
+/// - A variable that is set but is not a usable proxy URL is an
+///   [`InvalidArgument`](crate::ErrorKind::InvalidArgument) error for the
+///   connections that would use it (for the HTTP transports, which may be
+///   redirected between `http` and `https`, any of them), never silently
+///   skipped.
+/// - `no_proxy`, then `NO_PROXY`, lists hosts reached directly:
+///   - entries are separated by commas and/or white space; entries that
+///     cannot be understood are skipped;
+///   - `*` matches every host;
+///   - `example.com`, `.example.com` and `*.example.com` all match
+///     `example.com` and every name under it (`a.b.example.com`), but not
+///     `notexample.com`; case and a trailing dot do not matter; there is no
+///     other wildcard;
+///   - an IP address matches that address: `127.0.0.1`, and IPv6 with or
+///     without brackets (`::1`, `[::1]`); an IPv4-mapped IPv6 address is the
+///     IPv4 address; a network matches every address in it (`10.0.0.0/8`,
+///     `fd00::/8`);
+///   - names are compared as written, without DNS: `localhost` does not
+///     match `127.0.0.1`;
+///   - an entry with a port (`example.com:8080`, `10.0.0.1:8080`,
+///     `[::1]:8080`) matches that port only; an entry without a port
+///     matches every port.
+///
+/// # Errors
+///
+/// Everything that goes wrong at a proxy is a
+/// [`Connect`](crate::ErrorKind::Connect) error whose message names the
+/// proxy (`proxy http://host:3128 (from HTTPS_PROXY): ...`, never its
+/// password): unreachable, `407` (proxy authentication required; not
+/// retried), another refusal (the status is in
+/// [`Error::status`](crate::Error::status); retried for 408, 429 and 5xx), an
+/// answer that is not HTTP or has a head over 16 KiB, a connection closed
+/// early, or a SOCKS5 reply code (named as in RFC 1928). A proxy that does
+/// not answer runs into [`Options::open_timeout`], which covers the proxy
+/// handshake (a [`Timeout`](crate::ErrorKind::Timeout) error). A TLS failure
+/// with an `https://` proxy is a [`Tls`](crate::ErrorKind::Tls) error. For
+/// `http://` URLs forwarded by an HTTP proxy, the proxy's refusal is the
+/// response: a [`Handshake`](crate::ErrorKind::Handshake) error with its
+/// status.
+///
+/// ```
+/// use rtwire::{Options, Proxy};
+/// let opts = Options::new().proxy(Proxy::Url("http://user:pass@proxy.internal:3128".into()));
+/// // Debug output hides the credentials.
+/// assert!(!format!("{opts:?}").contains("pass"));
+/// let direct = Options::new().proxy(Proxy::Disabled);
+/// # let _ = direct;
+/// ```
+#[derive(Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Proxy {
-    /// From the environment (default): `HTTPS_PROXY` for `wss`/`https`,
-    /// `HTTP_PROXY` for `ws`/`http`, else `ALL_PROXY`; lower-case names
-    /// too; hosts matching `NO_PROXY` connect directly.
+    /// From the environment (the default), by the rules above.
     #[default]
     FromEnv,
-    /// Never use a proxy.
+    /// Never use a proxy; the environment is ignored.
     Disabled,
-    /// This proxy: `http://[user:pass@]host:port` (HTTP CONNECT with basic
-    /// auth), `https://...` (CONNECT over TLS to the proxy), `socks5://` (the
-    /// proxy resolves nothing) or `socks5h://` (the proxy resolves the host).
+    /// This proxy for every host (`NO_PROXY` is not consulted):
+    /// `http://[user:pass@]host:port`, `https://...`, `socks5://...` or
+    /// `socks5h://...`. An unusable URL fails `connect` with
+    /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument) before any I/O.
     Url(String),
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Proxy::FromEnv => f.write_str("FromEnv"),
+            Proxy::Disabled => f.write_str("Disabled"),
+            Proxy::Url(u) => f
+                .debug_tuple("Url")
+                .field(&crate::proxy::redact(u))
+                .finish(),
+        }
+    }
 }
 
 /// How an HTTP streaming body is cut into messages.
@@ -535,6 +632,32 @@ impl Options {
         }
         if self.http.max_line == 0 {
             return bad("max_line must be at least 1");
+        }
+        if let Some(c) = &self.http.cursor {
+            let header_ok = |n: &str| http::HeaderName::from_bytes(n.as_bytes()).is_ok();
+            match &c.from {
+                CursorFrom::Header(n) if !header_ok(n) => {
+                    return bad(&format!("invalid cursor header name {n:?}"))
+                }
+                CursorFrom::JsonField(f) if f.is_empty() => {
+                    return bad("the cursor JSON field name is empty")
+                }
+                _ => {}
+            }
+            match &c.to {
+                CursorTo::Header(n) if !header_ok(n) => {
+                    return bad(&format!("invalid cursor header name {n:?}"))
+                }
+                CursorTo::Query(q) if q.is_empty() => {
+                    return bad("the cursor query parameter name is empty")
+                }
+                _ => {}
+            }
+            if let Some(init) = &c.initial {
+                if init.chars().any(char::is_control) {
+                    return bad("the initial cursor must not contain control characters");
+                }
+            }
         }
         if let Some(id) = &self.http.last_event_id {
             if id.contains(['\0', '\r', '\n']) {

@@ -19,6 +19,9 @@ pub(crate) struct Resume {
     pub etag: Option<String>,
     /// Short polling: `Last-Modified` of the last delivered response.
     pub last_modified: Option<String>,
+    /// Short polling: the body of the last delivered response, kept only
+    /// when it came without an `ETag` (to skip an identical body).
+    pub last_body: Option<bytes::Bytes>,
     /// A delay the server asked for once (`Retry-After`).
     pub server_delay: Option<Duration>,
 }

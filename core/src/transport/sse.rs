@@ -43,7 +43,10 @@ fn is_event_stream(ctype: Option<&HeaderValue>) -> bool {
 
 /// Sends the request and checks the answer as the standard says: 200 with
 /// `text/event-stream`, anything else fails the connection.
-pub(crate) async fn open(plan: &Plan, resume: &mut Resume) -> Result<(SseSession, OpenInfo), Error> {
+pub(crate) async fn open(
+    plan: &Plan,
+    resume: &mut Resume,
+) -> Result<(SseSession, OpenInfo), Error> {
     let opts = &plan.options;
     let parser = resume.sse.get_or_insert_with(|| parser(opts));
     let url = plan.target.display();
@@ -80,7 +83,9 @@ pub(crate) async fn open(plan: &Plan, resume: &mut Resume) -> Result<(SseSession
             .unwrap_or_else(|| "no Content-Type".into());
         let e = Error::new(
             ErrorKind::Handshake,
-            format!("{url} is not an event stream: expected Content-Type text/event-stream, got {got}"),
+            format!(
+                "{url} is not an event stream: expected Content-Type text/event-stream, got {got}"
+            ),
         )
         .with_http(200, http::header_list(resp.headers()), None)
         .with_retryable(false);
@@ -93,7 +98,13 @@ pub(crate) async fn open(plan: &Plan, resume: &mut Resume) -> Result<(SseSession
         protocol: None,
         headers: http::header_list(resp.headers()),
     };
-    Ok((SseSession { resp, url: final_url }, info))
+    Ok((
+        SseSession {
+            resp,
+            url: final_url,
+        },
+        info,
+    ))
 }
 
 impl SseSession {
@@ -101,15 +112,22 @@ impl SseSession {
     pub(crate) async fn run(self, link: &mut Link, plan: &Plan, resume: &mut Resume) -> SessionEnd {
         let parser = resume.sse.get_or_insert_with(|| parser(&plan.options));
         let url = self.url.clone();
-        pump_body(link, plan.http(), &plan.options, self.resp, &url, |chunk, out| match chunk {
-            Some(bytes) => parser
-                .feed(bytes, |ev| out.push(ev.into()))
-                .map_err(|e| e.with_retryable(true)),
-            None => {
-                parser.finish();
-                Ok(())
-            }
-        })
+        pump_body(
+            link,
+            plan.http(),
+            &plan.options,
+            self.resp,
+            &url,
+            |chunk, out| match chunk {
+                Some(bytes) => parser
+                    .feed(bytes, |ev| out.push(ev.into()))
+                    .map_err(|e| e.with_retryable(true)),
+                None => {
+                    parser.finish();
+                    Ok(())
+                }
+            },
+        )
         .await
     }
 }
