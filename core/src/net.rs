@@ -1,6 +1,8 @@
-//! Opening the byte stream under every transport: DNS, TCP (each resolved
-//! address in turn), then TLS when the scheme asks for it.
+//! Opening the byte stream under the WebSocket transport: DNS, TCP (each
+//! resolved address in turn) or a tunnel through a proxy ([`crate::proxy`]),
+//! then TLS when the scheme asks for it.
 
+use std::fmt;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,27 +13,34 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use crate::error::{Error, ErrorKind};
+use crate::proxy::{self, ProxyConfig};
 use crate::target::Target;
 use crate::tls;
 
-/// A TCP stream, plain or under TLS.
+/// A byte stream that a tunnel or TLS can run over.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin + fmt::Debug {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + fmt::Debug> Io for T {}
+
+/// A TCP stream, plain or under TLS, or a stream through a proxy.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum NetStream {
+    /// Direct TCP.
     Plain(TcpStream),
+    /// Direct TCP under TLS.
     Tls(TlsStream<TcpStream>),
+    /// A tunnel through a proxy (itself possibly under TLS to the proxy),
+    /// under TLS to the target for `wss`.
+    Proxied(Box<dyn Io>),
 }
 
-/// Connects TCP to the target, trying each resolved address in turn.
-pub(crate) async fn tcp(target: &Target) -> Result<TcpStream, Error> {
-    let addrs: Vec<_> = tokio::net::lookup_host((target.host.as_str(), target.port))
+/// Connects TCP to `host:port`, trying each resolved address in turn.
+pub(crate) async fn tcp_to(host: &str, port: u16) -> Result<TcpStream, Error> {
+    let addrs: Vec<_> = tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| {
-            Error::new(
-                ErrorKind::Connect,
-                format!("cannot resolve {}: {e}", target.host),
-            )
-            .with_source(e)
+            Error::new(ErrorKind::Connect, format!("cannot resolve {host}: {e}")).with_source(e)
         })?
         .collect();
     let mut last: Option<(std::net::SocketAddr, io::Error)> = None;
@@ -48,26 +57,21 @@ pub(crate) async fn tcp(target: &Target) -> Result<TcpStream, Error> {
         Some((addr, e)) => {
             Error::new(ErrorKind::Connect, format!("connect to {addr}: {e}")).with_source(e)
         }
-        None => Error::new(
-            ErrorKind::Connect,
-            format!("{} resolved to no address", target.host),
-        ),
+        None => Error::new(ErrorKind::Connect, format!("{host} resolved to no address")),
     })
 }
 
-/// Connects TCP and, for `wss`/`https`, runs the TLS handshake.
-pub(crate) async fn dial(
-    target: &Target,
-    tls_config: Option<&Arc<rustls::ClientConfig>>,
-) -> Result<NetStream, Error> {
-    let tcp = tcp(target).await?;
-    if !target.tls {
-        return Ok(NetStream::Plain(tcp));
-    }
-    let config = tls_config.expect("TLS target without a TLS config").clone();
-    let name = tls::server_name(&target.host)?;
-    let stream = tokio_rustls::TlsConnector::from(config)
-        .connect(name, tcp)
+/// Runs the TLS handshake with `host` over `stream`; `label` says what is
+/// being connected to, for the error message.
+pub(crate) async fn tls_handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    config: &Arc<rustls::ClientConfig>,
+    host: &str,
+    label: &str,
+    stream: S,
+) -> Result<TlsStream<S>, Error> {
+    let name = tls::server_name(host)?;
+    tokio_rustls::TlsConnector::from(config.clone())
+        .connect(name, stream)
         .await
         .map_err(|e| {
             let kind = if tls::is_tls_error(&e) {
@@ -75,15 +79,45 @@ pub(crate) async fn dial(
             } else {
                 ErrorKind::Connect
             };
-            let msg = format!(
-                "{} (connecting to {}:{})",
-                tls::describe(&e),
-                target.host,
-                target.port
-            );
+            let msg = format!("{} (connecting to {label})", tls::describe(&e));
             Error::new(kind, msg).with_source(e)
-        })?;
-    Ok(NetStream::Tls(stream))
+        })
+}
+
+/// Connects to the target — directly, or through the proxy that `proxy`
+/// picks for it — and, for `wss`/`https`, runs the TLS handshake with the
+/// target (inside the tunnel when there is one). `tls_config` is needed for
+/// a TLS target and for an `https://` proxy.
+pub(crate) async fn dial(
+    target: &Target,
+    tls_config: Option<&Arc<rustls::ClientConfig>>,
+    proxy: &ProxyConfig,
+) -> Result<NetStream, Error> {
+    let route = proxy.route(target.tls, &target.host, target.port)?;
+    let target_tls = || {
+        tls_config.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Internal,
+                "a TLS target without a TLS configuration",
+            )
+        })
+    };
+    let authority = proxy::host_port(&target.host, target.port);
+    let Some(via) = route else {
+        let tcp = tcp_to(&target.host, target.port).await?;
+        if !target.tls {
+            return Ok(NetStream::Plain(tcp));
+        }
+        let stream = tls_handshake(target_tls()?, &target.host, &authority, tcp).await?;
+        return Ok(NetStream::Tls(stream));
+    };
+    let tunnel = proxy::tunnel(via, target, tls_config).await?;
+    if !target.tls {
+        return Ok(NetStream::Proxied(tunnel));
+    }
+    let label = format!("{authority} through proxy {}", via.label());
+    let stream = tls_handshake(target_tls()?, &target.host, &label, tunnel).await?;
+    Ok(NetStream::Proxied(Box::new(stream)))
 }
 
 impl AsyncRead for NetStream {
@@ -95,6 +129,7 @@ impl AsyncRead for NetStream {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             NetStream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            NetStream::Proxied(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -108,6 +143,7 @@ impl AsyncWrite for NetStream {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             NetStream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            NetStream::Proxied(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -119,6 +155,7 @@ impl AsyncWrite for NetStream {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             NetStream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            NetStream::Proxied(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -126,6 +163,7 @@ impl AsyncWrite for NetStream {
         match self {
             NetStream::Plain(s) => s.is_write_vectored(),
             NetStream::Tls(s) => s.is_write_vectored(),
+            NetStream::Proxied(s) => s.is_write_vectored(),
         }
     }
 
@@ -133,6 +171,7 @@ impl AsyncWrite for NetStream {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_flush(cx),
             NetStream::Tls(s) => Pin::new(s).poll_flush(cx),
+            NetStream::Proxied(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -140,6 +179,7 @@ impl AsyncWrite for NetStream {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             NetStream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            NetStream::Proxied(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

@@ -108,7 +108,9 @@ pub(crate) fn parse(input: &str, transport: Transport) -> Result<(Target, Transp
     ))
 }
 
-fn percent_decode(s: &str) -> String {
+/// Decodes `%XX` escapes (user names and passwords of URLs); invalid
+/// UTF-8 becomes U+FFFD.
+pub(crate) fn percent_decode(s: &str) -> String {
     fn hex(b: u8) -> Option<u8> {
         (b as char).to_digit(16).map(|d| d as u8)
     }

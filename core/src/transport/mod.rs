@@ -11,9 +11,13 @@ use crate::error::{Error, ErrorKind};
 use crate::event::OpenInfo;
 use crate::http::HttpClient;
 use crate::options::{Options, Transport};
+use crate::proxy::ProxyConfig;
 use crate::target::Target;
 
+pub(crate) mod long_poll;
+pub(crate) mod poll;
 pub(crate) mod sse;
+pub(crate) mod stream;
 pub(crate) mod ws;
 
 /// Everything needed to open a session again and again.
@@ -22,8 +26,11 @@ pub(crate) struct Plan {
     pub target: Target,
     pub transport: Transport,
     pub options: Arc<Options>,
-    /// TLS for WebSocket (`wss`).
+    /// TLS for WebSocket (`wss`, and `https://` proxies).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Proxy selection for WebSocket (the HTTP transports hand theirs to
+    /// reqwest).
+    pub proxy: ProxyConfig,
     /// The HTTP client of the HTTP transports.
     pub http: Option<HttpClient>,
 }
@@ -33,6 +40,9 @@ pub(crate) struct Plan {
 pub(crate) enum Session {
     WebSocket(ws::WsSession),
     Sse(sse::SseSession),
+    LongPoll(long_poll::LongPollSession),
+    Poll(poll::PollSession),
+    Stream(stream::StreamSession),
 }
 
 impl Plan {
@@ -40,9 +50,11 @@ impl Plan {
     pub fn new(url: &str, options: Options) -> Result<Plan, Error> {
         options.validate()?;
         let (target, transport) = crate::target::parse(url, options.transport)?;
+        let mut proxy = ProxyConfig::Direct;
         let (tls, http) = match transport {
             Transport::WebSocket => {
-                let tls = if target.tls {
+                proxy = ProxyConfig::from_process_env(&options.proxy)?;
+                let tls = if target.tls || proxy.may_use_tls_proxy() {
                     Some(crate::tls::client_config(&options.tls, &[b"http/1.1"])?)
                 } else {
                     None
@@ -66,6 +78,7 @@ impl Plan {
             transport,
             options: Arc::new(options),
             tls,
+            proxy,
             http,
         })
     }
@@ -88,9 +101,18 @@ impl Plan {
             .expect("HTTP transports always have a client")
     }
 
-    /// Opens one session, within `open_timeout`.
+    /// Opens one session, within `open_timeout`; for long polling within
+    /// `open_timeout + long_poll_timeout`, as the session opens with the
+    /// first answer and the server may hold it (connecting alone is still
+    /// bounded by `open_timeout`).
     pub async fn open(&self, resume: &mut Resume) -> Result<(Session, OpenInfo), Error> {
-        let limit = self.options.open_timeout;
+        let limit = match self.transport {
+            Transport::LongPoll => self
+                .options
+                .open_timeout
+                .saturating_add(self.options.http.long_poll_timeout),
+            _ => self.options.open_timeout,
+        };
         let attempt = async {
             match self.transport {
                 Transport::WebSocket => ws::open(self)
@@ -99,9 +121,18 @@ impl Plan {
                 Transport::Sse => sse::open(self, resume)
                     .await
                     .map(|(s, info)| (Session::Sse(s), info)),
-                other => Err(Error::new(
-                    ErrorKind::Unsupported,
-                    format!("the {other} transport is not available in this build yet"),
+                Transport::LongPoll => long_poll::open(self, resume)
+                    .await
+                    .map(|(s, info)| (Session::LongPoll(s), info)),
+                Transport::Poll => poll::open(self, resume)
+                    .await
+                    .map(|(s, info)| (Session::Poll(s), info)),
+                Transport::Stream => stream::open(self, resume)
+                    .await
+                    .map(|(s, info)| (Session::Stream(s), info)),
+                Transport::Auto => Err(Error::new(
+                    ErrorKind::Internal,
+                    "the transport was not resolved from the URL",
                 )),
             }
         };
@@ -124,7 +155,12 @@ impl Session {
     pub async fn run(self, link: &mut Link, plan: &Plan, resume: &mut Resume) -> SessionEnd {
         match self {
             Session::WebSocket(s) => s.run(link, &plan.options).await,
-            Session::Sse(s) => s.run(link, plan, resume).await,
+            // Boxed: inline, the larger SSE future would size every
+            // connection's task, WebSocket ones included.
+            Session::Sse(s) => Box::pin(s.run(link, plan, resume)).await,
+            Session::LongPoll(s) => Box::pin(s.run(link, plan, resume)).await,
+            Session::Poll(s) => Box::pin(s.run(link, plan, resume)).await,
+            Session::Stream(s) => Box::pin(s.run(link, plan)).await,
         }
     }
 }

@@ -31,9 +31,13 @@ const BATCH_BYTES: usize = 1 << 20;
 const BODY_EXCERPT: usize = 64 << 10;
 
 /// An open WebSocket session.
+///
+/// The stream (about 1.4 KiB, most of it the TLS state) is boxed: the
+/// session is moved through several nested futures, each of which would
+/// otherwise hold its own copy for as long as the connection lives.
 #[derive(Debug)]
 pub(crate) struct WsSession {
-    ws: WebSocketStream<NetStream>,
+    ws: Box<WebSocketStream<NetStream>>,
 }
 
 fn config(opts: &Options) -> WebSocketConfig {
@@ -93,7 +97,7 @@ pub(crate) async fn open(plan: &Plan) -> Result<(WsSession, OpenInfo), Error> {
         }
     }
 
-    let stream = net::dial(target, plan.tls.as_ref()).await?;
+    let stream = net::dial(target, plan.tls.as_ref(), &plan.proxy).await?;
     let (ws, response) =
         tokio_tungstenite::client_async_with_config(request, stream, Some(config(opts)))
             .await
@@ -109,7 +113,7 @@ pub(crate) async fn open(plan: &Plan) -> Result<(WsSession, OpenInfo), Error> {
         protocol,
         headers: header_list(response.headers()),
     };
-    Ok((WsSession { ws }, info))
+    Ok((WsSession { ws: Box::new(ws) }, info))
 }
 
 fn handshake_error(e: tungstenite::Error, url: &str) -> Error {
@@ -256,7 +260,7 @@ impl WsSession {
             code: CloseCode::from(code),
             reason: reason.into(),
         };
-        let _ = timeout(limit, self.ws.close(Some(frame))).await;
+        let _ = timeout(limit, WebSocketStream::close(&mut self.ws, Some(frame))).await;
     }
 
     /// Writes `first` and everything already queued behind it (up to
