@@ -66,10 +66,8 @@ async fn echo(tcp: TcpStream) {
     while let Some(Ok(msg)) = ws.next().await {
         let mut next = Some(msg);
         while let Some(msg) = next.take() {
-            if msg.is_binary() || msg.is_text() {
-                if ws.feed(msg).await.is_err() {
-                    return;
-                }
+            if (msg.is_binary() || msg.is_text()) && ws.feed(msg).await.is_err() {
+                return;
             }
             // Take more only if it is already there.
             if let Some(Some(Ok(m))) = ws.next().now_or_never() {

@@ -49,7 +49,10 @@ pub(crate) async fn drive(plan: Plan, mut link: Link, first: Session, mut resume
                 req = close_requested(&mut link.close_req) => {
                     break 'life CloseInfo { code: req.code, reason: req.reason, clean: true, unsent: Vec::new() };
                 }
-                r = async { sleep(delay).await; plan.open(&mut resume).await } => r,
+                // Boxed: the handshake future is large and only needed
+                // while reconnecting; inline it would enlarge every idle
+                // connection's task.
+                r = Box::pin(async { sleep(delay).await; plan.open(&mut resume).await }) => r,
             };
             match opened {
                 Ok((s, info)) => {
