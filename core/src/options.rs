@@ -411,6 +411,12 @@ pub struct Options {
     pub reconnect: Reconnect,
     /// Proxy selection, for every transport.
     pub proxy: Proxy,
+    /// WebSocket to an rtwire server: offer the subprotocol `rtwire.v1`,
+    /// under which every message carries its id, and resume with
+    /// `?cursor=ID` after a reconnect, so nothing is lost or repeated.
+    /// Off by default (other servers would not know it); `transport=auto`
+    /// turns it on for the WebSocket an rtwire server offers.
+    pub rtwire_protocol: bool,
     /// Settings of the HTTP transports.
     pub http: HttpOptions,
 }
@@ -429,6 +435,7 @@ impl Default for Options {
             tls: TlsOptions::default(),
             reconnect: Reconnect::default(),
             proxy: Proxy::FromEnv,
+            rtwire_protocol: false,
             http: HttpOptions::default(),
         }
     }
@@ -536,6 +543,13 @@ impl Options {
     /// Sets the proxy.
     pub fn proxy(mut self, p: Proxy) -> Self {
         self.proxy = p;
+        self
+    }
+
+    /// Speaks `rtwire.v1` on WebSocket (ids and resume with an rtwire
+    /// server).
+    pub fn rtwire_protocol(mut self, yes: bool) -> Self {
+        self.rtwire_protocol = yes;
         self
     }
 

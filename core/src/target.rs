@@ -45,8 +45,10 @@ pub(crate) fn parse(input: &str, transport: Transport) -> Result<(Target, Transp
     let (tls, default_transport) = match url.scheme() {
         "ws" => (false, Transport::WebSocket),
         "wss" => (true, Transport::WebSocket),
-        "http" => (false, Transport::Sse),
-        "https" => (true, Transport::Sse),
+        // Auto on http(s): the negotiate document of an rtwire server, or
+        // else an event stream.
+        "http" => (false, Transport::Auto),
+        "https" => (true, Transport::Auto),
         other => {
             return Err(invalid(
                 input,
@@ -167,7 +169,7 @@ mod tests {
             ("::1", 443, true, Transport::WebSocket)
         );
         let (t, tr) = parse("http://127.0.0.1:8080/e", Transport::Auto).unwrap();
-        assert_eq!((t.port, t.tls, tr), (8080, false, Transport::Sse));
+        assert_eq!((t.port, t.tls, tr), (8080, false, Transport::Auto));
         assert_eq!(
             parse("ws://h/", Transport::Sse).unwrap_err().kind(),
             ErrorKind::InvalidUrl

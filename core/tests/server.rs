@@ -242,3 +242,140 @@ async fn bearer_token_is_required_when_set() {
     })
     .await;
 }
+
+/// Collects message texts until `n` arrived (events other than messages are
+/// returned too, for checks).
+async fn texts(conn: &mut rtwire::Connection, n: usize) -> (Vec<String>, Vec<Event>) {
+    let mut got = Vec::new();
+    let mut others = Vec::new();
+    while got.len() < n {
+        match next_event(conn).await {
+            Event::Message(m) if m.event.as_deref().is_none_or(|e| e == "message") => {
+                got.push(m.data.as_text().unwrap_or("<binary>").to_string())
+            }
+            Event::Closed(c) => panic!("closed: {c:?} after {got:?}"),
+            other => others.push(other),
+        }
+    }
+    (got, others)
+}
+
+#[tokio::test]
+async fn websocket_with_rtwire_ids_resumes_without_loss_after_a_cut() {
+    guard(async {
+        let server = Server::start(ServerOptions::new()).await.unwrap();
+        let url = format!("ws://{}/ws/chat", server.local_addr());
+        let opts = Options::new().rtwire_protocol(true).reconnect(quick());
+        let mut c = rtwire::connect(&url, opts).await.unwrap();
+        assert_eq!(c.open_info().protocol.as_deref(), Some("rtwire.v1"));
+        expect_open(&mut c).await;
+        let first = publish_until_seen(&server, &mut c, "before").await;
+        assert!(first.id.unwrap().starts_with(server.epoch()));
+        server.disconnect_all();
+        // Published while the client is cut off: must arrive once, in order.
+        for i in 1..=5 {
+            server.publish("chat", format!("gap{i}"));
+        }
+        let (got, others) = texts(&mut c, 5).await;
+        let want: Vec<_> = (1..=5).map(|i| format!("gap{i}")).collect();
+        assert_eq!(got, want);
+        assert!(
+            others
+                .iter()
+                .any(|e| matches!(e, Event::Reconnecting { .. })),
+            "{others:?}"
+        );
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// A TCP proxy that refuses WebSocket upgrades (403) and passes everything
+/// else through, as some corporate proxies do.
+async fn upgrade_refusing_proxy(upstream: std::net::SocketAddr) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for _ in 0..200 {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+                    if client.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                if String::from_utf8_lossy(&head)
+                    .to_ascii_lowercase()
+                    .contains("upgrade: websocket")
+                {
+                    let _ = client
+                        .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .await;
+                    return;
+                }
+                let Ok(mut server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                if server.write_all(&head).await.is_err() {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn auto_falls_back_from_refused_websocket_to_sse_and_resumes() {
+    guard(async {
+        let server = Server::start(ServerOptions::new()).await.unwrap();
+        // Direct: WebSocket wins.
+        let direct = format!("http://{}/negotiate/chat", server.local_addr());
+        let c = rtwire::connect(&direct, Options::new()).await.unwrap();
+        assert_eq!(c.open_info().transport, Transport::WebSocket);
+        drop(c);
+        // Behind a proxy that refuses upgrades: SSE, with sends as POSTs.
+        let proxy = upgrade_refusing_proxy(server.local_addr()).await;
+        let url = format!("http://{proxy}/negotiate/chat");
+        let mut c = rtwire::connect(&url, Options::new().reconnect(quick()))
+            .await
+            .unwrap();
+        assert_eq!(c.open_info().transport, Transport::Sse);
+        expect_open(&mut c).await;
+        publish_until_seen(&server, &mut c, "hi").await;
+        c.send("from auto").await.unwrap();
+        let (got, _) = texts(&mut c, 1).await;
+        assert_eq!(got, ["from auto"]);
+        server.disconnect_all();
+        for i in 1..=5 {
+            server.publish("chat", format!("gap{i}"));
+        }
+        let (got, _) = texts(&mut c, 5).await;
+        assert_eq!(got, (1..=5).map(|i| format!("gap{i}")).collect::<Vec<_>>());
+        server.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn auto_on_a_plain_sse_url_is_sse() {
+    guard(async {
+        let server = Server::start(ServerOptions::new()).await.unwrap();
+        let url = format!("http://{}/sse/chat", server.local_addr());
+        let mut c = rtwire::connect(&url, Options::new()).await.unwrap();
+        assert_eq!(c.open_info().transport, Transport::Sse);
+        expect_open(&mut c).await;
+        publish_until_seen(&server, &mut c, "plain").await;
+        let mut e = c.send("x").await.unwrap_err();
+        assert_eq!(e.kind(), rtwire::ErrorKind::Unsupported);
+        assert_eq!(e.take_unsent().unwrap().as_text(), Some("x"));
+        server.shutdown().await;
+    })
+    .await;
+}

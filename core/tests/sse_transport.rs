@@ -74,12 +74,7 @@ async fn resumes_with_last_event_id_without_loss_or_duplicates() {
         assert_eq!(err.status(), Some(204));
         assert!(!close.clean || close.code == 1006, "{close:?}");
         let seen = stats(&peer).await;
-        let ids: Vec<_> = seen["last_event_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .cloned()
-            .collect();
+        let ids = seen["last_event_ids"].as_array().unwrap().to_vec();
         assert_eq!(
             ids,
             vec![Value::Null, "2".into(), "4".into(), "6".into(), "7".into()],
@@ -196,6 +191,7 @@ async fn gzip_encoded_stream_is_decoded_while_streaming() {
 async fn headers_after_redirect(peer: &PyPeer, target: String) -> Value {
     let url = format!("{}?to={}", http(peer, "/redirect"), target);
     let opts = Options::new()
+        .transport(Transport::Sse)
         .header("Authorization", "Bearer secret")
         .reconnect(Reconnect::disabled());
     let mut conn = rtwire::connect(&url, opts).await.unwrap();

@@ -62,6 +62,42 @@ pub use hub::ChannelStats;
 /// nothing. Runs on a server task: keep it short and non-blocking.
 pub type Handler = Arc<dyn Fn(&str, Data) -> Option<Data> + Send + Sync>;
 
+/// Something that happened on the server, for logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// A client subscribed over a long-lived transport.
+    Connected {
+        /// `websocket`, `sse` or `stream`.
+        transport: &'static str,
+        /// The channel.
+        channel: String,
+        /// The client's address.
+        peer: SocketAddr,
+    },
+    /// That client went away.
+    Disconnected {
+        /// `websocket`, `sse` or `stream`.
+        transport: &'static str,
+        /// The channel.
+        channel: String,
+        /// The client's address.
+        peer: SocketAddr,
+    },
+    /// A message was published (by a client or through the API).
+    Published {
+        /// The channel.
+        channel: String,
+        /// The new id.
+        id: String,
+        /// Payload bytes.
+        bytes: usize,
+    },
+}
+
+/// Receives [`ServerEvent`]s. Runs on server tasks: keep it quick.
+pub type Observer = Arc<dyn Fn(&ServerEvent) + Send + Sync>;
+
 /// Server settings with safe defaults.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -162,6 +198,7 @@ pub(crate) struct Shared {
     pub hub: hub::Hub,
     pub opts: ServerOptions,
     pub handler: RwLock<Option<Handler>>,
+    pub observer: RwLock<Option<Observer>>,
     pub connections: AtomicUsize,
     pub stop: watch::Receiver<bool>,
     /// Bumped by [`Server::disconnect_all`].
@@ -175,6 +212,68 @@ impl std::fmt::Debug for Shared {
         f.debug_struct("Shared")
             .field("addr", &self.addr)
             .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Tells the observer, if any.
+    pub fn observe(&self, ev: ServerEvent) {
+        if let Some(o) = self.observer.read().expect("observer lock").as_ref() {
+            o(&ev);
+        }
+    }
+
+    /// Publishes and tells the observer.
+    pub fn publish(&self, channel: &str, data: Data) -> String {
+        let bytes = data.len();
+        let id = self.hub.publish(channel, data);
+        if self.observer.read().expect("observer lock").is_some() {
+            self.observe(ServerEvent::Published {
+                channel: channel.to_string(),
+                id: id.clone(),
+                bytes,
+            });
+        }
+        id
+    }
+}
+
+/// Reports a subscriber as connected now and disconnected when dropped.
+pub(crate) struct Presence {
+    shared: Arc<Shared>,
+    transport: &'static str,
+    channel: String,
+    peer: SocketAddr,
+}
+
+impl Presence {
+    pub fn new(
+        shared: &Arc<Shared>,
+        transport: &'static str,
+        channel: &str,
+        peer: SocketAddr,
+    ) -> Self {
+        shared.observe(ServerEvent::Connected {
+            transport,
+            channel: channel.to_string(),
+            peer,
+        });
+        Presence {
+            shared: shared.clone(),
+            transport,
+            channel: channel.to_string(),
+            peer,
+        }
+    }
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        self.shared.observe(ServerEvent::Disconnected {
+            transport: self.transport,
+            channel: std::mem::take(&mut self.channel),
+            peer: self.peer,
+        });
     }
 }
 
@@ -270,6 +369,7 @@ impl Server {
         let shared = Arc::new(Shared {
             hub: hub::Hub::new(opts.history, opts.client_queue),
             handler: RwLock::new(None),
+            observer: RwLock::new(None),
             connections: AtomicUsize::new(0),
             stop: stop_rx,
             cut: watch::channel(0).0,
@@ -303,7 +403,12 @@ impl Server {
 
     /// Publishes to a channel; returns the message id.
     pub fn publish(&self, channel: &str, data: impl Into<Data>) -> String {
-        self.shared.hub.publish(channel, data.into())
+        self.shared.publish(channel, data.into())
+    }
+
+    /// Sets the observer of [`ServerEvent`]s (connections, publishes).
+    pub fn set_observer(&self, observer: Observer) {
+        *self.shared.observer.write().expect("observer lock") = Some(observer);
     }
 
     /// Sets the handler for messages WebSocket clients send (by default they

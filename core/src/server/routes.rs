@@ -19,7 +19,8 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::message::{Data, Text};
 use crate::server::hub::{Entry, Subscription};
-use crate::server::{encode, ws, ConnGuard, Shared};
+use crate::server::{encode, ws, ConnGuard, Presence, Shared};
+use std::net::SocketAddr;
 
 /// The response body type of every endpoint.
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
@@ -33,7 +34,7 @@ pub(crate) async fn accept_loop(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stop = shared.stop.clone();
     loop {
-        let (tcp, _peer) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
                 // Out of fds or a transient error: back off, keep serving.
@@ -48,13 +49,13 @@ pub(crate) async fn accept_loop(
         tokio::spawn(async move {
             let _guard = ConnGuard::new(&shared);
             match tls {
-                None => serve(TokioIo::new(tcp), shared, watcher).await,
+                None => serve(TokioIo::new(tcp), shared, watcher, peer).await,
                 Some(acceptor) => {
                     // The accept loop never waits on a handshake; a stalled
                     // one is dropped after header_timeout.
                     let limit = shared.opts.header_timeout;
                     if let Ok(Ok(s)) = tokio::time::timeout(limit, acceptor.accept(tcp)).await {
-                        serve(TokioIo::new(s), shared, watcher).await;
+                        serve(TokioIo::new(s), shared, watcher, peer).await;
                     }
                 }
             }
@@ -68,6 +69,7 @@ async fn serve<I>(
     io: TokioIo<I>,
     shared: Arc<Shared>,
     watcher: hyper_util::server::graceful::Watcher,
+    peer: SocketAddr,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -80,7 +82,7 @@ async fn serve<I>(
         .max_buf_size(64 * 1024);
     let svc = hyper::service::service_fn(move |req| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(route(shared, req).await) }
+        async move { Ok::<_, Infallible>(route(shared, req, peer).await) }
     });
     let conn = builder.serve_connection_with_upgrades(io, svc).into_owned();
     let _ = watcher.watch(conn).await;
@@ -174,9 +176,9 @@ fn cursor(req: &Request<Incoming>) -> Option<String> {
 }
 
 /// Routes a request.
-async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+async fn route(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let cors = shared.opts.cors;
-    let mut resp = dispatch(shared, req).await;
+    let mut resp = dispatch(shared, req, peer).await;
     if cors {
         let h = resp.headers_mut();
         h.insert(
@@ -195,7 +197,7 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     resp
 }
 
-async fn dispatch(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+async fn dispatch(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_string();
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if req.method() == Method::OPTIONS {
@@ -227,10 +229,10 @@ async fn dispatch(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body>
         return error(StatusCode::BAD_REQUEST, "this endpoint does not upgrade");
     }
     match (req.method(), kind) {
-        (&Method::GET, "ws") => ws::accept(shared, req, channel.to_string()),
-        (&Method::GET, "sse") => sse(shared, &req, channel),
+        (&Method::GET, "ws") => ws::accept(shared, req, channel.to_string(), peer),
+        (&Method::GET, "sse") => sse(shared, &req, channel, peer),
         (&Method::GET, "poll") => poll(shared, &req, channel).await,
-        (&Method::GET, "stream") => stream(shared, &req, channel),
+        (&Method::GET, "stream") => stream(shared, &req, channel, peer),
         (&Method::GET, "latest") => latest(&shared, &req, channel),
         (&Method::POST, "publish") => publish(shared, req, channel.to_string()).await,
         (&Method::GET, "negotiate") => negotiate(&shared, channel),
@@ -254,8 +256,10 @@ fn spawn_feed(
     first: Bytes,
     encode_entry: fn(&Entry) -> Bytes,
     heartbeat: Bytes,
+    presence: Presence,
 ) {
     tokio::spawn(async move {
+        let _presence = presence;
         let mut stop = shared.stop.clone();
         let mut cut = shared.cut.subscribe();
         if tx.send(first).await.is_err() {
@@ -270,6 +274,10 @@ fn spawn_feed(
         beat.tick().await;
         loop {
             tokio::select! {
+                // Shutdown and cuts win over pending traffic.
+                biased;
+                _ = stop.changed() => return,
+                _ = cut.changed() => return,
                 e = sub.live.recv() => match e {
                     Ok(e) => {
                         if tx.send(encode_entry(&e)).await.is_err() {
@@ -285,8 +293,6 @@ fn spawn_feed(
                         return;
                     }
                 }
-                _ = stop.changed() => return,
-                _ = cut.changed() => return,
                 _ = tx.closed() => return,
             }
         }
@@ -299,7 +305,12 @@ fn sse_bytes(e: &Entry) -> Bytes {
     out.freeze()
 }
 
-fn sse(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Response<Body> {
+fn sse(
+    shared: Arc<Shared>,
+    req: &Request<Incoming>,
+    channel: &str,
+    peer: SocketAddr,
+) -> Response<Body> {
     let sub = shared.hub.subscribe(channel, cursor(req).as_deref());
     let mut first = BytesMut::from(&b": rtwire\n\n"[..]);
     if sub.replay.reset {
@@ -315,6 +326,7 @@ fn sse(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Response<
         encode::sse_event(&mut first, None, Some(encode::SSE_MISSED), &data);
     }
     let (tx, resp) = streaming("text/event-stream");
+    let presence = Presence::new(&shared, "sse", channel, peer);
     spawn_feed(
         shared,
         sub,
@@ -322,6 +334,7 @@ fn sse(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Response<
         first.freeze(),
         sse_bytes,
         Bytes::from_static(b": hb\n\n"),
+        presence,
     );
     resp
 }
@@ -330,7 +343,12 @@ fn ndjson_bytes(e: &Entry) -> Bytes {
     encode::ndjson(&encode::json_entry(e))
 }
 
-fn stream(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Response<Body> {
+fn stream(
+    shared: Arc<Shared>,
+    req: &Request<Incoming>,
+    channel: &str,
+    peer: SocketAddr,
+) -> Response<Body> {
     let sub = shared.hub.subscribe(channel, cursor(req).as_deref());
     let mut first = BytesMut::new();
     if sub.replay.reset {
@@ -340,6 +358,7 @@ fn stream(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Respon
         first.extend_from_slice(&encode::ndjson(&json!({"missed": sub.replay.missed})));
     }
     let (tx, resp) = streaming("application/x-ndjson");
+    let presence = Presence::new(&shared, "stream", channel, peer);
     spawn_feed(
         shared,
         sub,
@@ -347,6 +366,7 @@ fn stream(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Respon
         first.freeze(),
         ndjson_bytes,
         Bytes::from_static(b"\n"),
+        presence,
     );
     resp
 }
@@ -411,6 +431,7 @@ async fn poll(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Re
     let mut stop = shared.stop.clone();
     let mut cut = shared.cut.subscribe();
     tokio::select! {
+        biased;
         _ = cut.changed() => full(StatusCode::NO_CONTENT, "text/plain", Bytes::new()),
         e = sub.live.recv() => match e {
             Ok(first) => {
@@ -488,7 +509,7 @@ async fn publish(shared: Arc<Shared>, req: Request<Incoming>, channel: String) -
     } else {
         Data::Binary(body)
     };
-    let id = shared.hub.publish(&channel, data);
+    let id = shared.publish(&channel, data);
     json_response(StatusCode::OK, &json!({"id": id}))
 }
 
@@ -504,7 +525,11 @@ fn negotiate(shared: &Shared, channel: &str) -> Response<Body> {
             {"transport": "poll", "url": format!("/latest/{channel}"), "send_url": format!("/publish/{channel}")},
         ],
     });
-    json_response(StatusCode::OK, &body)
+    full(
+        StatusCode::OK,
+        "application/vnd.rtwire.negotiate+json",
+        serde_json::to_vec(&body).expect("JSON"),
+    )
 }
 
 #[cfg(test)]

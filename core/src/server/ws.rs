@@ -25,7 +25,7 @@ use tokio_tungstenite::WebSocketStream;
 use crate::message::{Data, Text};
 use crate::server::hub::{Entry, Subscription};
 use crate::server::routes::{error, Body};
-use crate::server::{ConnGuard, Shared};
+use crate::server::{ConnGuard, Presence, Shared};
 
 fn has_token(req: &Request<Incoming>, name: header::HeaderName, token: &str) -> bool {
     req.headers().get_all(name).iter().any(|v| {
@@ -40,6 +40,7 @@ pub(crate) fn accept(
     shared: Arc<Shared>,
     req: Request<Incoming>,
     channel: String,
+    peer: std::net::SocketAddr,
 ) -> Response<Body> {
     if !has_token(&req, header::UPGRADE, "websocket")
         || !has_token(&req, header::CONNECTION, "upgrade")
@@ -99,8 +100,10 @@ pub(crate) fn accept(
     let upgrade = hyper::upgrade::on(req);
     // The HTTP connection ends when it upgrades; the session counts itself.
     let guard = ConnGuard::new(&shared);
+    let presence = Presence::new(&shared, "websocket", &channel, peer);
     tokio::spawn(async move {
         let _guard = guard;
+        let _presence = presence;
         let Ok(upgraded) = upgrade.await else { return };
         let config = WebSocketConfig::default()
             .read_buffer_size(4096)
@@ -220,6 +223,8 @@ async fn session(
             None => last_heard + shared.opts.ping_interval,
         };
         tokio::select! {
+            // Shutdown and cuts win over pending traffic.
+            biased;
             _ = stop.changed() => {
                 close(&mut ws, 1001, "server shutting down").await;
                 return;
@@ -268,7 +273,7 @@ async fn session(
                     None => Some(data),
                 };
                 if let Some(d) = out {
-                    shared.hub.publish(&channel, d);
+                    shared.publish(&channel, d);
                 }
             }
             _ = tokio::time::sleep_until(deadline) => {

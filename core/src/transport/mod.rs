@@ -14,6 +14,7 @@ use crate::options::{Options, Transport};
 use crate::proxy::ProxyConfig;
 use crate::target::Target;
 
+pub(crate) mod auto;
 pub(crate) mod long_poll;
 pub(crate) mod poll;
 pub(crate) mod sse;
@@ -33,6 +34,8 @@ pub(crate) struct Plan {
     pub proxy: ProxyConfig,
     /// The HTTP client of the HTTP transports.
     pub http: Option<HttpClient>,
+    /// Fallback state of `transport=auto` on http(s).
+    pub auto: Option<auto::Auto>,
 }
 
 /// An open session of some transport.
@@ -80,18 +83,30 @@ impl Plan {
             tls,
             proxy,
             http,
+            auto: (transport == Transport::Auto).then(auto::Auto::default),
         })
     }
 
     /// Why `send` cannot work on this connection, if it cannot.
     pub fn send_refusal(&self) -> Option<String> {
-        match self.transport {
+        let active = self.active();
+        match active.transport {
             Transport::WebSocket => None,
-            t if self.options.http.send_url.is_none() => Some(format!(
+            // Auto on a plain event stream.
+            Transport::Auto if active.options.http.send_url.is_none() => {
+                Some("the sse transport receives only: set a send_url to send with POST".into())
+            }
+            t if active.options.http.send_url.is_none() => Some(format!(
                 "the {t} transport receives only: set a send_url to send with POST"
             )),
             _ => None,
         }
+    }
+
+    /// The plan of the session in use: for `auto` after negotiation, the
+    /// chosen candidate; otherwise this plan.
+    pub fn active(&self) -> &Plan {
+        self.auto.as_ref().and_then(|a| a.active()).unwrap_or(self)
     }
 
     /// The HTTP client (HTTP transports only).
@@ -106,6 +121,10 @@ impl Plan {
     /// first answer and the server may hold it (connecting alone is still
     /// bounded by `open_timeout`).
     pub async fn open(&self, resume: &mut Resume) -> Result<(Session, OpenInfo), Error> {
+        if self.transport == Transport::Auto {
+            // Each step bounds itself (negotiation, then each candidate).
+            return auto::open(self, resume).await;
+        }
         let limit = match self.transport {
             Transport::LongPoll => self
                 .options
@@ -115,7 +134,7 @@ impl Plan {
         };
         let attempt = async {
             match self.transport {
-                Transport::WebSocket => ws::open(self)
+                Transport::WebSocket => ws::open(self, resume)
                     .await
                     .map(|(s, info)| (Session::WebSocket(s), info)),
                 Transport::Sse => sse::open(self, resume)
@@ -153,8 +172,9 @@ impl Plan {
 impl Session {
     /// Runs the session until it ends.
     pub async fn run(self, link: &mut Link, plan: &Plan, resume: &mut Resume) -> SessionEnd {
+        let plan = plan.active();
         match self {
-            Session::WebSocket(s) => s.run(link, &plan.options).await,
+            Session::WebSocket(s) => s.run(link, &plan.options, resume).await,
             // Boxed: inline, the larger SSE future would size every
             // connection's task, WebSocket ones included.
             Session::Sse(s) => Box::pin(s.run(link, plan, resume)).await,

@@ -22,7 +22,8 @@ pub(crate) struct SseSession {
     url: String,
 }
 
-fn parser(opts: &Options) -> SseParser {
+/// A parser with the connection's limits and initial Last-Event-ID.
+pub(crate) fn parser(opts: &Options) -> SseParser {
     let limits = SseLimits::default()
         .max_line_length(opts.http.max_line)
         .max_data_size(opts.limits.max_message_size);
@@ -41,24 +42,45 @@ fn is_event_stream(ctype: Option<&HeaderValue>) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
 }
 
+/// The SSE request: `Accept` as given, `Cache-Control: no-cache`, and
+/// `Last-Event-ID` when the parser has one.
+pub(crate) fn request(
+    plan: &Plan,
+    resume: &mut Resume,
+    accept: &'static str,
+) -> reqwest::RequestBuilder {
+    let parser = resume.sse.get_or_insert_with(|| parser(&plan.options));
+    let mut req = plan
+        .http()
+        .request(Method::GET, &plan.target.display())
+        .header(ACCEPT, accept)
+        .header(CACHE_CONTROL, "no-cache");
+    if !parser.last_event_id().is_empty() {
+        req = req.header("Last-Event-ID", parser.last_event_id());
+    }
+    req
+}
+
 /// Sends the request and checks the answer as the standard says: 200 with
 /// `text/event-stream`, anything else fails the connection.
 pub(crate) async fn open(
     plan: &Plan,
     resume: &mut Resume,
 ) -> Result<(SseSession, OpenInfo), Error> {
-    let opts = &plan.options;
-    let parser = resume.sse.get_or_insert_with(|| parser(opts));
     let url = plan.target.display();
-    let mut req = plan
-        .http()
-        .request(Method::GET, &url)
-        .header(ACCEPT, "text/event-stream")
-        .header(CACHE_CONTROL, "no-cache");
-    if !parser.last_event_id().is_empty() {
-        req = req.header("Last-Event-ID", parser.last_event_id());
-    }
+    let req = request(plan, resume, "text/event-stream");
     let resp = plan.http().send(req, &url).await?;
+    accept(plan, resume, resp).await
+}
+
+/// Checks a response to an SSE request and makes it the session.
+pub(crate) async fn accept(
+    plan: &Plan,
+    resume: &mut Resume,
+    resp: Response,
+) -> Result<(SseSession, OpenInfo), Error> {
+    let opts = &plan.options;
+    let url = plan.target.display();
     let status = resp.status();
     if status != StatusCode::OK {
         let retry_after = http::retry_after(resp.headers());

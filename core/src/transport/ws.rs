@@ -18,12 +18,53 @@ use tokio_tungstenite::tungstenite::{
 use tokio_tungstenite::WebSocketStream;
 
 use crate::client::link::{close_requested, Link, SessionEnd};
+use crate::client::resume::Resume;
 use crate::error::{Error, ErrorKind};
 use crate::event::{CloseInfo, Event, OpenInfo};
 use crate::message::{Data, Message, Text};
 use crate::net::{self, NetStream};
 use crate::options::{Options, Transport};
 use crate::transport::Plan;
+
+/// The subprotocol of rtwire servers under which every message carries its
+/// id (`{id}\n{payload}`), and notices come as `!name\n{data}`.
+pub(crate) const RTWIRE_PROTOCOL: &str = "rtwire.v1";
+
+/// Splits an `rtwire.v1` frame into a message, recording its id.
+fn unframe(payload: Bytes, text: bool, resume: &mut Resume) -> Message {
+    let Some(nl) = memchr::memchr(b'\n', &payload) else {
+        return Message::new(if text {
+            text_data(payload)
+        } else {
+            Data::Binary(payload)
+        });
+    };
+    let head = String::from_utf8_lossy(&payload[..nl]).into_owned();
+    let rest = payload.slice(nl + 1..);
+    let data = if text {
+        text_data(rest)
+    } else {
+        Data::Binary(rest)
+    };
+    let mut m = Message::new(data);
+    match head.strip_prefix('!') {
+        Some(notice) => m.event = Some(format!("rtwire.{notice}")),
+        None => {
+            resume.cursor = Some(head.clone());
+            m.id = Some(head);
+        }
+    }
+    m
+}
+
+/// Text from bytes of a validated text frame (or a piece of one cut at a
+/// line feed, which keeps it valid).
+fn text_data(b: Bytes) -> Data {
+    match Text::from_utf8(b) {
+        Ok(t) => Data::Text(t),
+        Err(b) => Data::Binary(b),
+    }
+}
 
 /// Most bytes coalesced into one write before flushing.
 const BATCH_BYTES: usize = 1 << 20;
@@ -37,6 +78,8 @@ const BODY_EXCERPT: usize = 64 << 10;
 /// otherwise hold its own copy for as long as the connection lives.
 #[derive(Debug)]
 pub(crate) struct WsSession {
+    /// Messages are `rtwire.v1` frames.
+    framed: bool,
     ws: Box<WebSocketStream<NetStream>>,
 }
 
@@ -62,11 +105,16 @@ fn header_list(headers: &http::HeaderMap) -> Vec<(String, String)> {
 }
 
 /// Opens TCP (+TLS) and runs the opening handshake.
-pub(crate) async fn open(plan: &Plan) -> Result<(WsSession, OpenInfo), Error> {
+pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, OpenInfo), Error> {
     let opts = &plan.options;
     let target = &plan.target;
-    let mut request = target
-        .url
+    let mut url = target.url.clone();
+    if opts.rtwire_protocol {
+        if let Some(cursor) = &resume.cursor {
+            url.query_pairs_mut().append_pair("cursor", cursor);
+        }
+    }
+    let mut request = url
         .as_str()
         .into_client_request()
         .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("{}: {e}", target.display())))?;
@@ -83,8 +131,12 @@ pub(crate) async fn open(plan: &Plan) -> Result<(WsSession, OpenInfo), Error> {
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("origin: {e}")))?;
         h.insert(http::header::ORIGIN, v);
     }
-    if !opts.subprotocols.is_empty() {
-        let v = HeaderValue::from_str(&opts.subprotocols.join(", "))
+    let mut offered = opts.subprotocols.clone();
+    if opts.rtwire_protocol {
+        offered.push(RTWIRE_PROTOCOL.to_string());
+    }
+    if !offered.is_empty() {
+        let v = HeaderValue::from_str(&offered.join(", "))
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("subprotocols: {e}")))?;
         h.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
     }
@@ -113,7 +165,14 @@ pub(crate) async fn open(plan: &Plan) -> Result<(WsSession, OpenInfo), Error> {
         protocol,
         headers: header_list(response.headers()),
     };
-    Ok((WsSession { ws: Box::new(ws) }, info))
+    let framed = opts.rtwire_protocol && info.protocol.as_deref() == Some(RTWIRE_PROTOCOL);
+    Ok((
+        WsSession {
+            ws: Box::new(ws),
+            framed,
+        },
+        info,
+    ))
 }
 
 fn handshake_error(e: tungstenite::Error, url: &str) -> Error {
@@ -285,7 +344,12 @@ impl WsSession {
     }
 
     /// Runs the session until it ends.
-    pub(crate) async fn run(mut self, link: &mut Link, opts: &Options) -> SessionEnd {
+    pub(crate) async fn run(
+        mut self,
+        link: &mut Link,
+        opts: &Options,
+        resume: &mut Resume,
+    ) -> SessionEnd {
         let ka = opts.keepalive;
         // A stalled write is given as long as a silent peer would be.
         let write_limit = ka
@@ -323,12 +387,22 @@ impl WsSession {
                     ping_sent = None;
                     match item {
                         Some(Ok(WsMessage::Text(t))) => {
-                            if link.emit(Event::Message(Message::new(text(t)))).await.is_err() {
+                            let m = if self.framed {
+                                unframe(Bytes::from(t), true, resume)
+                            } else {
+                                Message::new(text(t))
+                            };
+                            if link.emit(Event::Message(m)).await.is_err() {
                                 return SessionEnd::Abandoned;
                             }
                         }
                         Some(Ok(WsMessage::Binary(b))) => {
-                            if link.emit(Event::Message(Message::new(Data::Binary(b)))).await.is_err() {
+                            let m = if self.framed {
+                                unframe(b, false, resume)
+                            } else {
+                                Message::new(Data::Binary(b))
+                            };
+                            if link.emit(Event::Message(m)).await.is_err() {
                                 return SessionEnd::Abandoned;
                             }
                         }
