@@ -379,3 +379,38 @@ async fn auto_on_a_plain_sse_url_is_sse() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn ndjson_stream_with_an_id_field_resumes_after_a_cut() {
+    guard(async {
+        let server = Server::start(ServerOptions::new()).await.unwrap();
+        let url = format!(
+            "http://{}/stream/chat?cursor={}-0",
+            server.local_addr(),
+            server.epoch()
+        );
+        let opts = Options::new()
+            .transport(Transport::Stream)
+            .framing(Framing::Ndjson)
+            .cursor(Cursor::new(CursorFrom::JsonField("id".into())))
+            .reconnect(quick());
+        let mut c = rtwire::connect(&url, opts).await.unwrap();
+        expect_open(&mut c).await;
+        server.publish("chat", "a");
+        let first = message(&mut c).await;
+        assert!(first.id.as_deref().unwrap().ends_with("-1"), "{first:?}");
+        server.disconnect_all();
+        for i in 1..=5 {
+            server.publish("chat", format!("gap{i}"));
+        }
+        let mut got = Vec::new();
+        while got.len() < 5 {
+            let m = message(&mut c).await;
+            let v: serde_json::Value = serde_json::from_str(m.data.as_text().unwrap()).unwrap();
+            got.push(v["data"].as_str().unwrap().to_string());
+        }
+        assert_eq!(got, (1..=5).map(|i| format!("gap{i}")).collect::<Vec<_>>());
+        server.shutdown().await;
+    })
+    .await;
+}

@@ -80,7 +80,7 @@ pub(crate) struct LongPollSession {
 /// Sends one poll with `cursor` and decodes the answer.
 async fn poll(plan: &Plan, cursor: Option<&str>) -> Result<(Fetched, Batch), Error> {
     let opts = &plan.options;
-    let (req, url) = request(plan, cursor);
+    let (req, url) = request(plan, cursor, plan.options.http.long_poll_post);
     let limits = FetchLimits {
         total: opts.http.long_poll_timeout,
         idle: opts.http.read_timeout,
@@ -91,9 +91,9 @@ async fn poll(plan: &Plan, cursor: Option<&str>) -> Result<(Fetched, Batch), Err
     Ok((fetched, batch))
 }
 
-/// The request of one poll, and its URL (with the cursor, if it goes in the
-/// query).
-fn request(plan: &Plan, cursor: Option<&str>) -> (RequestBuilder, String) {
+/// The request of one poll (POST with `post`), and its URL, carrying the
+/// cursor where the options say. Also used by HTTP streaming to resume.
+pub(crate) fn request(plan: &Plan, cursor: Option<&str>, post: bool) -> (RequestBuilder, String) {
     let opts = &plan.options.http;
     let mut url = plan.target.url.clone();
     let to = opts.cursor.as_ref().map(|c| &c.to);
@@ -101,7 +101,7 @@ fn request(plan: &Plan, cursor: Option<&str>) -> (RequestBuilder, String) {
         set_query_param(&mut url, name, value);
     }
     let url = url.to_string();
-    let mut req = if opts.long_poll_post {
+    let mut req = if post {
         plan.http()
             .request(Method::POST, &url)
             // Said explicitly: some servers answer 411 to a POST without it.

@@ -180,7 +180,7 @@ impl Session {
             Session::Sse(s) => Box::pin(s.run(link, plan, resume)).await,
             Session::LongPoll(s) => Box::pin(s.run(link, plan, resume)).await,
             Session::Poll(s) => Box::pin(s.run(link, plan, resume)).await,
-            Session::Stream(s) => Box::pin(s.run(link, plan)).await,
+            Session::Stream(s) => Box::pin(s.run(link, plan, resume)).await,
         }
     }
 }

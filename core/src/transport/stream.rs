@@ -28,8 +28,7 @@
 //! - `send` POSTs to `send_url` while the stream is read.
 
 use bytes::Bytes;
-use reqwest::header::CACHE_CONTROL;
-use reqwest::{Method, Response};
+use reqwest::Response;
 
 use crate::client::link::{Link, SessionEnd};
 use crate::client::resume::Resume;
@@ -37,8 +36,9 @@ use crate::error::{Error, ErrorKind};
 use crate::event::{Event, OpenInfo};
 use crate::http::{self, pump_events, Feed};
 use crate::message::{Data, Message, Text};
-use crate::options::{Framing, Options, Transport};
+use crate::options::{Cursor, CursorFrom, Framing, Options, Transport};
 use crate::proto::lines::LineSplitter;
+use crate::transport::long_poll;
 use crate::transport::Plan;
 
 /// An open stream.
@@ -53,11 +53,8 @@ pub(crate) async fn open(
     plan: &Plan,
     resume: &mut Resume,
 ) -> Result<(StreamSession, OpenInfo), Error> {
-    let url = plan.target.display();
-    let req = plan
-        .http()
-        .request(Method::GET, &url)
-        .header(CACHE_CONTROL, "no-cache");
+    // With a cursor option, the stream resumes where the last one stopped.
+    let (req, url) = long_poll::request(plan, resume.cursor.as_deref(), false);
     let resp = plan.http().send(req, &url).await?;
     if !resp.status().is_success() {
         let e = http::refused(resp, &url, "stream").await;
@@ -89,6 +86,8 @@ pub(crate) struct StreamDecoder {
     /// Lines seen so far (for error messages).
     line_no: u64,
     url: String,
+    /// NDJSON: the object field that holds each line's id (the cursor).
+    id_field: Option<String>,
 }
 
 impl StreamDecoder {
@@ -101,6 +100,13 @@ impl StreamDecoder {
             max_message,
             line_no: 0,
             url: url.to_string(),
+            id_field: match &opts.http.cursor {
+                Some(Cursor {
+                    from: CursorFrom::JsonField(f),
+                    ..
+                }) => Some(f.clone()),
+                _ => None,
+            },
         }
     }
 
@@ -165,11 +171,17 @@ impl StreamDecoder {
                     return Ok(());
                 }
                 match serde_json::from_slice::<serde_json::Value>(line) {
-                    Ok(_) => {
+                    Ok(v) => {
                         // JSON is UTF-8: serde_json checked it.
                         let text = Text::from_utf8(Bytes::copy_from_slice(line))
                             .map_err(|_| self.not_json("invalid UTF-8".into()))?;
-                        out.push(Event::Message(Message::new(text)));
+                        let mut m = Message::new(text);
+                        m.id = self.id_field.as_deref().and_then(|f| match v.get(f) {
+                            Some(serde_json::Value::String(s)) => Some(s.clone()),
+                            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                            _ => None,
+                        });
+                        out.push(Event::Message(m));
                     }
                     Err(e) => out.push(Event::Error(self.not_json(e.to_string()))),
                 }
@@ -198,7 +210,9 @@ impl StreamDecoder {
 
 impl StreamSession {
     /// Reads the body through the framing decoder and emits its events.
-    pub(crate) async fn run(self, link: &mut Link, plan: &Plan) -> SessionEnd {
+    /// With an NDJSON id field, each line's id becomes the cursor the next
+    /// stream resumes from.
+    pub(crate) async fn run(self, link: &mut Link, plan: &Plan, resume: &mut Resume) -> SessionEnd {
         let mut decoder = StreamDecoder::new(&plan.options, &self.url);
         pump_events(
             link,
@@ -206,7 +220,17 @@ impl StreamSession {
             &plan.options,
             self.resp,
             &self.url,
-            |feed, out| decoder.feed(feed, out),
+            |feed, out| {
+                let r = decoder.feed(feed, out);
+                let last = out.iter().rev().find_map(|e| match e {
+                    Event::Message(m) => m.id.clone(),
+                    _ => None,
+                });
+                if last.is_some() {
+                    resume.cursor = last;
+                }
+                r
+            },
         )
         .await
     }
