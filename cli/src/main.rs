@@ -8,8 +8,9 @@ use clap::{Parser, Subcommand};
 mod autobahn;
 mod connect;
 mod demo;
-mod echo_server;
+mod refusing_proxy;
 mod render;
+mod serve;
 
 /// rtwire: one client for WebSocket and the HTTP real-time transports.
 #[derive(Debug, Parser)]
@@ -25,8 +26,10 @@ enum Command {
     /// to stdout. End of stdin closes with 1000. Exit status 0 on a clean
     /// close, 1 otherwise (with a one-line message on stderr).
     Connect(connect::Args),
-    /// Run the demo: an in-process server on a free loopback port and a
-    /// client that sends, is cut off, reconnects and flushes its queue.
+    /// Run the embedded server on a port (Ctrl-C stops it).
+    Serve(serve::Args),
+    /// Run the demo: the embedded server on a free loopback port, a client
+    /// per transport, one cut, and every client resuming with nothing lost.
     Demo(demo::Args),
     /// Run every case of an Autobahn testsuite fuzzing server against the
     /// rtwire client (echoing each message back), then ask it to write its
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command {
             Command::Connect(a) => connect::run(a).await,
+            Command::Serve(a) => serve::run(a).await,
             Command::Demo(a) => demo::run(a).await,
             Command::AutobahnClient(a) => autobahn::run(a).await,
         }

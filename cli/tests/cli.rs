@@ -179,7 +179,17 @@ fn demo_runs_to_completion() {
     let (code, stdout, stderr) = run_with_input(cmd, "", Duration::from_secs(30));
     assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
     assert!(stdout.contains("reconnecting"), "{stdout}");
-    assert!(stdout.contains("demo ok: 6 messages"), "{stdout}");
+    for transport in ["websocket", "sse", "long_poll", "poll", "stream"] {
+        assert!(
+            stdout.contains(&format!("connected via {transport}")),
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains("auto       connected via sse"), "{stdout}");
+    assert!(
+        stdout.contains("demo ok: 14 messages reached all 6 clients"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -306,4 +316,47 @@ fn connect_sse_prints_event_and_id_and_resumes_from_last_event_id() {
     assert_eq!(events.last().unwrap()["type"], "closed");
     assert_ne!(code, 0, "stderr: {stderr}");
     assert!(stderr.contains("ended the stream"), "{stderr}");
+}
+
+#[test]
+fn serve_answers_health_and_stops_on_sigint() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = rtwire()
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(
+        first.starts_with("rtwire server on http://127.0.0.1:"),
+        "{first}"
+    );
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // SIGINT: a clean shutdown.
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "serve did not stop on SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

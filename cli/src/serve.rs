@@ -1,0 +1,92 @@
+//! `rtwire serve`: the embedded server on a port, logging one line per
+//! connection event.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rtwire::server::{Server, ServerEvent, ServerOptions};
+
+/// Arguments of `rtwire serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// PEM certificate chain: serve TLS (needs --tls-key).
+    #[arg(long, value_name = "F", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "F", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Messages kept per channel for resuming clients.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    history: usize,
+    /// Require this bearer token on every channel request.
+    #[arg(long, value_name = "T")]
+    token: Option<String>,
+    /// Allow only these WebSocket Origins (repeatable; default any).
+    #[arg(long = "allow-origin", value_name = "O")]
+    allow_origins: Vec<String>,
+    /// Add CORS headers for browser clients on other origins.
+    #[arg(long)]
+    cors: bool,
+    /// Do not log publishes (connections are still logged).
+    #[arg(long)]
+    quiet_publish: bool,
+}
+
+/// Runs `rtwire serve` until Ctrl-C.
+pub async fn run(a: Args) -> Result<(), String> {
+    let mut opts = ServerOptions::new().bind(a.bind).history(a.history);
+    if let (Some(c), Some(k)) = (&a.tls_cert, &a.tls_key) {
+        opts = opts.tls(c, k);
+    }
+    if let Some(t) = &a.token {
+        opts = opts.token(t);
+    }
+    if !a.allow_origins.is_empty() {
+        opts.allowed_origins = Some(a.allow_origins.clone());
+    }
+    opts.cors = a.cors;
+    let server = Server::start(opts).await.map_err(|e| e.to_string())?;
+    let quiet = a.quiet_publish;
+    server.set_observer(Arc::new(move |ev| match ev {
+        ServerEvent::Connected {
+            transport,
+            channel,
+            peer,
+        } => {
+            println!("connect    {peer} {transport} {channel}")
+        }
+        ServerEvent::Disconnected {
+            transport,
+            channel,
+            peer,
+        } => {
+            println!("disconnect {peer} {transport} {channel}")
+        }
+        ServerEvent::Published { channel, id, bytes } if !quiet => {
+            println!("publish    {channel} {id} ({bytes} bytes)")
+        }
+        _ => {}
+    }));
+    let base = server.base_url();
+    println!("rtwire server on {base} (epoch {})", server.epoch());
+    println!(
+        "  WebSocket    {}/ws/CHANNEL",
+        base.replacen("http", "ws", 1)
+    );
+    println!("  SSE          {base}/sse/CHANNEL");
+    println!("  long poll    {base}/poll/CHANNEL?cursor=ID");
+    println!("  short poll   {base}/latest/CHANNEL");
+    println!("  stream       {base}/stream/CHANNEL");
+    println!("  publish      POST {base}/publish/CHANNEL");
+    println!("  negotiate    {base}/negotiate/CHANNEL");
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
+    println!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
