@@ -65,29 +65,7 @@ impl HttpClient {
                 format!("HTTP client setup: {e}"),
             )
         })?;
-        let mut headers = HeaderMap::new();
-        for (name, value) in &opts.headers {
-            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|e| {
-                Error::new(ErrorKind::InvalidArgument, format!("header {name:?}: {e}"))
-            })?;
-            let value = HeaderValue::from_str(value).map_err(|e| {
-                Error::new(ErrorKind::InvalidArgument, format!("header {name}: {e}"))
-            })?;
-            headers.append(name, value);
-        }
-        if let Some(origin) = &opts.origin {
-            let v = HeaderValue::from_str(origin)
-                .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("origin: {e}")))?;
-            headers.insert(ORIGIN, v);
-        }
-        if let Some(auth) = &target.basic_auth {
-            if !headers.contains_key(AUTHORIZATION) {
-                let mut v = HeaderValue::from_str(auth)
-                    .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("credentials: {e}")))?;
-                v.set_sensitive(true);
-                headers.insert(AUTHORIZATION, v);
-            }
-        }
+        let headers = base_headers(target, opts)?;
         Ok(HttpClient { client, headers })
     }
 
@@ -121,6 +99,35 @@ impl HttpClient {
             Err(refused(resp, url, "send").await)
         }
     }
+}
+
+/// The headers every request of a connection carries, whatever the
+/// transport: the user's headers, `Origin`, and `Authorization: Basic` from
+/// the URL's userinfo (unless the user set `Authorization`; marked
+/// sensitive so it is never logged).
+pub(crate) fn base_headers(target: &Target, opts: &Options) -> Result<HeaderMap, Error> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in &opts.headers {
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("header {name:?}: {e}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("header {name}: {e}")))?;
+        headers.append(name, value);
+    }
+    if let Some(origin) = &opts.origin {
+        let v = HeaderValue::from_str(origin)
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("origin: {e}")))?;
+        headers.insert(ORIGIN, v);
+    }
+    if let Some(auth) = &target.basic_auth {
+        if !headers.contains_key(AUTHORIZATION) {
+            let mut v = HeaderValue::from_str(auth)
+                .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("credentials: {e}")))?;
+            v.set_sensitive(true);
+            headers.insert(AUTHORIZATION, v);
+        }
+    }
+    Ok(headers)
 }
 
 /// Maps a reqwest error to our kinds by its cause.

@@ -258,10 +258,12 @@ fn spawn_feed(
     heartbeat: Bytes,
     presence: Presence,
 ) {
+    // Watched from before the response goes out: a cut right after the
+    // client sees the headers still ends this stream.
+    let mut cut = shared.cut.subscribe();
     tokio::spawn(async move {
         let _presence = presence;
         let mut stop = shared.stop.clone();
-        let mut cut = shared.cut.subscribe();
         if tx.send(first).await.is_err() {
             return;
         }

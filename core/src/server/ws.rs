@@ -13,13 +13,14 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::time::{timeout, Instant};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{
     frame::coding::CloseCode, CloseFrame, Role, WebSocketConfig,
 };
-use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::message::{Data, Text};
@@ -96,6 +97,9 @@ pub(crate) fn accept(
         .filter(|c| !c.is_empty());
     let framed = has_token(&req, header::SEC_WEBSOCKET_PROTOCOL, PROTOCOL);
     let sub = shared.hub.subscribe(&channel, cursor.as_deref());
+    // Watched from before the 101: a cut right after the client sees the
+    // upgrade still drops this session.
+    let cut = shared.cut.subscribe();
     let accept = derive_accept_key(key.as_bytes());
     let upgrade = hyper::upgrade::on(req);
     // The HTTP connection ends when it upgrades; the session counts itself.
@@ -114,7 +118,7 @@ pub(crate) fn accept(
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
                 .await;
         let resumed = cursor.is_some();
-        session(shared, ws, channel, sub, Mode { framed, resumed }).await;
+        session(shared, ws, channel, sub, cut, Mode { framed, resumed }).await;
     });
     let mut r = Response::new(http_body_util::BodyExt::boxed(http_body_util::Empty::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -163,6 +167,51 @@ fn to_ws(e: &Entry, framed: bool) -> WsMessage {
 
 type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
+/// How a forwarded batch ended.
+enum Forwarded {
+    /// Written and flushed.
+    Done,
+    /// The subscriber fell this many messages behind mid-batch.
+    Lagged(u64),
+}
+
+/// Writes `first` and whatever else is already queued (up to 256 more) in
+/// one flush.
+async fn forward(
+    ws: &mut Ws,
+    live: &mut broadcast::Receiver<Arc<Entry>>,
+    first: &Entry,
+    framed: bool,
+) -> Result<Forwarded, WsError> {
+    ws.feed(to_ws(first, framed)).await?;
+    for _ in 0..256 {
+        match live.try_recv() {
+            Ok(e) => ws.feed(to_ws(&e, framed)).await?,
+            Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                ws.flush().await?;
+                return Ok(Forwarded::Lagged(n));
+            }
+            Err(_) => break,
+        }
+    }
+    ws.flush().await?;
+    Ok(Forwarded::Done)
+}
+
+/// The close code and reason for a read error the client caused, if the
+/// session should still send a close frame.
+fn close_for(e: &WsError) -> Option<(u16, &'static str)> {
+    match e {
+        WsError::Capacity(_) => Some((1009, "message too big")),
+        WsError::Utf8(_) => Some((1007, "invalid UTF-8 in a text message")),
+        // A dropped TCP connection is reported as a protocol error too;
+        // there is no one to tell.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        WsError::Protocol(_) => Some((1002, "protocol error")),
+        _ => None,
+    }
+}
+
 async fn close(ws: &mut Ws, code: u16, reason: &str) {
     let frame = CloseFrame {
         code: CloseCode::from(code),
@@ -181,6 +230,7 @@ async fn session(
     mut ws: Ws,
     channel: String,
     mut sub: Subscription,
+    mut cut: watch::Receiver<u64>,
     mode: Mode,
 ) {
     let write_limit = shared.opts.ping_interval;
@@ -214,7 +264,6 @@ async fn session(
         }
     }
     let mut stop = shared.stop.clone();
-    let mut cut = shared.cut.subscribe();
     let mut last_heard = Instant::now();
     let mut ping_sent: Option<Instant> = None;
     loop {
@@ -232,17 +281,16 @@ async fn session(
             _ = cut.changed() => return, // dropped, no close frame
             e = sub.live.recv() => match e {
                 Ok(e) => {
-                    let mut ok = ws.feed(to_ws(&e, framed)).await.is_ok();
-                    let mut n = 0;
-                    while ok && n < 256 {
-                        match sub.live.try_recv() {
-                            Ok(e) => ok = ws.feed(to_ws(&e, framed)).await.is_ok(),
-                            Err(_) => break,
+                    // The whole batch, not only the flush, is bounded: a
+                    // client that stops reading blocks `feed` as soon as the
+                    // socket and write buffer are full.
+                    match timeout(write_limit, forward(&mut ws, &mut sub.live, &e, framed)).await {
+                        Ok(Ok(Forwarded::Done)) => {}
+                        Ok(Ok(Forwarded::Lagged(n))) => {
+                            close(&mut ws, 1008, &format!("consumer too slow: {n} messages behind")).await;
+                            return;
                         }
-                        n += 1;
-                    }
-                    if !ok || timeout(write_limit, ws.flush()).await.map_or(true, |r| r.is_err()) {
-                        return;
+                        Ok(Err(_)) | Err(_) => return,
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
@@ -265,7 +313,15 @@ async fn session(
                         continue;
                     }
                     Some(Ok(_)) => continue,
-                    Some(Err(_)) | None => return,
+                    Some(Err(e)) => {
+                        // Tell the client why (RFC 6455 §7.4.1) when the
+                        // connection can still carry a close frame.
+                        if let Some((code, reason)) = close_for(&e) {
+                            close(&mut ws, code, reason).await;
+                        }
+                        return;
+                    }
+                    None => return,
                 };
                 let handler = shared.handler.read().expect("handler lock").clone();
                 let out = match handler {

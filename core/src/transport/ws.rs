@@ -92,18 +92,6 @@ fn config(opts: &Options) -> WebSocketConfig {
         .max_frame_size(Some(l.max_frame_size.min(l.max_message_size)))
 }
 
-fn header_list(headers: &http::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Opens TCP (+TLS) and runs the opening handshake.
 pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, OpenInfo), Error> {
     let opts = &plan.options;
@@ -119,17 +107,8 @@ pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, Ope
         .into_client_request()
         .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("{}: {e}", target.display())))?;
     let h = request.headers_mut();
-    for (name, value) in &opts.headers {
-        let name = http::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("header {name:?}: {e}")))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("header {name}: {e}")))?;
-        h.append(name, value);
-    }
-    if let Some(origin) = &opts.origin {
-        let v = HeaderValue::from_str(origin)
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("origin: {e}")))?;
-        h.insert(http::header::ORIGIN, v);
+    for (name, value) in crate::http::base_headers(target, opts)?.iter() {
+        h.append(name.clone(), value.clone());
     }
     let mut offered = opts.subprotocols.clone();
     if opts.rtwire_protocol {
@@ -139,14 +118,6 @@ pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, Ope
         let v = HeaderValue::from_str(&offered.join(", "))
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("subprotocols: {e}")))?;
         h.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
-    }
-    if let Some(auth) = &target.basic_auth {
-        if !h.contains_key(http::header::AUTHORIZATION) {
-            let mut v = HeaderValue::from_str(auth)
-                .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("credentials: {e}")))?;
-            v.set_sensitive(true);
-            h.insert(http::header::AUTHORIZATION, v);
-        }
     }
 
     let stream = net::dial(target, plan.tls.as_ref(), &plan.proxy).await?;
@@ -163,7 +134,7 @@ pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, Ope
         transport: Transport::WebSocket,
         url: target.display(),
         protocol,
-        headers: header_list(response.headers()),
+        headers: crate::http::header_list(response.headers()),
     };
     let framed = opts.rtwire_protocol && info.protocol.as_deref() == Some(RTWIRE_PROTOCOL);
     Ok((
@@ -195,7 +166,11 @@ fn handshake_error(e: tungstenite::Error, url: &str) -> Error {
             }
             let retry = matches!(status.as_u16(), 408 | 429 | 500..=599);
             Error::new(ErrorKind::Handshake, msg)
-                .with_http(status.as_u16(), header_list(resp.headers()), body)
+                .with_http(
+                    status.as_u16(),
+                    crate::http::header_list(resp.headers()),
+                    body,
+                )
                 .with_retryable(retry)
         }
         E::Io(io) => Error::new(
