@@ -11,18 +11,14 @@
 
 mod common;
 
-use std::path::PathBuf;
+use common::tls::{acceptor, make_pki, Pki, TempFile};
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{expect_message, expect_open, guard, until_closed};
 use futures_util::{SinkExt, StreamExt};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 use rtwire::{ErrorKind, Options, Proxy, Transport};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -888,79 +884,6 @@ async fn sse_through_socks5_and_socks5h() {
 // ---------------------------------------------------------------------------
 // wss through CONNECT, and through an HTTPS proxy (TLS inside TLS)
 
-/// A CA and a server certificate for 127.0.0.1 and localhost, signed by it.
-struct Pki {
-    ca_pem: String,
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-}
-
-fn make_pki() -> Pki {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "rtwire proxy test CA");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf_params =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    leaf_params
-        .distinguished_name
-        .push(DnType::CommonName, "rtwire proxy test server");
-    leaf_params.use_authority_key_identifier_extension = true;
-    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
-    Pki {
-        ca_pem: ca_cert.pem(),
-        chain: vec![leaf_cert.der().clone(), ca_cert.der().clone()],
-        key: PrivateKeyDer::from(leaf_key),
-    }
-}
-
-fn acceptor(pki: &Pki) -> tokio_rustls::TlsAcceptor {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(pki.chain.clone(), pki.key.clone_key())
-    .unwrap();
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
-}
-
-/// A file under the temp dir, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(contents: &str) -> TempFile {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "rtwire-proxy-test-{}-{}.pem",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::write(&path, contents).unwrap();
-        TempFile(path)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 async fn wss_echo(pki: &Pki) -> (u16, Log) {
     let acceptor = acceptor(pki);
     let seen = log();
@@ -980,14 +903,14 @@ async fn wss_echo(pki: &Pki) -> (u16, Log) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wss_through_connect_proxy() {
     guard(async {
-        let pki = make_pki();
-        let ca = TempFile::new(&pki.ca_pem);
+        let pki = make_pki("rtwire proxy test");
+        let ca = TempFile::new("proxy-ca", &pki.ca_pem);
         let (wp, target_seen) = wss_echo(&pki).await;
         let proxy = HttpProxy::start(None, None).await;
         let url = format!("wss://127.0.0.1:{wp}/secure");
         echo_round_trip(
             &url,
-            via(format!("http://127.0.0.1:{}", proxy.port)).ca_file(&ca.0),
+            via(format!("http://127.0.0.1:{}", proxy.port)).ca_file(ca.path()),
         )
         .await;
         let heads = proxy.heads();
@@ -1007,13 +930,13 @@ async fn wss_through_connect_proxy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ws_and_wss_through_https_proxy() {
     guard(async {
-        let pki = make_pki();
-        let ca = TempFile::new(&pki.ca_pem);
+        let pki = make_pki("rtwire proxy test");
+        let ca = TempFile::new("proxy-ca", &pki.ca_pem);
         let (wsp, _) = ws_echo().await;
         let (wssp, _) = wss_echo(&pki).await;
         let want = "Basic dXNlcjpwYXNz"; // user:pass
         let proxy = HttpProxy::start(Some(want), Some(acceptor(&pki))).await;
-        let options = via(format!("https://user:pass@127.0.0.1:{}", proxy.port)).ca_file(&ca.0);
+        let options = via(format!("https://user:pass@127.0.0.1:{}", proxy.port)).ca_file(ca.path());
         echo_round_trip(&format!("ws://127.0.0.1:{wsp}/plain"), options.clone()).await;
         echo_round_trip(&format!("wss://127.0.0.1:{wssp}/nested"), options).await;
         let heads = proxy.heads();

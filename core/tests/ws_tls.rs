@@ -4,89 +4,16 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::tls::{acceptor, make_pki, Pki, TempFile};
 use common::{expect_message, expect_open, guard, until_closed};
 use futures_util::{SinkExt, StreamExt};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 use rtwire::{ErrorKind, Options};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
 const SERVER_LIMIT: Duration = Duration::from_secs(15);
-
-/// A CA and a server certificate for 127.0.0.1 and localhost, signed by it.
-struct Pki {
-    ca_pem: String,
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-}
-
-fn make_pki() -> Pki {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "rtwire test CA");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf_params =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    leaf_params
-        .distinguished_name
-        .push(DnType::CommonName, "rtwire test server");
-    leaf_params.use_authority_key_identifier_extension = true;
-    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
-
-    Pki {
-        ca_pem: ca_cert.pem(),
-        chain: vec![leaf_cert.der().clone(), ca_cert.der().clone()],
-        key: PrivateKeyDer::from(leaf_key),
-    }
-}
-
-/// A file under the temp dir, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(tag: &str, contents: &str) -> TempFile {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "rtwire-test-{tag}-{}-{nanos}-{}.pem",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::write(&path, contents).unwrap();
-        TempFile(path)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 /// Echoes WebSocket messages on an accepted stream until it ends.
 async fn echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
@@ -103,15 +30,7 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
 /// A wss echo server on 127.0.0.1 for up to `conns` connections. Failed
 /// TLS handshakes (an untrusting client) count and are ignored.
 async fn wss_echo_server(pki: &Pki, conns: usize) -> u16 {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(pki.chain.clone(), pki.key.clone_key())
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = acceptor(pki);
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -148,11 +67,11 @@ async fn echo_round_trip(url: &str, options: Options) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wss_trusted_through_ca_file() {
     guard(async {
-        let pki = make_pki();
+        let pki = make_pki("rtwire test");
         let ca = TempFile::new("ca", &pki.ca_pem);
         let port = wss_echo_server(&pki, 1).await;
         let url = format!("wss://127.0.0.1:{port}/echo");
-        echo_round_trip(&url, Options::new().ca_file(&ca.0)).await;
+        echo_round_trip(&url, Options::new().ca_file(ca.path())).await;
     })
     .await
 }
@@ -160,7 +79,7 @@ async fn wss_trusted_through_ca_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wss_untrusted_certificate_is_a_tls_error() {
     guard(async {
-        let pki = make_pki();
+        let pki = make_pki("rtwire test");
         let port = wss_echo_server(&pki, 2).await;
         let url = format!("wss://127.0.0.1:{port}/echo");
         // System roots do not know the throwaway CA.
@@ -168,9 +87,9 @@ async fn wss_untrusted_certificate_is_a_tls_error() {
         assert_eq!(err.kind(), ErrorKind::Tls, "{err:?}");
         assert!(!err.is_retryable());
         // Nor does a different CA.
-        let other = make_pki();
+        let other = make_pki("rtwire test");
         let wrong_ca = TempFile::new("wrong-ca", &other.ca_pem);
-        let err = rtwire::connect(&url, Options::new().ca_file(&wrong_ca.0))
+        let err = rtwire::connect(&url, Options::new().ca_file(wrong_ca.path()))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Tls, "{err:?}");
@@ -181,7 +100,7 @@ async fn wss_untrusted_certificate_is_a_tls_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wss_insecure_accepts_any_certificate() {
     guard(async {
-        let pki = make_pki();
+        let pki = make_pki("rtwire test");
         let port = wss_echo_server(&pki, 1).await;
         let url = format!("wss://127.0.0.1:{port}/echo");
         echo_round_trip(&url, Options::new().insecure(true)).await;
@@ -206,7 +125,7 @@ async fn unusable_ca_file_is_a_tls_error_before_io() {
             "{err}"
         );
         let not_pem = TempFile::new("not-pem", "this is not a certificate\n");
-        let err = rtwire::connect(&url, Options::new().ca_file(&not_pem.0))
+        let err = rtwire::connect(&url, Options::new().ca_file(not_pem.path()))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Tls, "{err:?}");

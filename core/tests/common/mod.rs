@@ -2,6 +2,8 @@
 //! peer, bounded event waits and a deadline for every test.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::Stdio;
