@@ -25,4 +25,7 @@ cargo test --workspace --doc --locked
 step "docs build without warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
+step "C ABI: header check, C/C++ tests and examples, valgrind, ASan+UBSan"
+./scripts/test-c.sh
+
 printf '\nall test steps passed\n'
