@@ -38,7 +38,9 @@ async fn serve(scripts: Vec<Script>) -> (String, Arc<Mutex<Vec<String>>>) {
     let h = heads.clone();
     tokio::spawn(async move {
         for s in scripts {
-            let Ok((mut tcp, _)) = listener.accept().await else { return };
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
             let head = read_request_head(&mut tcp).await;
             h.lock().unwrap().push(head);
             tokio::spawn(async move { play(&mut tcp, s).await });
@@ -87,11 +89,16 @@ async fn message(conn: &mut rtwire::Connection) -> rtwire::Message {
 async fn truncated_event_is_dropped_and_resume_uses_last_complete_id() {
     guard(async {
         let (url, heads) = serve(vec![
-            script(&[OK_HEAD, "id: 1\ndata: a\n\n", "id: 2\ndata: partial"], false),
+            script(
+                &[OK_HEAD, "id: 1\ndata: a\n\n", "id: 2\ndata: partial"],
+                false,
+            ),
             script(&[OK_HEAD, "id: 3\ndata: c\n\n"], true),
         ])
         .await;
-        let mut conn = rtwire::connect(&url, Options::new().reconnect(quick())).await.unwrap();
+        let mut conn = rtwire::connect(&url, Options::new().reconnect(quick()))
+            .await
+            .unwrap();
         let a = message(&mut conn).await;
         assert_eq!((a.data.as_text(), a.id.as_deref()), (Some("a"), Some("1")));
         let c = message(&mut conn).await;
@@ -129,7 +136,10 @@ async fn endless_line_hits_the_limit_then_reconnects() {
                 _ => {}
             }
         }
-        assert_eq!(cause.expect("a reconnect first").kind(), ErrorKind::TooLarge);
+        assert_eq!(
+            cause.expect("a reconnect first").kind(),
+            ErrorKind::TooLarge
+        );
     })
     .await;
 }
@@ -179,7 +189,9 @@ async fn cr_and_lf_split_across_packets_are_one_line_break() {
             true,
         )])
         .await;
-        let mut conn = rtwire::connect(&url, Options::new().reconnect(quick())).await.unwrap();
+        let mut conn = rtwire::connect(&url, Options::new().reconnect(quick()))
+            .await
+            .unwrap();
         assert_eq!(message(&mut conn).await.data.as_text(), Some("a\nb"));
         assert_eq!(message(&mut conn).await.data.as_text(), Some("c"));
     })
@@ -211,7 +223,10 @@ async fn server_error_with_retry_after_is_retried_only_when_asked() {
         opts.http.retry_server_errors = true;
         let start = Instant::now();
         let mut conn = rtwire::connect(&url, opts).await.unwrap();
-        assert!(start.elapsed() >= Duration::from_millis(900), "Retry-After: 1 honoured");
+        assert!(
+            start.elapsed() >= Duration::from_millis(900),
+            "Retry-After: 1 honoured"
+        );
         assert_eq!(message(&mut conn).await.data.as_text(), Some("up"));
     })
     .await;
