@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::{sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::{
     self,
@@ -70,6 +70,16 @@ fn text_data(b: Bytes) -> Data {
 const BATCH_BYTES: usize = 1 << 20;
 /// Most of a refused handshake's body kept in the error.
 const BODY_EXCERPT: usize = 64 << 10;
+
+/// The reading state of a session.
+#[derive(Debug)]
+struct State {
+    last_heard: Instant,
+    ping_sent: Option<Instant>,
+    /// Set once we sent a close frame: (deadline, what the app asked).
+    closing: Option<(Instant, Option<(u16, String)>)>,
+    peer_close: Option<Option<CloseFrame>>,
+}
 
 /// An open WebSocket session.
 ///
@@ -318,6 +328,62 @@ impl WsSession {
         self.ws.flush().await
     }
 
+    /// Handles one item read from the socket; `Some` ends the session.
+    async fn on_item(
+        &mut self,
+        item: Option<Result<WsMessage, tungstenite::Error>>,
+        st: &mut State,
+        link: &mut Link,
+        opts: &Options,
+        resume: &mut Resume,
+    ) -> Option<SessionEnd> {
+        st.last_heard = Instant::now();
+        st.ping_sent = None;
+        let message = match item {
+            Some(Ok(WsMessage::Text(t))) if self.framed => unframe(Bytes::from(t), true, resume),
+            Some(Ok(WsMessage::Text(t))) => Message::new(text(t)),
+            Some(Ok(WsMessage::Binary(b))) if self.framed => unframe(b, false, resume),
+            Some(Ok(WsMessage::Binary(b))) => Message::new(Data::Binary(b)),
+            Some(Ok(WsMessage::Close(frame))) => {
+                // tungstenite queued the reply; push it out.
+                let _ = timeout(opts.close_timeout, self.ws.flush()).await;
+                st.peer_close = Some(frame);
+                if st.closing.is_none() {
+                    st.closing = Some((Instant::now() + opts.close_timeout, None));
+                }
+                return None;
+            }
+            Some(Ok(_)) => return None, // ping (answered by tungstenite), pong, raw frame
+            Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed))
+            | None => return Some(Self::ended(st.closing.take(), st.peer_close.take())),
+            Some(Err(e)) => {
+                if st.peer_close.is_some() || st.closing.is_some() {
+                    return Some(Self::ended(st.closing.take(), st.peer_close.take()));
+                }
+                let (error, code) = read_error(e, opts.limits.max_message_size);
+                if let Some(code) = code {
+                    self.send_close(code, "", Duration::from_secs(1).min(opts.close_timeout))
+                        .await;
+                    let close = CloseInfo {
+                        code,
+                        reason: error.message().to_string(),
+                        clean: false,
+                        unsent: Vec::new(),
+                    };
+                    return Some(SessionEnd::Failed { error, close });
+                }
+                return Some(SessionEnd::Lost {
+                    cause: error,
+                    close: CloseInfo::abnormal(""),
+                });
+            }
+        };
+        match link.emit(Event::Message(message)).await {
+            Ok(()) => None,
+            Err(_) => Some(SessionEnd::Abandoned),
+        }
+    }
+
     /// Runs the session until it ends.
     pub(crate) async fn run(
         mut self,
@@ -331,22 +397,36 @@ impl WsSession {
             .interval
             .map(|i| i + ka.timeout)
             .unwrap_or(Duration::from_secs(3600));
-        let mut last_heard = Instant::now();
-        let mut ping_sent: Option<Instant> = None;
-        // Set once we sent a close frame: (deadline, what the app asked).
-        let mut closing: Option<(Instant, Option<(u16, String)>)> = None;
-        let mut peer_close: Option<Option<CloseFrame>> = None;
+        let now = Instant::now();
+        let mut st = State {
+            last_heard: now,
+            ping_sent: None,
+            closing: None,
+            peer_close: None,
+        };
+        // One timer, re-armed only when its purpose changes (not per
+        // message): keepalive idle check, pong wait, or close wait. An idle
+        // check that finds recent traffic re-arms from the last message.
+        let far = now + Duration::from_secs(365 * 24 * 3600);
+        let mut idle_at = ka.interval.map(|iv| now + iv);
+        let timer = sleep_until(far);
+        tokio::pin!(timer);
+        let mut armed = far;
 
         loop {
-            let deadline = match (&closing, ping_sent, ka.interval) {
-                (Some((d, _)), _, _) => Some(*d),
-                (None, Some(t), _) => Some(t + ka.timeout),
-                (None, None, Some(iv)) => Some(last_heard + iv),
-                (None, None, None) => None,
+            let deadline = match (&st.closing, st.ping_sent) {
+                (Some((d, _)), _) => Some(*d),
+                (None, Some(t)) => Some(t + ka.timeout),
+                (None, None) => idle_at,
             };
+            let want = deadline.unwrap_or(far);
+            if want != armed {
+                timer.as_mut().reset(want);
+                armed = want;
+            }
             tokio::select! {
                 biased;
-                req = close_requested(&mut link.close_req), if closing.is_none() && peer_close.is_none() => {
+                req = close_requested(&mut link.close_req), if st.closing.is_none() && st.peer_close.is_none() => {
                     // What was queued before the close goes out first.
                     while let Some(out) = link.outgoing.try_recv() {
                         link.outgoing.release(&out);
@@ -355,59 +435,21 @@ impl WsSession {
                         }
                     }
                     self.send_close(req.code, &req.reason, opts.close_timeout).await;
-                    closing = Some((Instant::now() + opts.close_timeout, Some((req.code, req.reason))));
+                    st.closing = Some((Instant::now() + opts.close_timeout, Some((req.code, req.reason))));
                 }
                 item = self.ws.next() => {
-                    last_heard = Instant::now();
-                    ping_sent = None;
-                    match item {
-                        Some(Ok(WsMessage::Text(t))) => {
-                            let m = if self.framed {
-                                unframe(Bytes::from(t), true, resume)
-                            } else {
-                                Message::new(text(t))
-                            };
-                            if link.emit(Event::Message(m)).await.is_err() {
-                                return SessionEnd::Abandoned;
-                            }
-                        }
-                        Some(Ok(WsMessage::Binary(b))) => {
-                            let m = if self.framed {
-                                unframe(b, false, resume)
-                            } else {
-                                Message::new(Data::Binary(b))
-                            };
-                            if link.emit(Event::Message(m)).await.is_err() {
-                                return SessionEnd::Abandoned;
-                            }
-                        }
-                        Some(Ok(WsMessage::Close(frame))) => {
-                            // tungstenite queued the reply; push it out.
-                            let _ = timeout(opts.close_timeout, self.ws.flush()).await;
-                            peer_close = Some(frame);
-                            if closing.is_none() {
-                                closing = Some((Instant::now() + opts.close_timeout, None));
-                            }
-                        }
-                        Some(Ok(_)) => {} // ping (answered by tungstenite), pong, raw frame
-                        Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)) | None => {
-                            return self.ended(closing, peer_close);
-                        }
-                        Some(Err(e)) => {
-                            if peer_close.is_some() || closing.is_some() {
-                                return self.ended(closing, peer_close);
-                            }
-                            let (error, code) = read_error(e, opts.limits.max_message_size);
-                            if let Some(code) = code {
-                                self.send_close(code, "", Duration::from_secs(1).min(opts.close_timeout)).await;
-                                let close = CloseInfo { code, reason: error.message().to_string(), clean: false, unsent: Vec::new() };
-                                return SessionEnd::Failed { error, close };
-                            }
-                            return SessionEnd::Lost { cause: error, close: CloseInfo::abnormal("") };
+                    if let Some(end) = self.on_item(item, &mut st, link, opts, resume).await {
+                        return end;
+                    }
+                    // Frames already read need no new wake-up: take them now.
+                    for _ in 0..64 {
+                        let Some(item) = self.ws.next().now_or_never() else { break };
+                        if let Some(end) = self.on_item(item, &mut st, link, opts, resume).await {
+                            return end;
                         }
                     }
                 }
-                out = link.outgoing.recv(), if closing.is_none() => {
+                out = link.outgoing.recv(), if st.closing.is_none() => {
                     let Some(out) = out else { continue };
                     match timeout(write_limit, self.write_batch(link, out)).await {
                         Ok(Ok(())) => {}
@@ -422,16 +464,24 @@ impl WsSession {
                         }
                     }
                 }
-                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                    if closing.is_some() {
-                        return self.ended(closing, peer_close);
+                _ = &mut timer, if deadline.is_some() => {
+                    armed = far; // fired: whatever comes next re-arms it
+                    if st.closing.is_some() {
+                        return Self::ended(st.closing.take(), st.peer_close.take());
                     }
-                    if ping_sent.is_some() {
+                    if st.ping_sent.is_some() {
                         let cause = Error::new(ErrorKind::Timeout, format!(
                             "the peer did not answer a ping within {} ms", ka.timeout.as_millis()));
                         return SessionEnd::Lost { cause, close: CloseInfo::abnormal("keepalive timeout") };
                     }
-                    ping_sent = Some(Instant::now());
+                    let Some(iv) = ka.interval else { continue };
+                    let due = st.last_heard + iv;
+                    if due > Instant::now() {
+                        idle_at = Some(due); // heard from the peer since: not idle yet
+                        continue;
+                    }
+                    st.ping_sent = Some(Instant::now());
+                    idle_at = Some(Instant::now() + iv);
                     if timeout(ka.timeout, self.ws.send(WsMessage::Ping(Bytes::new()))).await.map_or(true, |r| r.is_err()) {
                         let cause = Error::new(ErrorKind::Timeout, "could not send a keepalive ping");
                         return SessionEnd::Lost { cause, close: CloseInfo::abnormal("keepalive failed") };
@@ -444,7 +494,6 @@ impl WsSession {
     /// The end of the TCP stream (or of the close wait): decides how the
     /// session is over.
     fn ended(
-        self,
         closing: Option<(Instant, Option<(u16, String)>)>,
         peer_close: Option<Option<CloseFrame>>,
     ) -> SessionEnd {
