@@ -414,3 +414,24 @@ async fn ndjson_stream_with_an_id_field_resumes_after_a_cut() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn try_recv_on_an_empty_queue_does_not_end_the_connection() {
+    guard(async {
+        let server = Server::start(ServerOptions::new()).await.unwrap();
+        let url = format!("ws://{}/ws/chat", server.local_addr());
+        let mut c = rtwire::connect(&url, Options::new()).await.unwrap();
+        assert!(matches!(c.try_recv(), Some(Event::Open(_))));
+        assert!(c.try_recv().is_none());
+        assert!(!c.is_finished(), "an empty queue is not the end");
+        let m = publish_until_seen(&server, &mut c, "still here").await;
+        assert_eq!(m.data.as_text(), Some("still here"));
+        c.close(1000, "").unwrap();
+        let (_, close) = common::until_closed(&mut c).await;
+        assert_eq!(close.code, 1000);
+        assert!(c.is_finished());
+        assert!(c.try_recv().is_none());
+        server.shutdown().await;
+    })
+    .await;
+}

@@ -1,8 +1,9 @@
 //! What a running transport session shares with the connection: the event
 //! sink, the outgoing queue and the close request; and how a session ends.
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
+use crate::client::events::EventTx;
 use crate::client::queue::QueueRx;
 use crate::error::Error;
 use crate::event::{CloseInfo, Event};
@@ -21,7 +22,7 @@ pub(crate) struct Abandoned;
 /// The session side of a connection.
 #[derive(Debug)]
 pub(crate) struct Link {
-    pub events: mpsc::Sender<Event>,
+    pub events: EventTx,
     pub outgoing: QueueRx,
     pub close_req: watch::Receiver<Option<CloseRequest>>,
 }

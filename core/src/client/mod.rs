@@ -4,7 +4,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, OpenInfo};
@@ -13,6 +13,7 @@ use crate::options::Options;
 use crate::transport::Plan;
 
 pub(crate) mod driver;
+pub(crate) mod events;
 pub(crate) mod link;
 pub(crate) mod queue;
 pub(crate) mod resume;
@@ -64,12 +65,12 @@ pub async fn connect(url: &str, options: Options) -> Result<Connection, Error> {
             }
         }
     };
-    let (events_tx, events) = mpsc::channel(plan.options.limits.event_queue);
+    let (events_tx, events) = events::channel(plan.options.limits.event_queue);
     let (queue_tx, queue_rx) =
         queue::queue(plan.options.limits.send_queue_bytes, plan.send_refusal());
     let (close_tx, close_rx) = watch::channel(None);
     // The queue has room: the first event cannot block.
-    let _ = events_tx.try_send(Event::Open(info.clone()));
+    let _ = events_tx.send(Event::Open(info.clone())).await;
     let link = Link {
         events: events_tx,
         outgoing: queue_rx,
@@ -93,7 +94,7 @@ pub async fn connect(url: &str, options: Options) -> Result<Connection, Error> {
 /// background.
 #[derive(Debug)]
 pub struct Connection {
-    events: mpsc::Receiver<Event>,
+    events: events::EventRx,
     sender: Sender,
     close_tx: watch::Sender<Option<CloseRequest>>,
     info: OpenInfo,
@@ -145,13 +146,19 @@ impl Connection {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    /// The next event if one is ready, without waiting.
+    /// The next event if one is ready, without waiting. `None` means none
+    /// is queued right now; [`is_finished`](Self::is_finished) tells whether
+    /// none will ever come.
     pub fn try_recv(&mut self) -> Option<Event> {
         if self.finished {
             return None;
         }
-        let ev = self.events.try_recv().ok();
-        self.note(&ev);
+        let ev = self.events.try_recv();
+        match &ev {
+            Some(Event::Closed(_)) => self.finished = true,
+            None if self.events.is_ended() => self.finished = true,
+            _ => {}
+        }
         ev
     }
 
@@ -161,16 +168,10 @@ impl Connection {
             return Poll::Ready(None);
         }
         let r = self.events.poll_recv(cx);
-        if let Poll::Ready(ev) = &r {
-            self.note(ev);
-        }
-        r
-    }
-
-    fn note(&mut self, ev: &Option<Event>) {
-        if matches!(ev, Some(Event::Closed(_)) | None) {
+        if let Poll::Ready(Some(Event::Closed(_)) | None) = &r {
             self.finished = true;
         }
+        r
     }
 
     /// Whether [`Event::Closed`] has been returned.
