@@ -52,7 +52,9 @@ pub(crate) fn opt_seconds(name: &str, v: Option<&Bound<'_, PyAny>>) -> PyResult<
 /// An integer in `min..=max`. `bool` is refused.
 pub(crate) fn int_in(name: &str, v: &Bound<'_, PyAny>, min: i64, max: i64) -> PyResult<i64> {
     if v.is_instance_of::<PyBool>() {
-        return Err(PyTypeError::new_err(format!("{name} must be an int, not bool")));
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be an int, not bool"
+        )));
     }
     let n: i64 = v.extract().map_err(|_| {
         PyTypeError::new_err(format!("{name} must be an int, not {}", type_name(v)))
@@ -83,14 +85,17 @@ pub(crate) fn opt_str(name: &str, v: Option<&Bound<'_, PyAny>>) -> PyResult<Opti
 
 /// A `str`.
 pub(crate) fn string(name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
-    let s = v.cast::<PyString>().map_err(|_| {
-        PyTypeError::new_err(format!("{name} must be a str, not {}", type_name(v)))
-    })?;
+    let s = v
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be a str, not {}", type_name(v))))?;
     Ok(s.to_cow()?.into_owned())
 }
 
 /// A file path: `str` or `os.PathLike`.
-pub(crate) fn path(name: &str, v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<std::path::PathBuf>> {
+pub(crate) fn path(
+    name: &str,
+    v: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<std::path::PathBuf>> {
     match v {
         None => Ok(None),
         Some(v) if v.is_none() => Ok(None),

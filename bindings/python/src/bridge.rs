@@ -3,24 +3,22 @@
 //! A task on the runtime finishes with an [`Outcome`]; it wraps it in a
 //! [`Resolve`] and schedules that on the loop with
 //! `loop.call_soon_threadsafe`. The Python objects are made on the loop's
-//! thread, when `Resolve` runs. An event whose future was cancelled meanwhile
-//! goes back to the front of its connection's queue: nothing is lost.
+//! thread, when `Resolve` runs. (Events do not come this way: see `notify`.)
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use tokio::task::AbortHandle;
 
-use rtwire::{Error, Event};
+use rtwire::Error;
 
 use crate::conn::{PyConnection, Shared};
 use crate::errors::error_value;
-use crate::events::event_to_py;
 
 /// What a task on the runtime produced.
 pub(crate) enum Outcome {
-    /// An event taken from a connection (or `None`: the stream is over).
-    Event(Option<Event>, Arc<Shared>),
     /// A finished operation without a value.
     Done,
     /// A connection opened by `connect`.
@@ -44,14 +42,10 @@ impl std::fmt::Debug for Resolve {
 
 impl Resolve {
     fn take(&self) -> Option<Outcome> {
-        self.outcome.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-
-    /// Puts an undelivered event back in its queue.
-    fn give_back(outcome: Outcome) {
-        if let Outcome::Event(Some(ev), shared) = outcome {
-            shared.give_back(ev);
-        }
+        self.outcome
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 }
 
@@ -63,17 +57,9 @@ impl Resolve {
         };
         let fut = self.fut.bind(py);
         if fut.call_method0("done")?.is_truthy()? {
-            Self::give_back(outcome);
             return Ok(());
         }
         match outcome {
-            Outcome::Event(ev, _) => {
-                let v = match ev {
-                    Some(ev) => event_to_py(py, ev)?,
-                    None => py.None(),
-                };
-                fut.call_method1("set_result", (v,))?;
-            }
             Outcome::Done => {
                 fut.call_method1("set_result", (py.None(),))?;
             }
@@ -89,11 +75,44 @@ impl Resolve {
     }
 }
 
-/// Schedules `outcome` on `event_loop` to resolve `fut`. If the loop is
-/// closed or the interpreter is shutting down, an event goes back to its
-/// queue.
+/// Set by the `atexit` hook: runtime threads no longer enter Python.
+static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+/// Runtime threads inside Python right now.
+static ATTACHED: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `f` with the GIL from a runtime thread, unless the interpreter is
+/// shutting down: a thread that takes the GIL during finalization would be
+/// ended by the interpreter in the middle of Rust frames.
+pub(crate) fn with_python<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> Option<R> {
+    if SHUTTING_DOWN.load(Ordering::SeqCst) {
+        return None;
+    }
+    ATTACHED.fetch_add(1, Ordering::SeqCst);
+    let r = if SHUTTING_DOWN.load(Ordering::SeqCst) {
+        None
+    } else {
+        Python::try_attach(f)
+    };
+    ATTACHED.fetch_sub(1, Ordering::SeqCst);
+    r
+}
+
+/// The `atexit` hook: stops runtime threads from entering Python and waits
+/// (GIL released, at most 2 s) for those inside to leave.
+#[pyfunction]
+pub(crate) fn _at_exit(py: Python<'_>) {
+    SHUTTING_DOWN.store(true, Ordering::SeqCst);
+    py.detach(|| {
+        let end = Instant::now() + Duration::from_secs(2);
+        while ATTACHED.load(Ordering::SeqCst) > 0 && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+}
+
+/// Schedules `outcome` on `event_loop` to resolve `fut`.
 pub(crate) fn deliver(event_loop: Py<PyAny>, fut: Py<PyAny>, outcome: Outcome) {
-    let attached = Python::try_attach(|py| {
+    let attached = with_python(|py| {
         let r = Resolve {
             fut,
             outcome: Mutex::new(Some(outcome)),
@@ -106,9 +125,8 @@ pub(crate) fn deliver(event_loop: Py<PyAny>, fut: Py<PyAny>, outcome: Outcome) {
             .call_method1(py, "call_soon_threadsafe", (r.clone_ref(py),))
             .is_err()
         {
-            if let Some(o) = r.get().take() {
-                Resolve::give_back(o);
-            }
+            // The loop is closed: nobody waits for the result.
+            drop(r.get().take());
         }
         drop(event_loop);
     });

@@ -1,8 +1,8 @@
 //! The native connection: the core `Connection` shared between the asyncio
-//! path (runtime tasks) and the blocking path (GIL released, waits in
-//! slices with `check_signals` in between).
+//! path (polled on the loop's thread, woken through `notify`) and the
+//! blocking path (GIL released, waits in slices with `check_signals` in
+//! between).
 
-use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use pyo3::types::PyList;
-use tokio::sync::watch;
 
-use rtwire::blocking::runtime;
 use rtwire::{CloseInfo, Error, ErrorKind, Event, OpenInfo, Sender};
 
 use crate::args::{int_in, message, opt_seconds, string};
@@ -23,36 +21,60 @@ use crate::errors::{concurrency_error, error_value, to_pyerr};
 use crate::events::{closed_to_py, event_to_py, ClosedEvent};
 use crate::options::PyOptions;
 
+/// The runtime connections run on: one worker thread by default
+/// (`RTWIRE_THREADS` sets more). One worker hands each wake-up to the same
+/// thread, which keeps latency low for the typical few connections per
+/// process; the core's shared two-worker runtime
+/// (`rtwire::blocking::runtime`) is used with `RTWIRE_THREADS=shared`.
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        let threads = match std::env::var("RTWIRE_THREADS") {
+            Ok(v) if v == "shared" => return None,
+            Ok(v) => v.parse::<usize>().ok().filter(|n| *n > 0).unwrap_or(1),
+            Err(_) => 1,
+        };
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("rtwire-py")
+            .enable_all()
+            .build()
+            .ok()
+    })
+    .as_ref()
+    .unwrap_or_else(|| rtwire::blocking::runtime())
+}
+
 /// How long a blocking call waits before it looks for signals (Ctrl-C).
 const SLICE: Duration = Duration::from_millis(50);
 
 /// What the connection's readers share.
 struct Inner {
     conn: rtwire::Connection,
-    /// Events taken from the core but not delivered (a cancelled future),
-    /// oldest first.
-    stash: VecDeque<Event>,
     /// The last `Error` event: the cause when the connection ends.
     last_error: Option<Error>,
     /// The `Closed` event, once taken.
     close: Option<CloseInfo>,
 }
 
-/// State shared by the Python object and the runtime tasks working for it.
+/// State shared by the Python object and the runtime tasks working for it
+/// (a waiting send, the connect).
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
     closed_cv: Condvar,
     /// A reader (a runtime task or a blocking call) is waiting for an event.
     receiving: AtomicBool,
-    /// Set when the Python object is gone: pending tasks stop.
-    dropped: watch::Sender<bool>,
     sender: Sender,
     open: OpenInfo,
+    /// The waker of the asyncio reader (see `notify`).
+    waker: Mutex<Option<std::task::Waker>>,
 }
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("url", &self.open.url).finish()
+        f.debug_struct("Shared")
+            .field("url", &self.open.url)
+            .finish()
     }
 }
 
@@ -63,15 +85,14 @@ impl Shared {
         Arc::new(Shared {
             inner: Mutex::new(Inner {
                 conn,
-                stash: VecDeque::new(),
                 last_error: None,
                 close: None,
             }),
             closed_cv: Condvar::new(),
             receiving: AtomicBool::new(false),
-            dropped: watch::channel(false).0,
             sender,
             open,
+            waker: Mutex::new(None),
         })
     }
 
@@ -90,15 +111,12 @@ impl Shared {
         }
     }
 
-    /// Polls for the next event (the stash first).
+    /// Polls for the next event.
     fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let mut g = self.lock();
-        let ev = match g.stash.pop_front() {
-            Some(ev) => Some(ev),
-            None => match g.conn.poll_recv(cx) {
-                Poll::Ready(ev) => ev,
-                Poll::Pending => return Poll::Pending,
-            },
+        let ev = match g.conn.poll_recv(cx) {
+            Poll::Ready(ev) => ev,
+            Poll::Pending => return Poll::Pending,
         };
         self.note(&mut g, &ev);
         Poll::Ready(ev)
@@ -107,22 +125,21 @@ impl Shared {
     /// The next event if one is ready.
     fn try_take(&self) -> Option<Event> {
         let mut g = self.lock();
-        let ev = match g.stash.pop_front() {
-            Some(ev) => Some(ev),
-            None => g.conn.try_recv(),
+        // Not `Connection::try_recv`: on an empty queue it marks the
+        // connection finished. Polling with a no-op waker does not.
+        let ev = match g
+            .conn
+            .poll_recv(&mut Context::from_waker(std::task::Waker::noop()))
+        {
+            Poll::Ready(ev) => ev,
+            Poll::Pending => return None,
         };
         self.note(&mut g, &ev);
         ev
     }
 
-    /// Puts an event taken but not delivered back at the front.
-    pub(crate) fn give_back(&self, ev: Event) {
-        self.lock().stash.push_front(ev);
-    }
-
     fn finished(&self) -> bool {
-        let g = self.lock();
-        g.stash.is_empty() && g.conn.is_finished()
+        self.lock().conn.is_finished()
     }
 }
 
@@ -151,7 +168,11 @@ impl Drop for ReadGuard<'_> {
 /// in slices; between slices it checks for signals (Ctrl-C raises
 /// `KeyboardInterrupt` and drops `fut`). Gives up with `Ok(None)` at
 /// `deadline`.
-fn block_in_slices<F>(py: Python<'_>, fut: F, deadline: Option<Instant>) -> PyResult<Option<F::Output>>
+fn block_in_slices<F>(
+    py: Python<'_>,
+    fut: F,
+    deadline: Option<Instant>,
+) -> PyResult<Option<F::Output>>
 where
     F: Future + Send,
     F::Output: Send,
@@ -216,12 +237,6 @@ impl PyConnection {
     }
 }
 
-impl Drop for PyConnection {
-    fn drop(&mut self) {
-        let _ = self.shared.dropped.send(true);
-    }
-}
-
 #[pymethods]
 impl PyConnection {
     /// The next event if one is ready, else `None`.
@@ -232,48 +247,36 @@ impl PyConnection {
         self.event(py, ev)
     }
 
-    /// A future for the next event (`None` once the stream is over),
-    /// resolved on `loop`. One at a time.
-    fn recv_future<'py>(&self, py: Python<'py>, r#loop: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        if self.shared.receiving.swap(true, Ordering::AcqRel) {
-            return Err(concurrency_error(
-                py,
-                "another task or thread is already receiving on this connection",
-            ));
-        }
-        let fut = match r#loop.call_method0("create_future") {
-            Ok(f) => f,
-            Err(e) => {
-                self.shared.receiving.store(false, Ordering::Release);
-                return Err(e);
-            }
+    /// Wakes this connection's reader through `notifier` under `id`.
+    fn set_notifier(&self, notifier: &crate::notify::LoopNotifier, id: u64) {
+        *self.shared.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(notifier.waker(id));
+    }
+
+    /// The next event if one is ready; else `None`, and the notifier set
+    /// with `set_notifier` reports this connection once there is one.
+    fn poll_event(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let waker = self
+            .shared
+            .waker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| std::task::Waker::noop().clone());
+        let ev = match self.shared.poll_take(&mut Context::from_waker(&waker)) {
+            Poll::Ready(Some(ev)) => Some(ev),
+            Poll::Ready(None) | Poll::Pending => None,
         };
-        let shared = self.shared.clone();
-        let event_loop = r#loop.clone().unbind();
-        let target = fut.clone().unbind();
-        runtime().spawn(async move {
-            let mut dropped = shared.dropped.subscribe();
-            let ev = tokio::select! {
-                ev = poll_fn(|cx| shared.poll_take(cx)) => Some(ev),
-                _ = dropped.wait_for(|d| *d) => None,
-            };
-            shared.receiving.store(false, Ordering::Release);
-            if let Some(ev) = ev {
-                deliver(event_loop, target, Outcome::Event(ev, shared));
-            } else {
-                Python::try_attach(|_py| {
-                    drop(event_loop);
-                    drop(target);
-                });
-            }
-        });
-        Ok(fut)
+        self.event(py, ev)
     }
 
     /// The next event, blocking with the GIL released; `None` once the
     /// stream is over. Raises `rtwire.TimeoutError` after `timeout` seconds.
     #[pyo3(signature = (timeout = None))]
-    fn recv_blocking(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn recv_blocking(
+        &self,
+        py: Python<'_>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let deadline = deadline_from(py, timeout)?;
         let guard = ReadGuard::acquire(py, &self.shared.receiving)?;
         let shared = &self.shared;
@@ -287,7 +290,10 @@ impl PyConnection {
             Some(ev) => self.event(py, ev),
             None => Err(to_pyerr(
                 py,
-                Error::new(ErrorKind::Timeout, "no message within the timeout given to recv()"),
+                Error::new(
+                    ErrorKind::Timeout,
+                    "no message within the timeout given to recv()",
+                ),
             )),
         }
     }
@@ -376,7 +382,11 @@ impl PyConnection {
     /// and dropping events meanwhile unless another thread is reading.
     /// Returns `False` at `timeout`.
     #[pyo3(signature = (timeout = None))]
-    fn wait_closed_blocking(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+    fn wait_closed_blocking(
+        &self,
+        py: Python<'_>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
         let deadline = deadline_from(py, timeout)?;
         let shared = &self.shared;
         loop {
@@ -497,8 +507,8 @@ impl PyConnection {
     }
 }
 
-fn connect_future(url: String, options: rtwire::Options) -> impl Future<Output = Result<Arc<Shared>, Error>> + Send {
-    async move { rtwire::connect(&url, options).await.map(Shared::new) }
+async fn connect_future(url: String, options: rtwire::Options) -> Result<Arc<Shared>, Error> {
+    rtwire::connect(&url, options).await.map(Shared::new)
 }
 
 /// Connects on the runtime; returns a future on `loop` that resolves to a

@@ -49,7 +49,9 @@ pub(crate) fn error_value<'py>(
         }
     }
     kw.set_item("unsent", PyList::new(py, unsent)?)?;
-    factory.call(py, (err.kind().as_str(), err.message()), Some(&kw)).map(|v| v.into_bound(py))
+    factory
+        .call(py, (err.kind().as_str(), err.message()), Some(&kw))
+        .map(|v| v.into_bound(py))
 }
 
 /// The `PyErr` for a core error.

@@ -1,10 +1,12 @@
 //! The native module `rtwire._rtwire`: a thin layer over the `rtwire` core.
 //!
-//! Everything runs on the core's process-wide tokio runtime
-//! ([`rtwire::blocking::runtime`]); Python threads only convert arguments and
-//! results. Awaitables are plain asyncio futures resolved from the runtime
-//! with `loop.call_soon_threadsafe`; blocking calls release the GIL and wait
-//! in slices of at most 100 ms so that Ctrl-C is noticed.
+//! Connections run on a tokio runtime on its own thread (`conn::runtime`);
+//! Python threads only convert arguments and results. Incoming events wake
+//! an asyncio loop through a socket pair it watches (`notify`), without the
+//! GIL; `connect` and a send that must wait resolve asyncio futures with
+//! `loop.call_soon_threadsafe` (`bridge`). Blocking calls release the GIL and
+//! wait in slices of 50 ms, checking for signals in between, so that Ctrl-C
+//! is noticed.
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -14,6 +16,7 @@ mod bridge;
 mod conn;
 mod errors;
 mod events;
+mod notify;
 mod options;
 
 /// The module initialiser.
@@ -22,6 +25,14 @@ fn _rtwire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("CORE_VERSION", rtwire::VERSION)?;
+    m.add(
+        "BUILD_PROFILE",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    )?;
     let kinds: Vec<&str> = rtwire::ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
     m.add("ERROR_KINDS", PyTuple::new(py, kinds)?)?;
     m.add(
@@ -34,6 +45,7 @@ fn _rtwire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<options::PyOptions>()?;
     m.add_class::<options::PyReconnect>()?;
     m.add_class::<conn::PyConnection>()?;
+    m.add_class::<notify::LoopNotifier>()?;
     m.add_class::<bridge::Resolve>()?;
     m.add_class::<bridge::CancelTask>()?;
     m.add_class::<events::OpenEvent>()?;
@@ -44,5 +56,6 @@ fn _rtwire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conn::connect_async, m)?)?;
     m.add_function(wrap_pyfunction!(conn::connect_blocking, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_for_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(bridge::_at_exit, m)?)?;
     Ok(())
 }

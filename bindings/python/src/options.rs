@@ -6,7 +6,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyMapping, PyString};
 
-use rtwire::{Error, ErrorKind, Options, Reconnect, Transport};
+use rtwire::{Options, Proxy, Reconnect, Transport};
 
 use crate::args::{boolean, int_in, opt_seconds, opt_str, path, seconds, string, type_name};
 use crate::errors::to_pyerr;
@@ -77,7 +77,11 @@ impl PyReconnect {
             self.inner
                 .max_attempts
                 .map_or("None".to_string(), |n| n.to_string()),
-            if self.inner.retry_initial { "True" } else { "False" }
+            if self.inner.retry_initial {
+                "True"
+            } else {
+                "False"
+            }
         )
     }
 }
@@ -238,14 +242,21 @@ impl PyOptions {
         if let Some(n) = size("event_queue", event_queue)? {
             o = o.event_queue(n);
         }
-        if let Some(p) = opt_str("proxy", proxy)? {
-            return Err(to_pyerr(
-                py,
-                Error::new(
-                    ErrorKind::Unsupported,
-                    format!("proxy {p:?}: proxies are not supported by this version of rtwire"),
-                ),
-            ));
+        if let Some(p) = proxy {
+            o = o.proxy(if let Ok(b) = p.cast::<PyBool>() {
+                if b.is_true() {
+                    Proxy::FromEnv
+                } else {
+                    Proxy::Disabled
+                }
+            } else if p.is_instance_of::<PyString>() {
+                Proxy::Url(string("proxy", p)?)
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "proxy must be a str, True (from the environment) or None/False (direct), not {}",
+                    type_name(p)
+                )));
+            });
         }
         if let Some(p) = path("cafile", cafile)? {
             o = o.ca_file(p);

@@ -1,0 +1,88 @@
+"""rtwire: real-time web connections (WebSocket today; SSE, long polling,
+polling and HTTP streaming as they land) on one native Rust core.
+
+asyncio::
+
+    async with rtwire.connect("wss://example.com/chat") as conn:
+        await conn.send("hello")
+        async for message in conn:
+            print(message)
+
+Blocking (scripts, threads)::
+
+    with rtwire.sync.connect("wss://example.com/chat") as conn:
+        conn.send("hello")
+        print(conn.recv(timeout=5))
+"""
+
+import atexit as _atexit
+
+from . import _rtwire, sync
+from ._rtwire import (
+    CORE_VERSION,
+    ERROR_KINDS,
+    TRANSPORTS,
+    ClosedEvent,
+    ErrorEvent,
+    MessageEvent,
+    OpenEvent,
+    Reconnect,
+    ReconnectingEvent,
+    __version__,
+)
+from .client import Connection, Data, Event, connect
+from .exceptions import (
+    KIND_TO_CLASS,
+    ConcurrencyError,
+    ConnectError,
+    ConnectionClosed,
+    Error,
+    HandshakeError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidUrlError,
+    IoError,
+    ProtocolError,
+    QueueFullError,
+    TimeoutError,
+    TlsError,
+    TooLargeError,
+    UnsupportedError,
+)
+
+# Runtime threads must not enter Python while the interpreter finalizes.
+_atexit.register(_rtwire._at_exit)
+
+__all__ = [
+    "__version__",
+    "CORE_VERSION",
+    "ERROR_KINDS",
+    "TRANSPORTS",
+    "connect",
+    "Connection",
+    "Data",
+    "Event",
+    "Reconnect",
+    "OpenEvent",
+    "MessageEvent",
+    "ReconnectingEvent",
+    "ErrorEvent",
+    "ClosedEvent",
+    "sync",
+    "KIND_TO_CLASS",
+    "Error",
+    "InvalidUrlError",
+    "InvalidArgumentError",
+    "ConnectError",
+    "TlsError",
+    "HandshakeError",
+    "ProtocolError",
+    "TooLargeError",
+    "TimeoutError",
+    "ConnectionClosed",
+    "QueueFullError",
+    "UnsupportedError",
+    "IoError",
+    "InternalError",
+    "ConcurrencyError",
+]

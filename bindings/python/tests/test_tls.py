@@ -1,0 +1,68 @@
+"""wss:// against a python `websockets` server with a certificate from a
+test CA made by `trustme`."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any, Iterator, Tuple
+
+import pytest
+import trustme
+
+import rtwire
+from conftest import ThreadServer, run
+
+
+async def echo(ws: Any) -> None:
+    async for m in ws:
+        await ws.send(m)
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: Any) -> Iterator[Tuple[int, str]]:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(ctx)
+    cafile = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    with ThreadServer(echo, ssl=ctx) as srv:
+        yield srv.port, str(cafile)
+
+
+def test_custom_ca(tls_server: Tuple[int, str]) -> None:
+    port, cafile = tls_server
+
+    async def main() -> None:
+        async with rtwire.connect(f"wss://127.0.0.1:{port}/", cafile=cafile) as conn:
+            await conn.send("secure")
+            assert await conn.recv() == "secure"
+
+    run(main())
+    with rtwire.sync.connect(f"wss://localhost:{port}/", cafile=cafile) as conn:
+        conn.send(b"sync")
+        assert conn.recv(timeout=5) == b"sync"
+
+
+def test_untrusted_certificate_fails(tls_server: Tuple[int, str]) -> None:
+    port, _ = tls_server
+
+    async def main() -> None:
+        with pytest.raises(rtwire.TlsError) as e:
+            await rtwire.connect(f"wss://127.0.0.1:{port}/")
+        assert e.value.kind == "tls"
+
+    run(main())
+
+
+def test_unreadable_cafile(tls_server: Tuple[int, str], tmp_path: Any) -> None:
+    port, _ = tls_server
+    with pytest.raises(rtwire.TlsError):
+        rtwire.sync.connect(f"wss://127.0.0.1:{port}/", cafile=str(tmp_path / "missing.pem"))
+
+
+def test_insecure_opt_in(tls_server: Tuple[int, str]) -> None:
+    port, _ = tls_server
+    with rtwire.sync.connect(f"wss://127.0.0.1:{port}/", insecure=True) as conn:
+        conn.send("ok")
+        assert conn.recv(timeout=5) == "ok"
