@@ -28,4 +28,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 step "C ABI: header check, C/C++ tests and examples, valgrind, ASan+UBSan"
 ./scripts/test-c.sh
 
+step "Python: build from source, stub check, pytest"
+./scripts/test-python.sh
+
 printf '\nall test steps passed\n'
