@@ -1,10 +1,8 @@
 //! What a running transport session shares with the connection: the event
 //! sink, the outgoing queue and the close request; and how a session ends.
 
-use tokio::sync::watch;
-
 use crate::client::events::EventTx;
-use crate::client::queue::QueueRx;
+use crate::client::queue::{CloseRx, QueueRx};
 use crate::error::Error;
 use crate::event::{CloseInfo, Event};
 
@@ -24,7 +22,7 @@ pub(crate) struct Abandoned;
 pub(crate) struct Link {
     pub events: EventTx,
     pub outgoing: QueueRx,
-    pub close_req: watch::Receiver<Option<CloseRequest>>,
+    pub close_req: CloseRx,
 }
 
 impl Link {
@@ -36,20 +34,8 @@ impl Link {
 
 /// Waits until a close is requested. A dropped `Connection` counts as a
 /// request to close with 1001 (going away).
-pub(crate) async fn close_requested(
-    rx: &mut watch::Receiver<Option<CloseRequest>>,
-) -> CloseRequest {
-    loop {
-        if let Some(req) = rx.borrow_and_update().clone() {
-            return req;
-        }
-        if rx.changed().await.is_err() {
-            return rx.borrow().clone().unwrap_or(CloseRequest {
-                code: 1001,
-                reason: String::new(),
-            });
-        }
-    }
+pub(crate) async fn close_requested(rx: &mut CloseRx) -> CloseRequest {
+    rx.requested().await
 }
 
 /// How a session ended.

@@ -4,8 +4,6 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::sync::watch;
-
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, OpenInfo};
 use crate::message::Data;
@@ -66,9 +64,8 @@ pub async fn connect(url: &str, options: Options) -> Result<Connection, Error> {
         }
     };
     let (events_tx, events) = events::channel(plan.options.limits.event_queue);
-    let (queue_tx, queue_rx) =
+    let (queue_tx, queue_rx, close_tx, close_rx) =
         queue::queue(plan.options.limits.send_queue_bytes, plan.send_refusal());
-    let (close_tx, close_rx) = watch::channel(None);
     // The queue has room: the first event cannot block.
     let _ = events_tx.send(Event::Open(info.clone())).await;
     let link = Link {
@@ -96,7 +93,7 @@ pub async fn connect(url: &str, options: Options) -> Result<Connection, Error> {
 pub struct Connection {
     events: events::EventRx,
     sender: Sender,
-    close_tx: watch::Sender<Option<CloseRequest>>,
+    close_tx: queue::CloseTx,
     info: OpenInfo,
     finished: bool,
 }
@@ -233,16 +230,9 @@ impl Connection {
                 ),
             ));
         }
-        self.close_tx.send_if_modified(|req| {
-            if req.is_none() {
-                *req = Some(CloseRequest {
-                    code,
-                    reason: reason.to_string(),
-                });
-                true
-            } else {
-                false
-            }
+        self.close_tx.request(CloseRequest {
+            code,
+            reason: reason.to_string(),
         });
         Ok(())
     }

@@ -1,19 +1,27 @@
-//! The bounded outgoing queue shared by every transport.
+//! The bounded outgoing queue shared by every transport, and the close
+//! request that travels the same way (application → connection task).
 //!
-//! Messages wait in an unbounded channel whose *bytes* are bounded by a
-//! semaphore: `send` takes as many permits as the message has bytes (capped
-//! at the high-water mark, at least one so empty messages count too), and
-//! the transport gives them back once the message is handed to the socket.
-//! When the connection ends, the queue is closed before it is drained, so a
-//! message is either handed back in `closed.unsent` or refused with the
-//! message returned in the error, never lost in between.
+//! Messages wait in a queue whose *bytes* are bounded by a semaphore: `send`
+//! takes as many permits as the message has bytes (capped at the high-water
+//! mark, at least one so empty messages count too), and the transport gives
+//! them back once the message is handed to the socket. When the connection
+//! ends, the queue is closed before it is drained, so a message is either
+//! handed back in `closed.unsent` or refused with the message returned in
+//! the error, never lost in between. The buffer is allocated only while
+//! messages wait, so an idle connection holds none.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
-use tokio::sync::{mpsc, Semaphore, TryAcquireError};
+use tokio::sync::{Semaphore, TryAcquireError};
 
+use crate::client::link::CloseRequest;
 use crate::error::{Error, ErrorKind};
 use crate::message::Data;
+
+/// A buffer larger than this is released when the queue empties.
+const KEEP: usize = 8;
 
 /// One queued message and the permits it holds.
 #[derive(Debug)]
@@ -22,11 +30,49 @@ pub(crate) struct Outgoing {
     permits: u32,
 }
 
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<Outgoing>,
+    /// The connection task, waiting for a message or a close request.
+    waker: Option<Waker>,
+    /// No more messages are taken.
+    closed: bool,
+    /// What the application asked, once.
+    close: Option<CloseRequest>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    budget: Semaphore,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wakes the connection task (after the lock is released).
+    fn wake(mut st: MutexGuard<'_, State>) {
+        let w = st.waker.take();
+        drop(st);
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    fn register(st: &mut State, cx: &Context<'_>) {
+        match &st.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => st.waker = Some(cx.waker().clone()),
+        }
+    }
+}
+
 /// The sending half; cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct QueueTx {
-    tx: mpsc::UnboundedSender<Outgoing>,
-    budget: Arc<Semaphore>,
+    shared: Arc<Shared>,
     cap: u32,
     /// Set when the transport cannot send at all: why.
     refuse: Option<Arc<str>>,
@@ -35,30 +81,42 @@ pub(crate) struct QueueTx {
 /// The transport's half.
 #[derive(Debug)]
 pub(crate) struct QueueRx {
-    rx: mpsc::UnboundedReceiver<Outgoing>,
-    budget: Arc<Semaphore>,
+    shared: Arc<Shared>,
     /// A message taken out and put back (its send failed): it goes first.
     front: Option<Outgoing>,
 }
 
+/// The application's right to ask for a close (held by `Connection`).
+#[derive(Debug)]
+pub(crate) struct CloseTx(Arc<Shared>);
+
+/// The connection task's view of close requests.
+#[derive(Debug)]
+pub(crate) struct CloseRx(Arc<Shared>);
+
 /// A queue whose bytes are bounded by `high_water`. With `refuse`, every
 /// send fails with `Unsupported` and that reason.
-pub(crate) fn queue(high_water: usize, refuse: Option<String>) -> (QueueTx, QueueRx) {
+pub(crate) fn queue(
+    high_water: usize,
+    refuse: Option<String>,
+) -> (QueueTx, QueueRx, CloseTx, CloseRx) {
     let cap = high_water.clamp(1, u32::MAX as usize) as u32;
-    let (tx, rx) = mpsc::unbounded_channel();
-    let budget = Arc::new(Semaphore::new(cap as usize));
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State::default()),
+        budget: Semaphore::new(cap as usize),
+    });
     (
         QueueTx {
-            tx,
-            budget: budget.clone(),
+            shared: shared.clone(),
             cap,
             refuse: refuse.map(Arc::from),
         },
         QueueRx {
-            rx,
-            budget,
+            shared: shared.clone(),
             front: None,
         },
+        CloseTx(shared.clone()),
+        CloseRx(shared),
     )
 }
 
@@ -83,17 +141,22 @@ impl QueueTx {
     }
 
     fn push(&self, data: Data, permits: u32) -> Result<(), Error> {
-        self.tx.send(Outgoing { data, permits }).map_err(|e| {
-            self.budget.add_permits(permits as usize);
-            closed(e.0.data)
-        })
+        let mut st = self.shared.lock();
+        if st.closed {
+            drop(st);
+            self.shared.budget.add_permits(permits as usize);
+            return Err(closed(data));
+        }
+        st.queue.push_back(Outgoing { data, permits });
+        Shared::wake(st);
+        Ok(())
     }
 
     /// Queues `data`, waiting while the queue is over its high-water mark.
     pub async fn send(&self, data: Data) -> Result<(), Error> {
         let data = self.refused(data)?;
         let n = self.permits_for(&data);
-        match self.budget.acquire_many(n).await {
+        match self.shared.budget.acquire_many(n).await {
             Ok(p) => p.forget(),
             Err(_) => return Err(closed(data)),
         }
@@ -104,7 +167,7 @@ impl QueueTx {
     pub fn try_send(&self, data: Data) -> Result<(), Error> {
         let data = self.refused(data)?;
         let n = self.permits_for(&data);
-        match self.budget.try_acquire_many(n) {
+        match self.shared.budget.try_acquire_many(n) {
             Ok(p) => p.forget(),
             Err(TryAcquireError::NoPermits) => {
                 return Err(Error::new(
@@ -124,22 +187,44 @@ impl QueueTx {
     /// Bytes currently queued and not yet handed to the socket (an
     /// approximation capped per message at the high-water mark).
     pub fn buffered(&self) -> usize {
-        (self.cap as usize).saturating_sub(self.budget.available_permits())
+        (self.cap as usize).saturating_sub(self.shared.budget.available_permits())
     }
 }
 
 impl QueueRx {
-    /// Waits for the next message.
+    /// Waits for the next message (`None` once closed and empty).
     pub async fn recv(&mut self) -> Option<Outgoing> {
         if let Some(out) = self.front.take() {
             return Some(out);
         }
-        self.rx.recv().await
+        let shared = &self.shared;
+        std::future::poll_fn(|cx| {
+            let mut st = shared.lock();
+            if let Some(out) = Self::pop(&mut st) {
+                return Poll::Ready(Some(out));
+            }
+            if st.closed {
+                return Poll::Ready(None);
+            }
+            Shared::register(&mut st, cx);
+            Poll::Pending
+        })
+        .await
+    }
+
+    fn pop(st: &mut State) -> Option<Outgoing> {
+        let out = st.queue.pop_front()?;
+        if st.queue.is_empty() && st.queue.capacity() > KEEP {
+            st.queue = VecDeque::new();
+        }
+        Some(out)
     }
 
     /// The next message if one is queued.
     pub fn try_recv(&mut self) -> Option<Outgoing> {
-        self.front.take().or_else(|| self.rx.try_recv().ok())
+        self.front
+            .take()
+            .or_else(|| Self::pop(&mut self.shared.lock()))
     }
 
     /// Puts back a message taken out whose send failed: it goes out first
@@ -151,18 +236,53 @@ impl QueueRx {
 
     /// Gives the message's permits back: it has left the queue.
     pub fn release(&self, out: &Outgoing) {
-        self.budget.add_permits(out.permits as usize);
+        self.shared.budget.add_permits(out.permits as usize);
     }
 
     /// Refuses new messages and returns every message still queued, in order.
     pub fn close_and_drain(&mut self) -> Vec<Data> {
-        self.budget.close();
-        self.rx.close();
+        self.shared.budget.close();
+        let mut st = self.shared.lock();
+        st.closed = true;
         let mut unsent: Vec<Data> = self.front.take().map(|o| o.data).into_iter().collect();
-        while let Ok(out) = self.rx.try_recv() {
-            unsent.push(out.data);
-        }
+        unsent.extend(std::mem::take(&mut st.queue).into_iter().map(|o| o.data));
         unsent
+    }
+}
+
+impl CloseTx {
+    /// Asks for a close; only the first request counts.
+    pub fn request(&self, req: CloseRequest) {
+        let mut st = self.0.lock();
+        if st.close.is_none() {
+            st.close = Some(req);
+            Shared::wake(st);
+        }
+    }
+}
+
+impl Drop for CloseTx {
+    /// A dropped `Connection` closes with 1001 (going away).
+    fn drop(&mut self) {
+        self.request(CloseRequest {
+            code: 1001,
+            reason: String::new(),
+        });
+    }
+}
+
+impl CloseRx {
+    /// Waits until a close is requested.
+    pub async fn requested(&mut self) -> CloseRequest {
+        std::future::poll_fn(|cx| {
+            let mut st = self.0.lock();
+            if let Some(req) = &st.close {
+                return Poll::Ready(req.clone());
+            }
+            Shared::register(&mut st, cx);
+            Poll::Pending
+        })
+        .await
     }
 }
 
@@ -172,7 +292,7 @@ mod tests {
 
     #[tokio::test]
     async fn bytes_are_bounded_and_try_send_hands_back() {
-        let (tx, mut rx) = queue(10, None);
+        let (tx, mut rx, _c, _r) = queue(10, None);
         tx.try_send(Data::from(vec![0u8; 6])).unwrap();
         let mut e = tx.try_send(Data::from(vec![1u8; 6])).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::QueueFull);
@@ -185,14 +305,14 @@ mod tests {
 
     #[tokio::test]
     async fn oversize_message_fits_in_an_empty_queue() {
-        let (tx, mut rx) = queue(4, None);
+        let (tx, mut rx, _c, _r) = queue(4, None);
         tx.send(Data::from(vec![0u8; 100])).await.unwrap();
         assert_eq!(rx.recv().await.unwrap().data.len(), 100);
     }
 
     #[tokio::test]
     async fn close_returns_everything_and_refuses_more() {
-        let (tx, mut rx) = queue(1 << 20, None);
+        let (tx, mut rx, _c, _r) = queue(1 << 20, None);
         for i in 0..5u8 {
             tx.send(Data::from(vec![i])).await.unwrap();
         }
@@ -206,7 +326,7 @@ mod tests {
 
     #[tokio::test]
     async fn refusing_queue_hands_the_message_back() {
-        let (tx, _rx) = queue(10, Some("no send_url".into()));
+        let (tx, _rx, _c, _r) = queue(10, Some("no send_url".into()));
         let mut e = tx.try_send("x".into()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported);
         assert_eq!(e.to_string(), "no send_url");
@@ -215,7 +335,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_message_put_back_goes_first_and_is_drained() {
-        let (tx, mut rx) = queue(100, None);
+        let (tx, mut rx, _c, _r) = queue(100, None);
         tx.send("a".into()).await.unwrap();
         tx.send("b".into()).await.unwrap();
         let a = rx.recv().await.unwrap();
@@ -230,7 +350,7 @@ mod tests {
 
     #[tokio::test]
     async fn send_waits_for_room() {
-        let (tx, mut rx) = queue(4, None);
+        let (tx, mut rx, _c, _r) = queue(4, None);
         tx.send(Data::from(vec![0u8; 4])).await.unwrap();
         let tx2 = tx.clone();
         let waiter = tokio::spawn(async move { tx2.send(Data::from(vec![1u8; 4])).await });
