@@ -10,6 +10,8 @@ mod common;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -260,48 +262,37 @@ async fn node_eventsource_resumes_with_last_event_id_after_a_server_side_drop() 
         cmd.arg(&url).args(["--expect", "15", "--timeout", "15"]);
         let mut peer = Peer::spawn(cmd, "es_client.mjs");
         peer.expect("open").await;
-        // The cut lands in the middle of a burst: some of m1..m5 may be
-        // lost in flight, m6..m10 are published while the client is away.
         let mut ids = Vec::new();
-        for i in 1..=10 {
+        let mut got: Vec<(String, String)> = Vec::new();
+        let mut opens = 1;
+        // Seen before the cut: the client now holds a last id.
+        for i in 1..=3 {
+            ids.push(server.publish("news", format!("m{i}")));
+        }
+        while got.len() < 3 {
+            es_step(&mut peer, &mut got, &mut opens).await;
+        }
+        // The cut lands in the middle of a burst: some of m4..m5 may be lost
+        // in flight, m6..m10 are published while the client is away.
+        for i in 4..=10 {
             ids.push(server.publish("news", format!("m{i}")));
             if i == 5 {
                 server.disconnect_all();
             }
         }
-        let mut got: Vec<(String, String)> = Vec::new();
-        let mut opens = 1;
-        // The package waits 3 s before reconnecting; then it resends the
-        // last id it saw and gets the rest from history.
+        // The package waits 3 s before reconnecting; then it sends the last
+        // id it saw as Last-Event-ID and gets the rest from history.
         while got.len() < 10 {
-            let v = peer
-                .next()
-                .await
-                .unwrap_or_else(|| panic!("es_client exited after {got:?}"));
-            match v["event"].as_str() {
-                Some("open") => opens += 1,
-                Some("message") => {
-                    assert_eq!(v["type"], "message", "{v}");
-                    let id = v["id"].as_str().expect("an id").to_string();
-                    got.push((id, v["data"].as_str().unwrap().to_string()));
-                }
-                Some("error") => {} // the drop is reported, then it retries
-                _ => panic!("unexpected {v}"),
-            }
+            es_step(&mut peer, &mut got, &mut opens).await;
         }
         assert_eq!(opens, 2, "exactly one reconnection");
         for i in 11..=15 {
             ids.push(server.publish("news", format!("m{i}")));
         }
         while got.len() < 15 {
-            let v = peer.next().await.expect("es_client output");
-            if v["event"] == "message" {
-                let id = v["id"].as_str().expect("an id").to_string();
-                got.push((id, v["data"].as_str().unwrap().to_string()));
-            } else {
-                panic!("unexpected {v} after {got:?}");
-            }
+            es_step(&mut peer, &mut got, &mut opens).await;
         }
+        assert_eq!(opens, 2, "no other reconnection");
         let want: Vec<(String, String)> = ids
             .iter()
             .enumerate()
@@ -312,6 +303,25 @@ async fn node_eventsource_resumes_with_last_event_id_after_a_server_side_drop() 
         server.shutdown().await;
     })
     .await;
+}
+
+/// Reads one line of `es_client.mjs`: a message is added to `got` as
+/// `(id, data)`, an `open` counted; errors (the drop) are expected.
+async fn es_step(peer: &mut Peer, got: &mut Vec<(String, String)>, opens: &mut u32) {
+    let v = peer
+        .next()
+        .await
+        .unwrap_or_else(|| panic!("es_client exited after {got:?}"));
+    match v["event"].as_str() {
+        Some("open") => *opens += 1,
+        Some("message") => {
+            assert_eq!(v["type"], "message", "{v}");
+            let id = v["id"].as_str().expect("an id").to_string();
+            got.push((id, v["data"].as_str().expect("data").to_string()));
+        }
+        Some("error") => {}
+        _ => panic!("unexpected {v} after {got:?}"),
+    }
 }
 
 /// Runs curl (bounded by `--max-time` and a timeout) and returns stdout.
@@ -551,9 +561,23 @@ async fn a_thousand_websocket_clients_all_receive_a_broadcast() {
         .expect("within 40 s");
 }
 
+/// Whether `buf` holds a whole response with a `Content-Length` body (the
+/// server may keep the connection open after it).
+fn response_complete(buf: &[u8]) -> bool {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+    head.lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .is_some_and(|len| buf.len() >= end + 4 + len)
+}
+
 /// Sends `request` on a fresh connection (writing concurrently, errors
 /// ignored: the server may refuse before reading it all) and returns what
-/// came back before the connection ended or 5 s passed.
+/// came back: one whole response, or what came before the connection ended
+/// or 5 s passed.
 async fn raw_http(addr: SocketAddr, request: Vec<u8>) -> String {
     let s = TcpStream::connect(addr).await.unwrap();
     let (mut r, mut w) = s.into_split();
@@ -568,6 +592,9 @@ async fn raw_http(addr: SocketAddr, request: Vec<u8>) -> String {
             match r.read(&mut chunk).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            if response_complete(&buf) {
+                break;
             }
         }
     })
@@ -735,7 +762,7 @@ fn rss_kib() -> u64 {
 async fn a_websocket_client_that_never_reads_is_disconnected() {
     guard(async {
         let mut opts = ServerOptions::new().history(16);
-        opts.client_queue = 16;
+        opts.client_queue = 256;
         // Also the bound on one write to a client.
         opts.ping_interval = Duration::from_secs(2);
         let server = Server::start(opts).await.unwrap();
@@ -745,29 +772,39 @@ async fn a_websocket_client_that_never_reads_is_disconnected() {
         let mut fine = raw_ws(addr, "/ws/firehose").await;
         let rss0 = rss_kib();
         let payload = bytes::Bytes::from(vec![b'x'; 64 << 10]);
-        // 2,000 x 64 KiB = 125 MiB published, far more than socket buffers
-        // hold; the slow client's session must give up.
-        let reader = tokio::spawn(async move {
-            let mut n = 0u32;
-            while n < 2000 {
-                match tokio::time::timeout(Duration::from_secs(5), fine.next()).await {
-                    Ok(Some(Ok(m))) if m.is_binary() => n += 1,
-                    Ok(Some(Ok(_))) => {}
-                    other => panic!("the reading client lost its stream after {n}: {other:?}"),
+        const TOTAL: u32 = 2000;
+        let seen = Arc::new(AtomicU32::new(0));
+        let reader = tokio::spawn({
+            let seen = seen.clone();
+            async move {
+                while seen.load(Ordering::Relaxed) < TOTAL {
+                    match tokio::time::timeout(Duration::from_secs(5), fine.next()).await {
+                        Ok(Some(Ok(m))) if m.is_binary() => {
+                            seen.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(Some(Ok(m))) if !m.is_close() => {}
+                        other => {
+                            panic!("the reading client lost its stream after {seen:?}: {other:?}")
+                        }
+                    }
                 }
+                fine
             }
-            fine
         });
-        for i in 0..2000 {
-            server.publish("firehose", payload.clone());
-            if i % 16 == 15 {
-                // Paced so that the reading client keeps up.
-                tokio::time::sleep(Duration::from_millis(2)).await;
+        // 2,000 x 64 KiB = 125 MiB, far more than socket buffers hold, paced
+        // by the reading client (at most 128 ahead of it, under its queue).
+        for i in 0..TOTAL {
+            for _ in 0..1000 {
+                if seen.load(Ordering::Relaxed) + 128 > i {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
+            server.publish("firehose", payload.clone());
         }
         let mut fine = reader.await.unwrap();
-        until(&server, "the non-reading session gone", |_| {
-            subscribers(&server, "firehose") == 1
+        until(&server, "the non-reading session gone", |s| {
+            s.connections == 1 && subscribers(&server, "firehose") == 1
         })
         .await;
         let grew = rss_kib().saturating_sub(rss0);
@@ -786,6 +823,7 @@ async fn a_websocket_client_that_never_reads_is_disconnected() {
         })
         .await
         .expect("the stuck client's stream ends");
+        eprintln!("never-reading client: {end:?}, memory grew by {grew} KiB");
         assert!(end.0 < 2000, "it got everything: {end:?}");
         assert!(matches!(end.1, None | Some(CloseCode::Policy)), "{end:?}");
         let _ = fine.close(None).await;

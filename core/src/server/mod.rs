@@ -124,7 +124,8 @@ pub struct ServerOptions {
     /// browser clients on other origins. Default off.
     pub cors: bool,
     /// WebSocket ping interval, default 20 s; a client silent for this
-    /// long after a ping is disconnected.
+    /// long after a ping is disconnected, and so is one that does not take
+    /// a write (a batch of messages) within this time.
     pub ping_interval: Duration,
     /// SSE comment / NDJSON blank-line heartbeat, default 15 s, so clients'
     /// idle timeouts can tell a quiet stream from a dead one.

@@ -1,7 +1,9 @@
 //! The server's WebSocket endpoint: a validated upgrade (RFC 6455 §4.2),
 //! then one task per client that forwards the channel in coalesced writes,
 //! publishes what the client sends, pings, and cuts off a client that falls
-//! too far behind (close 1008) or stops answering.
+//! too far behind (close 1008), stops reading or stops answering; a client
+//! that sends an oversize message gets close 1009, invalid UTF-8 1007, a
+//! protocol violation 1002.
 
 use std::sync::Arc;
 use std::time::Duration;
