@@ -435,3 +435,50 @@ async fn try_recv_on_an_empty_queue_does_not_end_the_connection() {
     })
     .await;
 }
+
+/// Waits until the server has `n` live subscribers on `chat` (bounded).
+async fn subscribers(server: &Server, n: usize) {
+    for _ in 0..200 {
+        let subs = server
+            .stats()
+            .channels
+            .iter()
+            .find(|c| c.name == "chat")
+            .map_or(0, |c| c.subscribers);
+        if subs >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never saw {n} subscribers");
+}
+
+#[tokio::test]
+async fn a_cut_before_the_first_message_loses_nothing() {
+    guard(async {
+        let server = Server::start(ServerOptions::new()).await.unwrap();
+        server.publish("chat", "old news");
+        let ws = Options::new().rtwire_protocol(true).reconnect(quick());
+        let mut a = rtwire::connect(&format!("ws://{}/ws/chat", server.local_addr()), ws)
+            .await
+            .unwrap();
+        let sse = Options::new().transport(Transport::Sse).reconnect(quick());
+        let mut b = rtwire::connect(&format!("http://{}/sse/chat", server.local_addr()), sse)
+            .await
+            .unwrap();
+        expect_open(&mut a).await;
+        expect_open(&mut b).await;
+        subscribers(&server, 2).await;
+        // Give both a moment to read where the channel is, then cut.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        server.disconnect_all();
+        for i in 1..=3 {
+            server.publish("chat", format!("gap{i}"));
+        }
+        let want: Vec<_> = (1..=3).map(|i| format!("gap{i}")).collect();
+        assert_eq!(texts(&mut a, 3).await.0, want, "websocket");
+        assert_eq!(texts(&mut b, 3).await.0, want, "sse");
+        server.shutdown().await;
+    })
+    .await;
+}

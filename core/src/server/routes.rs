@@ -264,13 +264,27 @@ fn spawn_feed(
     tokio::spawn(async move {
         let _presence = presence;
         let mut stop = shared.stop.clone();
-        if tx.send(first).await.is_err() {
-            return;
+        // A client that stops reading fills the small body channel; every
+        // write then waits at most a ping interval and gives way to
+        // shutdown and cuts, so the task never hangs.
+        let limit = shared.opts.ping_interval;
+        macro_rules! put {
+            ($bytes:expr) => {
+                tokio::select! {
+                    biased;
+                    _ = stop.changed() => return,
+                    _ = cut.changed() => return,
+                    r = tokio::time::timeout(limit, tx.send($bytes)) => {
+                        if !matches!(r, Ok(Ok(()))) {
+                            return;
+                        }
+                    }
+                }
+            };
         }
+        put!(first);
         for e in std::mem::take(&mut sub.replay.entries) {
-            if tx.send(encode_entry(&e)).await.is_err() {
-                return;
-            }
+            put!(encode_entry(&e));
         }
         let mut beat = tokio::time::interval(shared.opts.heartbeat);
         beat.tick().await;
@@ -281,20 +295,12 @@ fn spawn_feed(
                 _ = stop.changed() => return,
                 _ = cut.changed() => return,
                 e = sub.live.recv() => match e {
-                    Ok(e) => {
-                        if tx.send(encode_entry(&e)).await.is_err() {
-                            return;
-                        }
-                    }
+                    Ok(e) => put!(encode_entry(&e)),
                     // Too slow: end the response; the client resumes from
                     // history with its last id.
                     Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
                 },
-                _ = beat.tick() => {
-                    if tx.send(heartbeat.clone()).await.is_err() {
-                        return;
-                    }
-                }
+                _ = beat.tick() => put!(heartbeat.clone()),
                 _ = tx.closed() => return,
             }
         }
@@ -313,8 +319,19 @@ fn sse(
     channel: &str,
     peer: SocketAddr,
 ) -> Response<Body> {
-    let sub = shared.hub.subscribe(channel, cursor(req).as_deref());
+    let given = cursor(req);
+    let sub = shared.hub.subscribe(channel, given.as_deref());
     let mut first = BytesMut::from(&b": rtwire\n\n"[..]);
+    if given.is_none() {
+        // An id with no data moves the client's Last-Event-ID to where the
+        // channel is (the standard updates it without dispatching), so a
+        // cut before the first message still resumes without loss.
+        let head = sub
+            .head
+            .clone()
+            .unwrap_or_else(|| format!("{}-0", shared.hub.epoch()));
+        first.extend_from_slice(format!("id: {head}\n\n").as_bytes());
+    }
     if sub.replay.reset {
         encode::sse_event(
             &mut first,

@@ -265,6 +265,22 @@ async fn session(
             return;
         }
     }
+    if framed && !mode.resumed {
+        // Where the channel is now: a client cut before its first message
+        // resumes from here.
+        let head = sub
+            .head
+            .clone()
+            .unwrap_or_else(|| format!("{}-0", shared.hub.epoch()));
+        let sent = timeout(
+            write_limit,
+            ws.send(WsMessage::text(format!("!at\n{head}"))),
+        )
+        .await;
+        if sent.map_or(true, |r| r.is_err()) {
+            return;
+        }
+    }
     let mut stop = shared.stop.clone();
     let mut last_heard = Instant::now();
     let mut ping_sent: Option<Instant> = None;

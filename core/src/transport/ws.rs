@@ -31,13 +31,13 @@ use crate::transport::Plan;
 pub(crate) const RTWIRE_PROTOCOL: &str = "rtwire.v1";
 
 /// Splits an `rtwire.v1` frame into a message, recording its id.
-fn unframe(payload: Bytes, text: bool, resume: &mut Resume) -> Message {
+fn unframe(payload: Bytes, text: bool, resume: &mut Resume) -> Option<Message> {
     let Some(nl) = memchr::memchr(b'\n', &payload) else {
-        return Message::new(if text {
+        return Some(Message::new(if text {
             text_data(payload)
         } else {
             Data::Binary(payload)
-        });
+        }));
     };
     let head = String::from_utf8_lossy(&payload[..nl]).into_owned();
     let rest = payload.slice(nl + 1..);
@@ -48,13 +48,18 @@ fn unframe(payload: Bytes, text: bool, resume: &mut Resume) -> Message {
     };
     let mut m = Message::new(data);
     match head.strip_prefix('!') {
+        // Where the channel is: the resume point, not a message.
+        Some("at") => {
+            resume.cursor = m.data.as_text().map(str::to_string);
+            return None;
+        }
         Some(notice) => m.event = Some(format!("rtwire.{notice}")),
         None => {
             resume.cursor = Some(head.clone());
             m.id = Some(head);
         }
     }
-    m
+    Some(m)
 }
 
 /// Text from bytes of a validated text frame (or a piece of one cut at a
@@ -340,9 +345,9 @@ impl WsSession {
         st.last_heard = Instant::now();
         st.ping_sent = None;
         let message = match item {
-            Some(Ok(WsMessage::Text(t))) if self.framed => unframe(Bytes::from(t), true, resume),
+            Some(Ok(WsMessage::Text(t))) if self.framed => unframe(Bytes::from(t), true, resume)?,
             Some(Ok(WsMessage::Text(t))) => Message::new(text(t)),
-            Some(Ok(WsMessage::Binary(b))) if self.framed => unframe(b, false, resume),
+            Some(Ok(WsMessage::Binary(b))) if self.framed => unframe(b, false, resume)?,
             Some(Ok(WsMessage::Binary(b))) => Message::new(Data::Binary(b)),
             Some(Ok(WsMessage::Close(frame))) => {
                 // tungstenite queued the reply; push it out.
