@@ -713,3 +713,103 @@ async fn close_rejects_invalid_code_and_reason() {
     })
     .await
 }
+
+/// A one-connection raw server running `script` on the accepted stream.
+async fn one_shot<F, Fut>(script: F) -> String
+where
+    F: FnOnce(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        if let Ok((tcp, _)) = l.accept().await {
+            script(tcp).await;
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn refused_handshake_body_is_read_across_packets() {
+    common::guard(async {
+        let url = one_shot(|mut tcp| async move {
+            use tokio::io::AsyncWriteExt;
+            common::read_request_head(&mut tcp).await;
+            let _ = tcp
+                .write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 26\r\nWWW-Authenticate: Bearer\r\n\r\n")
+                .await;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let _ = tcp.write_all(b"{\"error\":\"token expired\"}\n").await;
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        })
+        .await;
+        let err = rtwire::connect(&url, rtwire::Options::new()).await.unwrap_err();
+        assert_eq!(err.kind(), rtwire::ErrorKind::Handshake);
+        assert_eq!(err.status(), Some(401));
+        assert_eq!(err.body(), Some(&b"{\"error\":\"token expired\"}\n"[..]));
+        assert!(err
+            .headers()
+            .iter()
+            .any(|(k, v)| k == "www-authenticate" && v == "Bearer"));
+        assert!(err.to_string().contains("token expired"), "{err}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn frames_in_the_same_segment_as_the_101_are_delivered() {
+    common::guard(async {
+        let url = one_shot(|mut tcp| async move {
+            use tokio::io::AsyncWriteExt;
+            let head = common::read_request_head(&mut tcp).await;
+            let key = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .unwrap()
+                .trim()
+                .to_string();
+            let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+            let mut out = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .into_bytes();
+            // Two unmasked server text frames, "hi" and "there", in the
+            // same write as the handshake.
+            out.extend_from_slice(&[0x81, 2, b'h', b'i', 0x81, 5, b't', b'h', b'e', b'r', b'e']);
+            let _ = tcp.write_all(&out).await;
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        })
+        .await;
+        let opts = rtwire::Options::new().reconnect(rtwire::Reconnect::disabled());
+        let mut conn = rtwire::connect(&url, opts).await.unwrap();
+        common::expect_open(&mut conn).await;
+        assert_eq!(common::expect_message(&mut conn).await.as_text(), Some("hi"));
+        assert_eq!(common::expect_message(&mut conn).await.as_text(), Some("there"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_flood_of_response_headers_is_refused_quickly() {
+    common::guard(async {
+        let url = one_shot(|mut tcp| async move {
+            use tokio::io::AsyncWriteExt;
+            common::read_request_head(&mut tcp).await;
+            let mut out = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
+            for i in 0..10_000 {
+                out.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
+            }
+            let _ = tcp.write_all(&out).await;
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        })
+        .await;
+        let start = std::time::Instant::now();
+        let err = rtwire::connect(&url, rtwire::Options::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), rtwire::ErrorKind::Handshake, "{err}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    })
+    .await;
+}

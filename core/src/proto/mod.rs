@@ -9,5 +9,6 @@
 //! - [`sse`]: the `text/event-stream` (Server-Sent Events) parser.
 //! - [`lines`]: line framing for HTTP streaming (lines, NDJSON).
 
+pub(crate) mod handshake;
 pub mod lines;
 pub mod sse;

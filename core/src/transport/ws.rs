@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::{
     self,
-    client::IntoClientRequest,
     error::{CapacityError, ProtocolError},
-    http::HeaderValue,
-    protocol::{frame::coding::CloseCode, CloseFrame, WebSocketConfig},
+    protocol::{frame::coding::CloseCode, CloseFrame, Role, WebSocketConfig},
     Message as WsMessage, Utf8Bytes,
 };
 use tokio_tungstenite::WebSocketStream;
@@ -117,39 +116,62 @@ pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, Ope
             url.query_pairs_mut().append_pair("cursor", cursor);
         }
     }
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("{}: {e}", target.display())))?;
-    let h = request.headers_mut();
-    for (name, value) in crate::http::base_headers(target, opts)?.iter() {
-        h.append(name.clone(), value.clone());
-    }
     let mut offered = opts.subprotocols.clone();
     if opts.rtwire_protocol {
         offered.push(RTWIRE_PROTOCOL.to_string());
     }
-    if !offered.is_empty() {
-        let v = HeaderValue::from_str(&offered.join(", "))
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("subprotocols: {e}")))?;
-        h.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
-    }
+    let headers = crate::http::base_headers(target, opts)?;
+    let (request, handshake) = crate::proto::handshake::request(&url, &headers, &offered);
 
-    let stream = net::dial(target, plan.tls.as_ref(), &plan.proxy).await?;
-    let (ws, response) =
-        tokio_tungstenite::client_async_with_config(request, stream, Some(config(opts)))
-            .await
-            .map_err(|e| handshake_error(e, &target.display()))?;
-    let protocol = response
-        .headers()
-        .get(http::header::SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let mut stream = net::dial(target, plan.tls.as_ref(), &plan.proxy).await?;
+    let io = |e: std::io::Error| {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "connection to {} failed during the WebSocket handshake: {e}",
+                target.display()
+            ),
+        )
+    };
+    stream.write_all(&request).await.map_err(io)?;
+    stream.flush().await.map_err(io)?;
+    // Read up to the end of the response head (bounded in size; open_timeout
+    // bounds the time). What follows it is kept: frames the server sent
+    // right after its 101, or a refusal's body.
+    let mut buf = bytes::BytesMut::with_capacity(1024);
+    let head = loop {
+        if let Some(head) = crate::proto::handshake::parse(&buf)? {
+            break head;
+        }
+        if stream.read_buf(&mut buf).await.map_err(io)? == 0 {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{} closed the connection during the WebSocket handshake",
+                    target.display()
+                ),
+            ));
+        }
+    };
+    let rest = buf.split_off(head.len);
+    if head.status != 101 {
+        return Err(refused(&mut stream, head, rest, &target.display()).await);
+    }
+    let protocol = handshake
+        .verify(&head)
+        .map_err(|e| Error::new(ErrorKind::Handshake, format!("{}: {e}", target.display())))?;
+    let ws = WebSocketStream::from_partially_read(
+        stream,
+        rest.to_vec(),
+        Role::Client,
+        Some(config(opts)),
+    )
+    .await;
     let info = OpenInfo {
         transport: Transport::WebSocket,
         url: target.display(),
         protocol,
-        headers: crate::http::header_list(response.headers()),
+        headers: head.headers,
     };
     let framed = opts.rtwire_protocol && info.protocol.as_deref() == Some(RTWIRE_PROTOCOL);
     Ok((
@@ -161,52 +183,46 @@ pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, Ope
     ))
 }
 
-fn handshake_error(e: tungstenite::Error, url: &str) -> Error {
-    use tungstenite::Error as E;
-    match e {
-        E::Http(resp) => {
-            let status = resp.status();
-            let body = resp
-                .body()
-                .as_ref()
-                .map(|b| b[..b.len().min(BODY_EXCERPT)].to_vec());
-            let mut msg = format!(
-                "WebSocket handshake with {url} refused: the server answered {} {} instead of 101 Switching Protocols",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("")
-            );
-            if let Some(b) = body.as_deref().filter(|b| !b.is_empty()) {
-                let text = String::from_utf8_lossy(&b[..b.len().min(200)]);
-                msg.push_str(&format!(": {}", text.trim()));
+/// The error for a refused handshake: its status, headers and the start of
+/// its body (read up to `Content-Length` or the end, at most
+/// [`BODY_EXCERPT`] bytes, within 2 s). 408, 429 and 5xx are retryable.
+async fn refused(
+    stream: &mut NetStream,
+    head: crate::proto::handshake::ResponseHead,
+    mut body: bytes::BytesMut,
+    url: &str,
+) -> Error {
+    let want = head
+        .content_length()
+        .unwrap_or(BODY_EXCERPT)
+        .min(BODY_EXCERPT);
+    let _ = timeout(Duration::from_secs(2), async {
+        while body.len() < want {
+            match stream.read_buf(&mut body).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
             }
-            let retry = matches!(status.as_u16(), 408 | 429 | 500..=599);
-            Error::new(ErrorKind::Handshake, msg)
-                .with_http(
-                    status.as_u16(),
-                    crate::http::header_list(resp.headers()),
-                    body,
-                )
-                .with_retryable(retry)
         }
-        E::Io(io) => Error::new(
-            ErrorKind::Io,
-            format!("connection to {url} failed during the WebSocket handshake: {io}"),
-        )
-        .with_source(io),
-        E::Url(u) => Error::new(ErrorKind::InvalidUrl, format!("{url}: {u}")),
-        E::Capacity(c) => Error::new(
-            ErrorKind::Handshake,
-            format!("WebSocket handshake with {url}: response too large: {c}"),
-        ),
-        E::AttackAttempt => Error::new(
-            ErrorKind::Handshake,
-            format!("WebSocket handshake with {url}: response headers too large or too slow"),
-        ),
-        other => Error::new(
-            ErrorKind::Handshake,
-            format!("WebSocket handshake with {url} failed: {other}"),
-        ),
+    })
+    .await;
+    body.truncate(want.max(body.len().min(BODY_EXCERPT)));
+    body.truncate(BODY_EXCERPT);
+    let status = http::StatusCode::from_u16(head.status).ok();
+    let mut msg = format!(
+        "WebSocket handshake with {url} refused: the server answered {} {} instead of 101 Switching Protocols",
+        head.status,
+        status.and_then(|s| s.canonical_reason()).unwrap_or("")
+    );
+    if !body.is_empty() {
+        let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+        if !text.trim().is_empty() {
+            msg.push_str(&format!(": {}", text.trim()));
+        }
     }
+    let retry = matches!(head.status, 408 | 429 | 500..=599);
+    Error::new(ErrorKind::Handshake, msg)
+        .with_http(head.status, head.headers, Some(body.to_vec()))
+        .with_retryable(retry)
 }
 
 fn to_ws(data: Data) -> WsMessage {
