@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// WebSocket client benchmark: rtwire (Node binding) against `ws` and
+// undici's WebSocket, all talking to the same `ws` echo server, which runs
+// in its own process on 127.0.0.1.
+//
+//   node bench/node_ws.mjs [--seconds S] [--rounds R]
+//
+// Needs the Node package installed (`cd bindings/node && npm install`,
+// which builds the addon in release mode). Measures:
+//   - 64 B ping-pong: binary round trips per second, one at a time;
+//   - 1 MiB echo: MiB/s echoed, one message in flight at a time.
+// The clients take turns, R rounds (default 5) of S seconds (default 1)
+// each, and the median of each is kept, so that a busy machine affects all
+// of them alike. Prints each result and the ratios rtwire/ws and
+// rtwire/undici (> 1 means rtwire is faster).
+import { spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+const pkg = new URL('../bindings/node/package.json', import.meta.url)
+const require = createRequire(pkg)
+
+if (process.argv[2] === '--server') {
+  const { WebSocketServer } = require('ws')
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 64 << 20, perMessageDeflate: false })
+  wss.on('listening', () => console.log(`PORT ${wss.address().port}`))
+  wss.on('connection', (s) => s.on('message', (d, isBinary) => s.send(d, { binary: isBinary })))
+  process.stdin.resume()
+  process.stdin.on('end', () => process.exit(0))
+} else {
+  await main()
+}
+
+async function main () {
+  const i = process.argv.indexOf('--seconds')
+  const seconds = i > 0 ? Number(process.argv[i + 1]) : 1
+  const j = process.argv.indexOf('--rounds')
+  const rounds = j > 0 ? Number(process.argv[j + 1]) : 5
+  const rtwire = require('rtwire')
+  const WS = require('ws')
+  const { WebSocket: UndiciWebSocket } = require('undici')
+
+  const server = spawn(process.execPath, [fileURLToPath(import.meta.url), '--server'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const port = await new Promise((resolve, reject) => {
+    server.stdout.once('data', (d) => resolve(Number(/PORT (\d+)/.exec(String(d))[1])))
+    server.once('exit', () => reject(new Error('server exited')))
+  })
+  const url = `ws://127.0.0.1:${port}/`
+
+  // Each client: open(), then send(buf) and onMessage(fn) with Buffer-ish data.
+  const clients = {
+    rtwire: async () => {
+      const conn = await rtwire.connect(url, { reconnect: false, keepalive: false })
+      return {
+        send: (b) => { conn.send(b) },
+        onMessage: (fn) => conn.on('message', (m) => fn(m.data)),
+        close: () => conn.close()
+      }
+    },
+    ws: async () => {
+      const ws = new WS(url, { perMessageDeflate: false })
+      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+      return {
+        send: (b) => ws.send(b),
+        onMessage: (fn) => ws.on('message', (d) => fn(d)),
+        close: () => new Promise((resolve) => { ws.once('close', resolve); ws.close() })
+      }
+    },
+    undici: async () => {
+      const ws = new UndiciWebSocket(url)
+      ws.binaryType = 'arraybuffer'
+      await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject })
+      return {
+        send: (b) => ws.send(b),
+        onMessage: (fn) => { ws.onmessage = (ev) => fn(ev.data) },
+        close: () => new Promise((resolve) => { ws.onclose = resolve; ws.close() })
+      }
+    }
+  }
+
+  // Runs round trips of `payload` for `secs`; returns round trips/s.
+  async function pingPong (make, payload, secs) {
+    const c = await make()
+    let count = 0
+    let deadline = 0
+    let done
+    const finished = new Promise((resolve) => { done = resolve })
+    c.onMessage(() => {
+      count++
+      if (performance.now() < deadline) c.send(payload)
+      else done()
+    })
+    // Warm up for a quarter of the time, then measure.
+    deadline = performance.now() + secs * 250
+    c.send(payload)
+    await finished
+    const warm = count
+    const finished2 = new Promise((resolve) => { done = resolve })
+    const start = performance.now()
+    deadline = start + secs * 1000
+    c.send(payload)
+    await finished2
+    const elapsed = (performance.now() - start) / 1000
+    await c.close()
+    return (count - warm) / elapsed
+  }
+
+  const small = Buffer.alloc(64, 7)
+  const big = Buffer.alloc(1 << 20, 9)
+  const samples = Object.fromEntries(Object.keys(clients).map((n) => [n, { rt: [], mib: [] }]))
+  for (let r = 0; r < rounds; r++) {
+    for (const name of Object.keys(clients)) {
+      samples[name].rt.push(await pingPong(clients[name], small, seconds))
+      samples[name].mib.push(await pingPong(clients[name], big, seconds))
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const results = {}
+  for (const name of Object.keys(clients)) {
+    const rt = median(samples[name].rt)
+    const mib = median(samples[name].mib)
+    results[name] = { rt, mib }
+    console.log(`${name.padEnd(7)} 64 B ping-pong ${rt.toFixed(0).padStart(8)} round trips/s   1 MiB echo ${mib.toFixed(1).padStart(7)} MiB/s`)
+  }
+  const ratio = (a, b) => (a / b).toFixed(2)
+  console.log(`ratio rtwire/ws      ping-pong ${ratio(results.rtwire.rt, results.ws.rt)}   1 MiB echo ${ratio(results.rtwire.mib, results.ws.mib)}`)
+  console.log(`ratio rtwire/undici  ping-pong ${ratio(results.rtwire.rt, results.undici.rt)}   1 MiB echo ${ratio(results.rtwire.mib, results.undici.mib)}`)
+  server.stdin.end()
+}

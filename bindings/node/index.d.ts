@@ -1,0 +1,321 @@
+// Types of the `rtwire` package. Kept in sync with index.js and the addon
+// by test/dts.test.js and `tsc --noEmit -p test/types`.
+
+/// <reference types="node" />
+import { EventEmitter } from 'node:events'
+
+/** A transport name. */
+export type Transport = 'websocket' | 'sse' | 'long_poll' | 'poll' | 'stream' | 'auto'
+
+/** The stable name of an error kind of the core. */
+export type ErrorKind =
+  | 'invalid_url'
+  | 'invalid_argument'
+  | 'connect'
+  | 'tls'
+  | 'handshake'
+  | 'protocol'
+  | 'too_large'
+  | 'timeout'
+  | 'closed'
+  | 'queue_full'
+  | 'unsupported'
+  | 'io'
+  | 'internal'
+
+/** The Node error code of each kind: `ERR_RTWIRE_<KIND>`. */
+export type ErrorCode =
+  | 'ERR_RTWIRE_INVALID_URL'
+  | 'ERR_RTWIRE_INVALID_ARGUMENT'
+  | 'ERR_RTWIRE_CONNECT'
+  | 'ERR_RTWIRE_TLS'
+  | 'ERR_RTWIRE_HANDSHAKE'
+  | 'ERR_RTWIRE_PROTOCOL'
+  | 'ERR_RTWIRE_TOO_LARGE'
+  | 'ERR_RTWIRE_TIMEOUT'
+  | 'ERR_RTWIRE_CLOSED'
+  | 'ERR_RTWIRE_QUEUE_FULL'
+  | 'ERR_RTWIRE_UNSUPPORTED'
+  | 'ERR_RTWIRE_IO'
+  | 'ERR_RTWIRE_INTERNAL'
+
+/** Every kind mapped to its code. */
+export declare const errorCodes: Readonly<Record<ErrorKind, ErrorCode>>
+
+/** An error of the rtwire core. */
+export declare class RtwireError extends Error {
+  name: 'RtwireError'
+  /** `ERR_RTWIRE_<KIND>`: stable, one per kind. */
+  code: ErrorCode
+  /** The core's kind name. */
+  kind: ErrorKind
+  /** HTTP status of a refused handshake. */
+  status?: number
+  /** Response headers of a refused handshake (lower-case names). */
+  headers?: Record<string, string>
+  /** Start of the response body of a refused handshake. */
+  body?: Buffer
+  /** The WebSocket close code that came with the error. */
+  closeCode?: number
+  /** The message handed back by a refused send. */
+  unsent?: string | Buffer
+}
+
+/** Reconnect policy: exponential backoff with full jitter. */
+export interface ReconnectOptions {
+  /** Upper bound of the first delay, ms. Default 500. */
+  initialDelay?: number
+  /** Cap on every delay, ms. Default 30000. */
+  maxDelay?: number
+  /** Give up after this many failed attempts in a row. Default: never. */
+  maxAttempts?: number
+  /** Also retry a failing first attempt. Default false. */
+  retryInitial?: boolean
+}
+
+/** Long-poll cursor handling. */
+export interface CursorOptions {
+  /** Where the cursor is read: a response header or a JSON body field. */
+  from: 'header' | 'json'
+  /** The header or field name. */
+  name: string
+  /** Where it is sent next. Default `query`. */
+  to?: 'query' | 'header'
+  /** Query parameter or header name. Default `cursor`. */
+  toName?: string
+  /** The cursor of the first request. */
+  initial?: string
+}
+
+/** Options of `connect`. Durations are in milliseconds. */
+export interface ConnectOptions {
+  /** Default `auto`: `ws`/`wss` → websocket, `http`/`https` → sse. */
+  transport?: Transport
+  /** Request headers, sent on every attempt. */
+  headers?: Record<string, string | number | ReadonlyArray<string>> | Iterable<readonly [string, string]>
+  /** Subprotocols to offer, in preference order. */
+  protocols?: string | string[]
+  /** `Origin` header. */
+  origin?: string
+  /** TCP + TLS + HTTP handshake timeout. Default 10000. */
+  openTimeout?: number
+  /** Wait for the peer's close reply. Default 10000. */
+  closeTimeout?: number
+  /** Ping/pong keepalive; `false` disables. Default { interval: 20000, timeout: 20000 }. */
+  keepalive?: boolean | { interval?: number, timeout?: number }
+  /** Largest incoming message, bytes. Default 64 MiB. */
+  maxMessageSize?: number
+  /** Largest incoming frame, bytes. Default 16 MiB. */
+  maxFrameSize?: number
+  /** High-water mark of the outgoing queue, bytes. Default 8 MiB. */
+  sendQueueBytes?: number
+  /** Capacity of the incoming event queue. Default 256. */
+  eventQueue?: number
+  /** Bytes read from the socket at a time. Default 4096. */
+  readBufferSize?: number
+  /** Path of a PEM file of CA certificates that replace the system roots. */
+  ca?: string
+  /** Path of a PEM client certificate chain (with `key`). */
+  cert?: string
+  /** Path of a PEM client private key (with `cert`). */
+  key?: string
+  /** Accept any server certificate (tests only). Default false. */
+  insecure?: boolean
+  /** `false` disables reconnecting. Default: on, with the defaults above. */
+  reconnect?: boolean | ReconnectOptions
+  /** `'env'` (default: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), `false` for none, or a proxy URL. */
+  proxy?: string | URL | boolean | null
+  /** HTTP transports: where `send` POSTs. */
+  sendUrl?: string | URL
+  /** HTTP transports: idle read timeout. Default 60000. */
+  readTimeout?: number
+  /** Short polling interval. Default 5000. */
+  pollInterval?: number
+  /** Long-poll request timeout. Default 65000. */
+  longPollTimeout?: number
+  /** Long polling with POST. Default false. */
+  longPollPost?: boolean
+  /** Long polling: a JSON array body is one message per element. Default false. */
+  jsonArray?: boolean
+  /** Long polling: cursor handling. */
+  cursor?: CursorOptions
+  /** HTTP streaming framing. Default `lines`. */
+  framing?: 'lines' | 'ndjson' | 'chunks'
+  /** Longest SSE or framed line, bytes. Default 1 MiB. */
+  maxLine?: number
+  /** SSE: `Last-Event-ID` of the first request. */
+  lastEventId?: string
+  /** SSE: retry on 5xx and 429. Default false. */
+  retryServerErrors?: boolean
+  /** Redirects followed at most. Default 10. */
+  maxRedirects?: number
+}
+
+/** A received message. */
+export interface Message {
+  /** A string for text, a Buffer for binary. */
+  data: string | Buffer
+  /** Whether `data` is binary. */
+  binary: boolean
+  /** SSE event type, if any. */
+  event?: string
+  /** SSE event id or long-poll cursor, if any. */
+  id?: string
+}
+
+/** What an `open` event reports. */
+export interface OpenInfo {
+  transport: Exclude<Transport, 'auto'>
+  url: string
+  protocol: string | null
+  headers: Record<string, string>
+}
+
+/** What a `reconnecting` event reports. */
+export interface ReconnectingInfo {
+  /** 1 for the first retry after a loss. */
+  attempt: number
+  /** Wait before the attempt, ms. */
+  delay: number
+  /** Why the previous session or attempt ended. */
+  error: RtwireError
+}
+
+/** What a `close` event reports. */
+export interface CloseInfo {
+  code: number
+  reason: string
+  /** Whether the close handshake completed both ways. */
+  clean: boolean
+  /** Messages accepted by `send` and never written, in order. */
+  unsent: Array<string | Buffer>
+}
+
+/** Data `send` accepts. */
+export type SendData = string | Buffer | ArrayBufferView | ArrayBuffer
+
+export interface ConnectionEvents {
+  open: [info: OpenInfo]
+  message: [message: Message]
+  reconnecting: [info: ReconnectingInfo]
+  error: [error: RtwireError | Error]
+  close: [info: CloseInfo]
+}
+
+/** An open connection. Create it with `connect()`. */
+export declare class Connection extends EventEmitter<ConnectionEvents> implements AsyncIterable<Message> {
+  private constructor ()
+  readonly transport: Exclude<Transport, 'auto'>
+  readonly url: string
+  readonly protocol: string | null
+  readonly headers: Record<string, string>
+  readonly state: 'open' | 'reconnecting' | 'closing' | 'closed'
+  readonly bufferedAmount: number
+  /** Resolves with the close info when the connection is over; never rejects. */
+  readonly closed: Promise<CloseInfo>
+  /** Resolves when queued; waits while the outgoing queue is full. */
+  send (data: SendData): Promise<void>
+  /** Starts the close handshake; resolves when closed. */
+  close (code?: number, reason?: string): Promise<CloseInfo>
+  pause (): void
+  resume (): void
+  ref (): this
+  unref (): this
+  [Symbol.asyncIterator] (): AsyncIterator<Message, undefined>
+}
+
+/** Connects and resolves with an open connection. */
+export declare function connect (url: string | URL, options?: ConnectOptions): Promise<Connection>
+
+/** `ws` options accepted by the WebSocket class, besides ConnectOptions. */
+export interface WebSocketOptions extends ConnectOptions {
+  handshakeTimeout?: number
+  maxPayload?: number
+  rejectUnauthorized?: boolean
+  perMessageDeflate?: boolean | object
+  followRedirects?: boolean
+}
+
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob'
+
+export declare class CloseEvent extends Event {
+  constructor (type: string, init?: { code?: number, reason?: string, wasClean?: boolean } & EventInit)
+  readonly code: number
+  readonly reason: string
+  readonly wasClean: boolean
+}
+
+export declare class ErrorEvent extends Event {
+  constructor (type: string, init?: { error?: unknown, message?: string } & EventInit)
+  readonly error: any
+  readonly message: string
+}
+
+/** WHATWG WebSocket with the `ws` package's events, on rtwire. */
+export declare class WebSocket extends EventEmitter {
+  static readonly CONNECTING: 0
+  static readonly OPEN: 1
+  static readonly CLOSING: 2
+  static readonly CLOSED: 3
+  readonly CONNECTING: 0
+  readonly OPEN: 1
+  readonly CLOSING: 2
+  readonly CLOSED: 3
+  constructor (url: string | URL, protocols?: string | string[] | WebSocketOptions, options?: WebSocketOptions)
+  readonly url: string
+  readonly readyState: 0 | 1 | 2 | 3
+  readonly protocol: string
+  readonly extensions: string
+  readonly bufferedAmount: number
+  binaryType: BinaryType
+  onopen: ((this: WebSocket, ev: Event) => any) | null
+  onmessage: ((this: WebSocket, ev: MessageEvent) => any) | null
+  onerror: ((this: WebSocket, ev: ErrorEvent) => any) | null
+  onclose: ((this: WebSocket, ev: CloseEvent) => any) | null
+  addEventListener (type: 'message', listener: (ev: MessageEvent) => any, options?: { once?: boolean }): void
+  addEventListener (type: 'close', listener: (ev: CloseEvent) => any, options?: { once?: boolean }): void
+  addEventListener (type: 'error', listener: (ev: ErrorEvent) => any, options?: { once?: boolean }): void
+  addEventListener (type: string, listener: (ev: Event) => any, options?: { once?: boolean }): void
+  removeEventListener (type: string, listener: (...args: any[]) => any): void
+  dispatchEvent (ev: Event): boolean
+  send (data: SendData | number, cb?: (err?: Error) => void): void
+  send (data: SendData | number, options: { binary?: boolean }, cb?: (err?: Error) => void): void
+  close (code?: number, reason?: string): void
+  terminate (): void
+  pause (): void
+  resume (): void
+  on (event: 'open', listener: () => void): this
+  on (event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => void): this
+  on (event: 'close', listener: (code: number, reason: Buffer) => void): this
+  on (event: 'error', listener: (err: Error) => void): this
+  on (event: string | symbol, listener: (...args: any[]) => void): this
+}
+
+/** Options of the EventSource class: the `eventsource` init dict and ConnectOptions. */
+export interface EventSourceInit extends ConnectOptions {
+  withCredentials?: boolean
+  fetch?: unknown
+}
+
+/** WHATWG EventSource on rtwire (reconnects, resumes with Last-Event-ID). */
+export declare class EventSource extends EventTarget {
+  static readonly CONNECTING: 0
+  static readonly OPEN: 1
+  static readonly CLOSED: 2
+  readonly CONNECTING: 0
+  readonly OPEN: 1
+  readonly CLOSED: 2
+  constructor (url: string | URL, eventSourceInitDict?: EventSourceInit)
+  readonly url: string
+  readonly readyState: 0 | 1 | 2
+  readonly withCredentials: boolean
+  onopen: ((this: EventSource, ev: Event) => any) | null
+  onmessage: ((this: EventSource, ev: MessageEvent) => any) | null
+  onerror: ((this: EventSource, ev: ErrorEvent) => any) | null
+  close (): void
+}
+
+/** The package version. */
+export declare const version: string
+/** The version of the rtwire core the addon was built from. */
+export declare const coreVersion: string

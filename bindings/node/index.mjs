@@ -1,0 +1,16 @@
+// ESM entry: the same objects as the CommonJS entry.
+import rtwire from './index.js'
+
+export const {
+  connect,
+  Connection,
+  RtwireError,
+  errorCodes,
+  WebSocket,
+  EventSource,
+  CloseEvent,
+  ErrorEvent,
+  version,
+  coreVersion
+} = rtwire
+export default rtwire

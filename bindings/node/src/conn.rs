@@ -1,0 +1,286 @@
+//! [`NativeConnection`]: one core connection and its event pump.
+
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use napi::bindgen_prelude::{Either, Function, PromiseRaw};
+use napi::threadsafe_function::{ThreadsafeFunctionCallMode, UnknownReturnValue};
+use napi::{Env, Result};
+use napi_derive::napi;
+use rtwire::{Connection, Data, Event, Sender};
+use tokio::sync::Notify;
+
+use crate::errors::ErrorInfo;
+use crate::events::{is_final, item, open_event, Item, NativeEvent};
+use crate::options::NativeOptions;
+
+/// Events handed to JavaScript in one call at most.
+const BATCH: usize = 256;
+
+/// Batches in flight to the JavaScript thread at most.
+const IN_FLIGHT: usize = 2;
+
+/// Counts the batches queued on the threadsafe function.
+#[derive(Default)]
+struct Flight {
+    queued: AtomicUsize,
+    room: Notify,
+}
+
+impl Flight {
+    fn put(&self) {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn take(&self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        self.room.notify_one();
+    }
+
+    async fn wait_room(&self) {
+        while self.queued.load(Ordering::Acquire) >= IN_FLIGHT {
+            let room = self.room.notified();
+            if self.queued.load(Ordering::Acquire) < IN_FLIGHT {
+                break;
+            }
+            room.await;
+        }
+    }
+}
+
+/// What the JavaScript object and the pump task share.
+struct Shared {
+    conn: Mutex<Connection>,
+    paused: AtomicBool,
+    resumed: Notify,
+}
+
+impl Shared {
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A connection of the core, driven from JavaScript.
+///
+/// When the JavaScript object is garbage-collected, the connection is
+/// closed with 1001 (going away) and freed once the close completes.
+#[napi]
+pub struct NativeConnection {
+    shared: Arc<Shared>,
+    sender: Sender,
+    started: bool,
+}
+
+/// Connects and resolves with the connection, or with the error.
+#[napi(ts_return_type = "Promise<NativeConnection | ErrorInfo>")]
+pub async fn connect(
+    url: String,
+    options: NativeOptions,
+) -> Result<Either<NativeConnection, ErrorInfo>> {
+    let opts = match options.into_options() {
+        Ok(o) => o,
+        Err(e) => return Ok(Either::B(e.into())),
+    };
+    Ok(match rtwire::connect(&url, opts).await {
+        Ok(conn) => {
+            let sender = conn.sender();
+            Either::A(NativeConnection {
+                shared: Arc::new(Shared {
+                    conn: Mutex::new(conn),
+                    paused: AtomicBool::new(false),
+                    resumed: Notify::new(),
+                }),
+                sender,
+                started: false,
+            })
+        }
+        Err(e) => Either::B(e.into()),
+    })
+}
+
+/// The events ready now, up to [`BATCH`], ending at `Closed`; `None` after
+/// the end. (The connection's `poll_recv` is used throughout, never
+/// `try_recv`, so that the waker stays registered.)
+fn next_batch(conn: &mut Connection, cx: &mut Context<'_>) -> Poll<Option<Vec<Event>>> {
+    let mut batch = Vec::new();
+    while batch.len() < BATCH {
+        match conn.poll_recv(cx) {
+            Poll::Ready(Some(ev)) => {
+                let last = is_final(&ev);
+                batch.push(ev);
+                if last {
+                    break;
+                }
+            }
+            Poll::Ready(None) | Poll::Pending => break,
+        }
+    }
+    if !batch.is_empty() {
+        Poll::Ready(Some(batch))
+    } else if conn.is_finished() {
+        Poll::Ready(None)
+    } else {
+        Poll::Pending
+    }
+}
+
+fn outcome(r: std::result::Result<(), rtwire::Error>) -> Option<ErrorInfo> {
+    r.err().map(ErrorInfo::from)
+}
+
+#[napi]
+impl NativeConnection {
+    /// Starts delivering events to `callback`, in batches (an array per
+    /// call); at most two batches wait for the JavaScript thread. The
+    /// callback does not keep the process alive. Only the first call has an
+    /// effect.
+    #[napi(ts_args_type = "callback: (batch: Array<string | Buffer | NativeEvent>) => void")]
+    pub fn start(&mut self, callback: Function<'_, Vec<Item>, UnknownReturnValue>) -> Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        self.started = true;
+        // Batches handed to the threadsafe function and not yet taken by
+        // the JavaScript thread: at most `IN_FLIGHT`, so a slow listener
+        // slows the pump (and the socket) instead of growing a queue.
+        let flight = Arc::new(Flight::default());
+        let taken = flight.clone();
+        let tsfn = callback
+            .build_threadsafe_function::<Vec<Event>>()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build_callback(move |ctx| {
+                taken.take();
+                Ok(ctx.value.into_iter().map(item).collect::<Vec<Item>>())
+            })?;
+        let shared = self.shared.clone();
+        napi::bindgen_prelude::spawn(async move {
+            loop {
+                while shared.paused.load(Ordering::Acquire) {
+                    let resumed = shared.resumed.notified();
+                    if !shared.paused.load(Ordering::Acquire) {
+                        break;
+                    }
+                    resumed.await;
+                }
+                flight.wait_room().await;
+                let Some(batch) = poll_fn(|cx| next_batch(&mut shared.conn(), cx)).await else {
+                    break;
+                };
+                let done = batch.last().is_some_and(is_final);
+                flight.put();
+                // Fails only when the JavaScript environment is going away.
+                if tsfn.call(batch, ThreadsafeFunctionCallMode::NonBlocking) != napi::Status::Ok {
+                    break;
+                }
+                if done {
+                    break;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Stops reading events until [`resume`](Self::resume); the core's
+    /// bounded queue then fills and the socket stops being read.
+    #[napi]
+    pub fn pause(&self) {
+        self.shared.paused.store(true, Ordering::Release);
+    }
+
+    /// Reads events again after [`pause`](Self::pause).
+    #[napi]
+    pub fn resume(&self) {
+        self.shared.paused.store(false, Ordering::Release);
+        self.shared.resumed.notify_one();
+    }
+
+    /// Queues a text message without waiting: `null` when queued, else the
+    /// error (`queue_full` when over the high-water mark, `closed`, ...).
+    #[napi]
+    pub fn try_send_text(&self, data: String) -> Option<ErrorInfo> {
+        outcome(self.sender.try_send(data))
+    }
+
+    /// Queues a binary message (copied) without waiting; see
+    /// [`try_send_text`](Self::try_send_text).
+    #[napi]
+    pub fn try_send_binary(&self, data: &[u8]) -> Option<ErrorInfo> {
+        outcome(self.sender.try_send(data))
+    }
+
+    /// Queues a text message, waiting while the queue is over its
+    /// high-water mark; resolves with `null` or the error.
+    #[napi(ts_return_type = "Promise<ErrorInfo | null>")]
+    pub fn send_text<'env>(
+        &self,
+        env: &'env Env,
+        data: String,
+    ) -> Result<PromiseRaw<'env, Option<ErrorInfo>>> {
+        self.send_later(env, Data::from(data))
+    }
+
+    /// Queues a binary message (copied), waiting while the queue is over
+    /// its high-water mark; resolves with `null` or the error.
+    #[napi(ts_return_type = "Promise<ErrorInfo | null>")]
+    pub fn send_binary<'env>(
+        &self,
+        env: &'env Env,
+        data: &[u8],
+    ) -> Result<PromiseRaw<'env, Option<ErrorInfo>>> {
+        self.send_later(env, Data::from(data))
+    }
+
+    fn send_later<'env>(
+        &self,
+        env: &'env Env,
+        data: Data,
+    ) -> Result<PromiseRaw<'env, Option<ErrorInfo>>> {
+        let sender = self.sender.clone();
+        env.spawn_future(async move { Ok(outcome(sender.send(data).await)) })
+    }
+
+    /// Bytes accepted by `send` and not yet handed to the socket.
+    #[napi(getter)]
+    pub fn buffered_amount(&self) -> f64 {
+        self.sender.buffered_amount() as f64
+    }
+
+    /// Starts the close handshake; `null`, or the error for a code or
+    /// reason that may not be sent. Calling it again is harmless.
+    #[napi]
+    pub fn close(&self, code: u32, reason: String) -> Option<ErrorInfo> {
+        let code = u16::try_from(code).unwrap_or(0);
+        outcome(self.shared.conn().close(code, &reason))
+    }
+
+    /// The `open` event of the first session.
+    #[napi]
+    pub fn open_info(&self) -> NativeEvent {
+        open_event(self.shared.conn().open_info())
+    }
+}
+
+impl std::fmt::Debug for NativeConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeConnection")
+            .field("started", &self.started)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for NativeConnection {
+    fn drop(&mut self) {
+        // Garbage-collected without `close`: close it so that the pump
+        // finishes and the core frees the connection. (1001: going away.)
+        let conn = self.shared.conn();
+        if !conn.is_finished() {
+            let _ = conn.close(1001, "");
+        }
+        drop(conn);
+        self.resume();
+    }
+}

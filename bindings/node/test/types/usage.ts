@@ -1,0 +1,67 @@
+// Typed usage of the package: `tsc --noEmit -p test/types` must accept it,
+// and the @ts-expect-error lines must stay errors.
+import {
+  connect, Connection, RtwireError, errorCodes, WebSocket, EventSource, CloseEvent,
+  type CloseInfo, type ConnectOptions, type ErrorCode, type Message
+} from 'rtwire'
+
+async function main (): Promise<void> {
+  const opts: ConnectOptions = {
+    transport: 'websocket',
+    headers: { authorization: 'Bearer x', 'x-list': ['a', 'b'] },
+    protocols: ['chat.v1'],
+    reconnect: { initialDelay: 100, maxAttempts: 5 },
+    maxMessageSize: 1 << 20,
+    proxy: false,
+    ca: '/etc/ssl/ca.pem',
+    insecure: false,
+    keepalive: { interval: 20_000 }
+  }
+  const conn: Connection = await connect('wss://example.com/chat', opts)
+  conn.on('open', (info) => { const t: string = info.transport; void t })
+  conn.on('message', (m: Message) => { if (typeof m.data === 'string') m.data.toUpperCase(); else m.data.readUInt8(0) })
+  conn.on('reconnecting', ({ attempt, delay, error }) => { void [attempt + delay, error.code] })
+  conn.on('error', (e) => { void e.message })
+  conn.on('close', (c: CloseInfo) => { void [c.code, c.reason, c.clean, c.unsent.length] })
+  await conn.send('text')
+  await conn.send(Buffer.from('bin'))
+  await conn.send(new Uint8Array(2))
+  const n: number = conn.bufferedAmount
+  void n
+  for await (const msg of conn) { void msg.data }
+  const info: CloseInfo = await conn.close(1000, 'bye')
+  void info
+  conn.unref().ref()
+  // @ts-expect-error objects are not messages
+  await conn.send({})
+  // @ts-expect-error the reason is a string
+  await conn.close(1000, new Uint8Array(1))
+  // @ts-expect-error unknown transport
+  await connect('ws://x', { transport: 'pigeon' })
+
+  try {
+    await connect('ws://127.0.0.1:1')
+  } catch (e) {
+    if (e instanceof RtwireError) {
+      const code: ErrorCode = e.code
+      if (e.code === errorCodes.handshake) void e.status
+      void code
+    }
+  }
+
+  const ws = new WebSocket('ws://127.0.0.1:9/', ['chat'], { handshakeTimeout: 1000, maxPayload: 1024 })
+  ws.binaryType = 'arraybuffer'
+  ws.onmessage = (ev) => { void ev.data }
+  ws.addEventListener('close', (ev) => { const c: number = ev.code; void c })
+  ws.on('message', (data, isBinary) => { void [data, isBinary] })
+  ws.send('x', (err) => { void err })
+  if (ws.readyState === WebSocket.OPEN) ws.close(1000)
+  void CloseEvent
+
+  const es = new EventSource('http://127.0.0.1:9/events', { withCredentials: false, lastEventId: '3' })
+  es.onmessage = (ev) => { void [ev.data, ev.lastEventId] }
+  es.addEventListener('ping', (ev) => { void ev })
+  es.close()
+}
+
+void main
