@@ -31,4 +31,7 @@ step "C ABI: header check, C/C++ tests and examples, valgrind, ASan+UBSan"
 step "Python: build from source, stub check, pytest"
 ./scripts/test-python.sh
 
+step "Node: npm install (builds the addon), types, node --test"
+./scripts/test-node.sh
+
 printf '\nall test steps passed\n'
