@@ -93,7 +93,11 @@ fn main() {
         .or_else(|| std::env::var("IDLE_CONNS").ok()?.parse().ok())
         // `cargo bench` passes --bench; `cargo test` runs benches as a
         // smoke test, where a few connections prove the code works.
-        .unwrap_or(if args.iter().any(|a| a == "--bench") { 1000 } else { 20 });
+        .unwrap_or(if args.iter().any(|a| a == "--bench") {
+            1000
+        } else {
+            20
+        });
     if n == 0 {
         eprintln!("idle_memory: N must be at least 1");
         std::process::exit(2);
