@@ -295,7 +295,20 @@ fn spawn_feed(
                 _ = stop.changed() => return,
                 _ = cut.changed() => return,
                 e = sub.live.recv() => match e {
-                    Ok(e) => put!(encode_entry(&e)),
+                    Ok(e) => {
+                        // Everything already published goes out in one
+                        // chunk (one write) rather than one per message.
+                        let mut batch = BytesMut::from(&encode_entry(&e)[..]);
+                        while batch.len() < 64 << 10 {
+                            match sub.live.try_recv() {
+                                Ok(e) => batch.extend_from_slice(&encode_entry(&e)),
+                                // Too slow: the client resumes from history.
+                                Err(broadcast::error::TryRecvError::Lagged(_)) => return,
+                                Err(_) => break,
+                            }
+                        }
+                        put!(batch.freeze());
+                    }
                     // Too slow: end the response; the client resumes from
                     // history with its last id.
                     Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
