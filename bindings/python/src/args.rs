@@ -40,6 +40,30 @@ pub(crate) fn seconds(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
         .map_err(|_| PyValueError::new_err(format!("{name} is out of range: {f}")))
 }
 
+/// A finite number of seconds greater than zero. `bool` is refused.
+pub(crate) fn positive_seconds(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    let d = seconds(name, v)?;
+    if d.is_zero() {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be greater than zero"
+        )));
+    }
+    Ok(d)
+}
+
+/// An HTTP token (a header name): visible ASCII without separators.
+pub(crate) fn token(name: &str, v: &str) -> PyResult<String> {
+    let ok = !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_graphic() && !b"(),/:;<=>?@[\\]{}\"".contains(&b));
+    if !ok {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be a valid HTTP header name, got {v:?}"
+        )));
+    }
+    Ok(v.to_string())
+}
+
 /// A positive number of seconds, or `None`.
 pub(crate) fn opt_seconds(name: &str, v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
     match v {

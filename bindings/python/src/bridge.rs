@@ -80,6 +80,12 @@ static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
 /// Runtime threads inside Python right now.
 static ATTACHED: AtomicUsize = AtomicUsize::new(0);
 
+/// Whether the `atexit` hook ran: runtime threads and threads waiting in
+/// Rust must no longer enter Python.
+pub(crate) fn shutting_down() -> bool {
+    SHUTTING_DOWN.load(Ordering::SeqCst)
+}
+
 /// Runs `f` with the GIL from a runtime thread, unless the interpreter is
 /// shutting down: a thread that takes the GIL during finalization would be
 /// ended by the interpreter in the middle of Rust frames.

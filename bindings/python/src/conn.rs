@@ -3,6 +3,7 @@
 //! blocking path (GIL released, waits in slices with `check_signals` in
 //! between).
 
+use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,6 +56,9 @@ struct Inner {
     last_error: Option<Error>,
     /// The `Closed` event, once taken.
     close: Option<CloseInfo>,
+    /// Events read by a blocking `close` while nobody was receiving, handed
+    /// out before anything newer.
+    pending: VecDeque<Event>,
 }
 
 /// State shared by the Python object and the runtime tasks working for it
@@ -87,6 +91,7 @@ impl Shared {
                 conn,
                 last_error: None,
                 close: None,
+                pending: VecDeque::new(),
             }),
             closed_cv: Condvar::new(),
             receiving: AtomicBool::new(false),
@@ -100,7 +105,7 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn note(&self, g: &mut Inner, ev: &Option<Event>) {
+    fn note(&self, g: &mut Inner, ev: Option<&Event>) {
         match ev {
             Some(Event::Error(e)) => g.last_error = Some(e.clone()),
             Some(Event::Closed(c)) => {
@@ -114,17 +119,23 @@ impl Shared {
     /// Polls for the next event.
     fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let mut g = self.lock();
+        if let Some(ev) = g.pending.pop_front() {
+            return Poll::Ready(Some(ev));
+        }
         let ev = match g.conn.poll_recv(cx) {
             Poll::Ready(ev) => ev,
             Poll::Pending => return Poll::Pending,
         };
-        self.note(&mut g, &ev);
+        self.note(&mut g, ev.as_ref());
         Poll::Ready(ev)
     }
 
     /// The next event if one is ready.
     fn try_take(&self) -> Option<Event> {
         let mut g = self.lock();
+        if let Some(ev) = g.pending.pop_front() {
+            return Some(ev);
+        }
         // Not `Connection::try_recv`: on an empty queue it marks the
         // connection finished. Polling with a no-op waker does not.
         let ev = match g
@@ -134,8 +145,27 @@ impl Shared {
             Poll::Ready(ev) => ev,
             Poll::Pending => return None,
         };
-        self.note(&mut g, &ev);
+        self.note(&mut g, ev.as_ref());
         ev
+    }
+
+    /// Reads events into `pending` until the `Closed` event (or the end).
+    fn poll_stash_until_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut g = self.lock();
+        loop {
+            match g.conn.poll_recv(cx) {
+                Poll::Ready(Some(ev)) => {
+                    let closed = matches!(ev, Event::Closed(_));
+                    self.note(&mut g, Some(&ev));
+                    g.pending.push_back(ev);
+                    if closed {
+                        return Poll::Ready(());
+                    }
+                }
+                Poll::Ready(None) => return Poll::Ready(()),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 
     fn finished(&self) -> bool {
@@ -168,7 +198,7 @@ impl Drop for ReadGuard<'_> {
 /// in slices; between slices it checks for signals (Ctrl-C raises
 /// `KeyboardInterrupt` and drops `fut`). Gives up with `Ok(None)` at
 /// `deadline`.
-fn block_in_slices<F>(
+pub(crate) fn block_in_slices<F>(
     py: Python<'_>,
     fut: F,
     deadline: Option<Instant>,
@@ -378,8 +408,9 @@ impl PyConnection {
         r.map_err(|e| to_pyerr(py, e))
     }
 
-    /// Blocks (GIL released) until the `Closed` event has been taken, reading
-    /// and dropping events meanwhile unless another thread is reading.
+    /// Blocks (GIL released) until the `Closed` event has been read. Unless
+    /// another thread is receiving, the events read meanwhile (the `Closed`
+    /// one included) are kept for later `recv_blocking` calls.
     /// Returns `False` at `timeout`.
     #[pyo3(signature = (timeout = None))]
     fn wait_closed_blocking(
@@ -400,15 +431,7 @@ impl PyConnection {
             let end = deadline.map_or(slice_end, |d| d.min(slice_end));
             if !shared.receiving.swap(true, Ordering::AcqRel) {
                 let guard = ReadGuard(&shared.receiving);
-                let drain = poll_fn(|cx| loop {
-                    match shared.poll_take(cx) {
-                        Poll::Ready(Some(Event::Closed(_))) | Poll::Ready(None) => {
-                            return Poll::Ready(())
-                        }
-                        Poll::Ready(Some(_)) => continue,
-                        Poll::Pending => return Poll::Pending,
-                    }
-                });
+                let drain = poll_fn(|cx| shared.poll_stash_until_closed(cx));
                 let r = py.detach(|| {
                     runtime().block_on(async {
                         tokio::time::timeout(end.saturating_duration_since(Instant::now()), drain)

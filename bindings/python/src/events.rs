@@ -15,6 +15,14 @@ pub(crate) fn data_to_py(py: Python<'_>, d: &Data) -> PyResult<Py<PyAny>> {
     })
 }
 
+/// `None` or the quoted string, as in Python.
+fn opt_repr(v: &Option<String>) -> String {
+    match v {
+        Some(s) => format!("{s:?}"),
+        None => "None".to_string(),
+    }
+}
+
 /// A session is open (first connect or after a reconnect).
 #[pyclass(module = "rtwire", frozen, get_all)]
 #[derive(Debug)]
@@ -38,8 +46,10 @@ impl OpenEvent {
     }
     fn __repr__(&self) -> String {
         format!(
-            "OpenEvent(transport={:?}, url={:?}, subprotocol={:?})",
-            self.transport, self.url, self.subprotocol
+            "OpenEvent(transport={:?}, url={:?}, subprotocol={})",
+            self.transport,
+            self.url,
+            opt_repr(&self.subprotocol)
         )
     }
 }
@@ -65,10 +75,10 @@ impl MessageEvent {
     }
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
-            "MessageEvent(data={}, event={:?}, id={:?})",
+            "MessageEvent(data={}, event={}, id={})",
             self.data.bind(py).repr()?,
-            self.event,
-            self.id
+            opt_repr(&self.event),
+            opt_repr(&self.id)
         ))
     }
 }

@@ -6,7 +6,8 @@
 //! GIL; `connect` and a send that must wait resolve asyncio futures with
 //! `loop.call_soon_threadsafe` (`bridge`). Blocking calls release the GIL and
 //! wait in slices of 50 ms, checking for signals in between, so that Ctrl-C
-//! is noticed.
+//! is noticed. The embedded server (`server`) runs on the same runtime; no
+//! runtime thread waits for the GIL on its behalf.
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -18,6 +19,7 @@ mod errors;
 mod events;
 mod notify;
 mod options;
+mod server;
 
 /// The module initialiser.
 #[pymodule]
@@ -44,6 +46,10 @@ fn _rtwire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_class::<options::PyOptions>()?;
     m.add_class::<options::PyReconnect>()?;
+    m.add_class::<options::PyCursor>()?;
+    m.add_class::<server::PyServer>()?;
+    m.add_class::<server::ServerStats>()?;
+    m.add_class::<server::ChannelStats>()?;
     m.add_class::<conn::PyConnection>()?;
     m.add_class::<notify::LoopNotifier>()?;
     m.add_class::<bridge::Resolve>()?;
@@ -55,6 +61,7 @@ fn _rtwire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<events::ClosedEvent>()?;
     m.add_function(wrap_pyfunction!(conn::connect_async, m)?)?;
     m.add_function(wrap_pyfunction!(conn::connect_blocking, m)?)?;
+    m.add_function(wrap_pyfunction!(server::serve, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_for_kind, m)?)?;
     m.add_function(wrap_pyfunction!(bridge::_at_exit, m)?)?;
     Ok(())

@@ -2,13 +2,16 @@
 
 use std::str::FromStr;
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyMapping, PyString};
 
-use rtwire::{Options, Proxy, Reconnect, Transport};
+use rtwire::{Cursor, CursorFrom, CursorTo, Framing, Options, Proxy, Reconnect, Transport};
 
-use crate::args::{boolean, int_in, opt_seconds, opt_str, path, seconds, string, type_name};
+use crate::args::{
+    boolean, int_in, opt_seconds, opt_str, path, positive_seconds, seconds, string, token,
+    type_name,
+};
 use crate::errors::to_pyerr;
 
 /// The reconnect policy: exponential backoff with full jitter.
@@ -86,6 +89,144 @@ impl PyReconnect {
     }
 }
 
+/// Long-polling and streaming cursor: where the next cursor is read from
+/// (exactly one of `header` or `json_field`) and where it is sent on the next
+/// request (the query parameter `query`, default `cursor`, or the request
+/// header `send_header`).
+#[pyclass(module = "rtwire", name = "Cursor", frozen, eq)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyCursor {
+    pub(crate) inner: Cursor,
+}
+
+#[pymethods]
+impl PyCursor {
+    #[new]
+    #[pyo3(signature = (*, header = None, json_field = None, query = None, send_header = None, initial = None))]
+    fn new(
+        header: Option<&Bound<'_, PyAny>>,
+        json_field: Option<&Bound<'_, PyAny>>,
+        query: Option<&Bound<'_, PyAny>>,
+        send_header: Option<&Bound<'_, PyAny>>,
+        initial: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let header = opt_str("header", header)?;
+        let json_field = opt_str("json_field", json_field)?;
+        let from = match (header, json_field) {
+            (Some(h), None) => CursorFrom::Header(token("header", &h)?),
+            (None, Some(f)) => {
+                if f.is_empty() {
+                    return Err(PyValueError::new_err("json_field must not be empty"));
+                }
+                CursorFrom::JsonField(f)
+            }
+            (None, None) => {
+                return Err(PyTypeError::new_err(
+                    "Cursor needs where the cursor is read from: header= or json_field=",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(PyTypeError::new_err(
+                    "Cursor takes header= or json_field=, not both",
+                ))
+            }
+        };
+        let mut c = Cursor::new(from);
+        match (
+            opt_str("query", query)?,
+            opt_str("send_header", send_header)?,
+        ) {
+            (Some(q), None) => {
+                if q.is_empty() {
+                    return Err(PyValueError::new_err("query must not be empty"));
+                }
+                c.to = CursorTo::Query(q);
+            }
+            (None, Some(h)) => c.to = CursorTo::Header(token("send_header", &h)?),
+            (None, None) => {}
+            (Some(_), Some(_)) => {
+                return Err(PyTypeError::new_err(
+                    "Cursor takes query= or send_header=, not both",
+                ))
+            }
+        }
+        if let Some(i) = opt_str("initial", initial)? {
+            if i.chars().any(char::is_control) {
+                return Err(PyValueError::new_err(
+                    "initial must not contain control characters",
+                ));
+            }
+            c.initial = Some(i);
+        }
+        Ok(PyCursor { inner: c })
+    }
+
+    /// The response header the cursor is read from, or `None`.
+    #[getter]
+    fn header(&self) -> Option<&str> {
+        match &self.inner.from {
+            CursorFrom::Header(h) => Some(h),
+            _ => None,
+        }
+    }
+    /// The field of a JSON object body the cursor is read from, or `None`.
+    #[getter]
+    fn json_field(&self) -> Option<&str> {
+        match &self.inner.from {
+            CursorFrom::JsonField(f) => Some(f),
+            _ => None,
+        }
+    }
+    /// The query parameter the cursor is sent in, or `None`.
+    #[getter]
+    fn query(&self) -> Option<&str> {
+        match &self.inner.to {
+            CursorTo::Query(q) => Some(q),
+            _ => None,
+        }
+    }
+    /// The request header the cursor is sent in, or `None`.
+    #[getter]
+    fn send_header(&self) -> Option<&str> {
+        match &self.inner.to {
+            CursorTo::Header(h) => Some(h),
+            _ => None,
+        }
+    }
+    /// The cursor of the first request, or `None`.
+    #[getter]
+    fn initial(&self) -> Option<&str> {
+        self.inner.initial.as_deref()
+    }
+    fn __repr__(&self) -> String {
+        let mut parts = Vec::new();
+        let mut add = |k: &str, v: Option<&str>| {
+            if let Some(v) = v {
+                parts.push(format!("{k}={v:?}"));
+            }
+        };
+        add("header", self.header());
+        add("json_field", self.json_field());
+        add("query", self.query());
+        add("send_header", self.send_header());
+        add("initial", self.initial());
+        format!("Cursor({})", parts.join(", "))
+    }
+}
+
+fn framing(v: &Bound<'_, PyAny>) -> PyResult<Framing> {
+    Ok(match string("framing", v)?.as_str() {
+        "lines" => Framing::Lines,
+        "ndjson" => Framing::Ndjson,
+        "chunks" => Framing::Chunks,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "framing must be \"lines\", \"ndjson\" or \"chunks\", got {other:?}"
+            )))
+        }
+    })
+}
+
 /// Checked connection options (built by `rtwire.connect` from its keyword
 /// arguments).
 #[pyclass(module = "rtwire._rtwire", name = "Options", frozen)]
@@ -118,7 +259,7 @@ fn headers(v: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     Ok(out)
 }
 
-fn str_list(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+pub(crate) fn str_list(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if v.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(format!(
             "{name} must be a sequence of str, not a single str"
@@ -157,6 +298,19 @@ impl PyOptions {
         keyfile = None,
         insecure = None,
         disable_ping = false,
+        send_url = None,
+        last_event_id = None,
+        read_timeout = None,
+        poll_interval = None,
+        long_poll_timeout = None,
+        long_poll_post = None,
+        json_array = None,
+        cursor = None,
+        framing = None,
+        max_line = None,
+        retry_server_errors = None,
+        max_redirects = None,
+        rtwire_protocol = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -180,6 +334,19 @@ impl PyOptions {
         keyfile: Option<&Bound<'_, PyAny>>,
         insecure: Option<&Bound<'_, PyAny>>,
         disable_ping: bool,
+        send_url: Option<&Bound<'_, PyAny>>,
+        last_event_id: Option<&Bound<'_, PyAny>>,
+        read_timeout: Option<&Bound<'_, PyAny>>,
+        poll_interval: Option<&Bound<'_, PyAny>>,
+        long_poll_timeout: Option<&Bound<'_, PyAny>>,
+        long_poll_post: Option<&Bound<'_, PyAny>>,
+        json_array: Option<&Bound<'_, PyAny>>,
+        cursor: Option<&Bound<'_, PyAny>>,
+        framing: Option<&Bound<'_, PyAny>>,
+        max_line: Option<&Bound<'_, PyAny>>,
+        retry_server_errors: Option<&Bound<'_, PyAny>>,
+        max_redirects: Option<&Bound<'_, PyAny>>,
+        rtwire_protocol: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let mut o = Options::new();
         if let Some(t) = opt_str("transport", transport)? {
@@ -274,6 +441,61 @@ impl PyOptions {
         }
         if let Some(b) = insecure.filter(|v| !v.is_none()) {
             o = o.insecure(boolean("insecure", b)?);
+        }
+        let flag = |name: &str, v: Option<&Bound<'_, PyAny>>| -> PyResult<Option<bool>> {
+            v.filter(|v| !v.is_none())
+                .map(|v| boolean(name, v))
+                .transpose()
+        };
+        if let Some(u) = opt_str("send_url", send_url)? {
+            o = o.send_url(u);
+        }
+        if let Some(id) = opt_str("last_event_id", last_event_id)? {
+            if id.contains(['\0', '\r', '\n']) {
+                return Err(PyValueError::new_err(
+                    "last_event_id must not contain NUL, CR or LF",
+                ));
+            }
+            o = o.last_event_id(id);
+        }
+        if let Some(v) = read_timeout.filter(|v| !v.is_none()) {
+            o = o.read_timeout(positive_seconds("read_timeout", v)?);
+        }
+        if let Some(v) = poll_interval.filter(|v| !v.is_none()) {
+            o = o.poll_interval(positive_seconds("poll_interval", v)?);
+        }
+        if let Some(v) = long_poll_timeout.filter(|v| !v.is_none()) {
+            o.http.long_poll_timeout = positive_seconds("long_poll_timeout", v)?;
+        }
+        if let Some(b) = flag("long_poll_post", long_poll_post)? {
+            o.http.long_poll_post = b;
+        }
+        if let Some(b) = flag("json_array", json_array)? {
+            o.http.json_array = b;
+        }
+        if let Some(c) = cursor.filter(|v| !v.is_none()) {
+            let c = c.cast::<PyCursor>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "cursor must be an rtwire.Cursor or None, not {}",
+                    type_name(c)
+                ))
+            })?;
+            o = o.cursor(c.get().inner.clone());
+        }
+        if let Some(f) = framing.filter(|v| !v.is_none()) {
+            o = o.framing(self::framing(f)?);
+        }
+        if let Some(n) = size("max_line", max_line)? {
+            o.http.max_line = n;
+        }
+        if let Some(b) = flag("retry_server_errors", retry_server_errors)? {
+            o.http.retry_server_errors = b;
+        }
+        if let Some(n) = max_redirects.filter(|v| !v.is_none()) {
+            o.http.max_redirects = int_in("max_redirects", n, 0, 1000)? as usize;
+        }
+        if let Some(b) = flag("rtwire_protocol", rtwire_protocol)? {
+            o = o.rtwire_protocol(b);
         }
         Ok(PyOptions { inner: o })
     }

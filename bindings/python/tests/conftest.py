@@ -1,11 +1,13 @@
 """Test servers: the python `websockets` echo peer (tests/peers/ws_echo.py)
-in a subprocess, and small `websockets` servers in a thread for the cases
-the peer does not cover (TLS, refused handshakes, dropped connections).
-Everything listens on 127.0.0.1 and stops at the end of its fixture."""
+and the `sse-starlette` peer (tests/peers/sse_server.py) in subprocesses,
+and small `websockets` servers in a thread for the cases the peers do not
+cover (TLS, refused handshakes, dropped connections). Everything listens on
+127.0.0.1 and stops at the end of its fixture."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -16,12 +18,15 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 PEER = os.path.join(ROOT, "tests", "peers", "ws_echo.py")
+SSE_PEER = os.path.join(ROOT, "tests", "peers", "sse_server.py")
 
 
-@pytest.fixture(scope="session")
-def echo_port() -> Iterator[int]:
+@contextlib.contextmanager
+def peer_process(script: str) -> Iterator[int]:
+    """Runs a peer that prints ``PORT n`` once listening and stops when its
+    stdin closes (or after its idle limit); yields the port."""
     proc = subprocess.Popen(
-        [sys.executable, PEER, "--idle", "600"],
+        [sys.executable, script, "--idle", "600"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -29,7 +34,7 @@ def echo_port() -> Iterator[int]:
     )
     try:
         line = proc.stdout.readline() if proc.stdout else ""
-        assert line.startswith("PORT "), f"echo peer did not start: {line!r}"
+        assert line.startswith("PORT "), f"{script} did not start: {line!r}"
         yield int(line.split()[1])
     finally:
         if proc.stdin:
@@ -38,6 +43,27 @@ def echo_port() -> Iterator[int]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def echo_port() -> Iterator[int]:
+    with peer_process(PEER) as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def sse_port() -> Iterator[int]:
+    """A shared sse-starlette peer (its /stats accumulate over tests)."""
+    with peer_process(SSE_PEER) as port:
+        yield port
+
+
+@pytest.fixture
+def fresh_sse_port() -> Iterator[int]:
+    """An sse-starlette peer of this test alone (clean /stats)."""
+    with peer_process(SSE_PEER) as port:
+        yield port
 
 
 @pytest.fixture

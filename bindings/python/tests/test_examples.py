@@ -1,4 +1,4 @@
-"""examples/python, run against the echo peer."""
+"""examples/python, run against the echo and SSE peers."""
 
 from __future__ import annotations
 
@@ -47,3 +47,57 @@ def test_chat_example_connect_error() -> None:
     )
     assert proc.returncode == 1
     assert "(connect)" in proc.stderr
+
+
+def test_sse_listen_example_resumes(fresh_sse_port: int) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "examples", "python", "sse_listen.py"),
+            f"http://127.0.0.1:{fresh_sse_port}/events?total=6&per_conn=2",
+            "--retry-delay",
+            "0.02",
+            "--idle",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    want = [f"{i}\t{'tick' if i % 3 == 0 else 'message'}\tevent {i}" for i in range(1, 7)]
+    assert proc.stdout.splitlines() == want
+    assert proc.stderr.count("* connected to") == 3
+    assert "(204)" in proc.stderr
+    assert "* last id: 6" in proc.stderr
+
+
+def test_sse_listen_example_continues_from_an_id(sse_port: int) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "examples", "python", "sse_listen.py"),
+            f"http://127.0.0.1:{sse_port}/events?total=6&per_conn=10",
+            "--last-event-id",
+            "4",
+            "--count",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == ["5", "6"]
+    assert "* last id: 6" in proc.stderr
+
+
+def test_sse_listen_example_refused(sse_port: int) -> None:
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "examples", "python", "sse_listen.py"), f"http://127.0.0.1:{sse_port}/html"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "refused: HTTP 200 (handshake)" in proc.stderr

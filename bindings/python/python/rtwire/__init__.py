@@ -1,5 +1,6 @@
-"""rtwire: real-time web connections (WebSocket today; SSE, long polling,
-polling and HTTP streaming as they land) on one native Rust core.
+"""rtwire: real-time web connections (WebSocket, Server-Sent Events, long
+polling, polling and HTTP streaming) on one native Rust core, and an
+embedded server that publishes channels over all of them.
 
 asyncio::
 
@@ -13,6 +14,11 @@ Blocking (scripts, threads)::
     with rtwire.sync.connect("wss://example.com/chat") as conn:
         conn.send("hello")
         print(conn.recv(timeout=5))
+
+A server::
+
+    with rtwire.serve(port=8080) as server:
+        server.publish("news", "hello")
 """
 
 import atexit as _atexit
@@ -22,15 +28,19 @@ from ._rtwire import (
     CORE_VERSION,
     ERROR_KINDS,
     TRANSPORTS,
+    ChannelStats,
     ClosedEvent,
+    Cursor,
     ErrorEvent,
     MessageEvent,
     OpenEvent,
     Reconnect,
     ReconnectingEvent,
+    ServerStats,
     __version__,
 )
 from .client import Connection, Data, Event, connect
+from .server import MessageHandler, Server, serve
 from .exceptions import (
     KIND_TO_CLASS,
     ConcurrencyError,
@@ -63,6 +73,12 @@ __all__ = [
     "Data",
     "Event",
     "Reconnect",
+    "Cursor",
+    "serve",
+    "Server",
+    "ServerStats",
+    "ChannelStats",
+    "MessageHandler",
     "OpenEvent",
     "MessageEvent",
     "ReconnectingEvent",

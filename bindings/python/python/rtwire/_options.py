@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, Mapping, Optional, Sequence, Tuple, Union
 
-from ._rtwire import Options, Reconnect
+from ._rtwire import Cursor, Options, Reconnect
 
 HeadersLike = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -32,6 +32,19 @@ def make_options(
     certfile: Optional[PathLike] = None,
     keyfile: Optional[PathLike] = None,
     insecure: bool = False,
+    send_url: Optional[str] = None,
+    last_event_id: Optional[str] = None,
+    read_timeout: float = 60.0,
+    poll_interval: float = 5.0,
+    long_poll_timeout: float = 65.0,
+    long_poll_post: bool = False,
+    json_array: bool = False,
+    cursor: Optional[Cursor] = None,
+    framing: str = "lines",
+    max_line: int = 1024 * 1024,
+    retry_server_errors: bool = False,
+    max_redirects: int = 10,
+    rtwire_protocol: bool = False,
 ) -> Options:
     """Checks the arguments (``TypeError``/``ValueError`` naming the one that
     is wrong) and builds the native options."""
@@ -56,5 +69,18 @@ def make_options(
         certfile=certfile,
         keyfile=keyfile,
         insecure=insecure,
+        send_url=send_url,
+        last_event_id=last_event_id,
+        read_timeout=read_timeout,
+        poll_interval=poll_interval,
+        long_poll_timeout=long_poll_timeout,
+        long_poll_post=long_poll_post,
+        json_array=json_array,
+        cursor=cursor,
+        framing=framing,
+        max_line=max_line,
+        retry_server_errors=retry_server_errors,
+        max_redirects=max_redirects,
+        rtwire_protocol=rtwire_protocol,
         disable_ping=ping_interval is None,
     )

@@ -2,7 +2,7 @@
 
 import asyncio
 import os
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 from .exceptions import Error
 
@@ -14,7 +14,11 @@ __all__ = [
     "TRANSPORTS",
     "Options",
     "Reconnect",
+    "Cursor",
     "Connection",
+    "Server",
+    "ServerStats",
+    "ChannelStats",
     "LoopNotifier",
     "Resolve",
     "CancelTask",
@@ -25,6 +29,7 @@ __all__ = [
     "ClosedEvent",
     "connect_async",
     "connect_blocking",
+    "serve",
     "error_for_kind",
     "_at_exit",
 ]
@@ -63,6 +68,34 @@ class Reconnect:
     def retry_initial(self) -> bool: ...
 
 @final
+class Cursor:
+    """Where a long-polling or streaming cursor is read from (``header`` or
+    ``json_field``, exactly one) and sent back (``query``, default
+    ``"cursor"``, or ``send_header``), and the first one (``initial``)."""
+
+    def __new__(
+        cls,
+        *,
+        header: Optional[str] = None,
+        json_field: Optional[str] = None,
+        query: Optional[str] = None,
+        send_header: Optional[str] = None,
+        initial: Optional[str] = None,
+    ) -> Cursor: ...
+    @property
+    def header(self) -> Optional[str]: ...
+    @property
+    def json_field(self) -> Optional[str]: ...
+    @property
+    def query(self) -> Optional[str]: ...
+    @property
+    def send_header(self) -> Optional[str]: ...
+    @property
+    def initial(self) -> Optional[str]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+
+@final
 class Options:
     def __new__(
         cls,
@@ -86,6 +119,19 @@ class Options:
         keyfile: Optional[_Path] = None,
         insecure: Optional[bool] = None,
         disable_ping: bool = False,
+        send_url: Optional[str] = None,
+        last_event_id: Optional[str] = None,
+        read_timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        long_poll_timeout: Optional[float] = None,
+        long_poll_post: Optional[bool] = None,
+        json_array: Optional[bool] = None,
+        cursor: Optional[Cursor] = None,
+        framing: Optional[str] = None,
+        max_line: Optional[int] = None,
+        retry_server_errors: Optional[bool] = None,
+        max_redirects: Optional[int] = None,
+        rtwire_protocol: Optional[bool] = None,
     ) -> Options: ...
 
 @final
@@ -185,6 +231,50 @@ class Connection:
     def unsent(self) -> List[_Data]: ...
 
 @final
+class ChannelStats:
+    """Figures of one channel of a server."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def published(self) -> int: ...
+    @property
+    def history(self) -> int: ...
+    @property
+    def subscribers(self) -> int: ...
+
+@final
+class ServerStats:
+    """Server-wide figures: open connections, and per channel by name."""
+
+    @property
+    def connections(self) -> int: ...
+    @property
+    def channels(self) -> Dict[str, ChannelStats]: ...
+
+@final
+class Server:
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def epoch(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def dropped(self) -> int: ...
+    def publish(self, channel: str, data: _Message) -> str: ...
+    def stats(self) -> ServerStats: ...
+    def disconnect_all(self) -> None: ...
+    def set_inbox(self, capacity: Optional[int]) -> None: ...
+    def next_message(self, timeout: Optional[float] = None) -> Optional[Tuple[str, _Data]]: ...
+    def close(self) -> None: ...
+    def close_async(self, loop: asyncio.AbstractEventLoop) -> Optional[asyncio.Future[None]]: ...
+
+@final
 class LoopNotifier:
     def __new__(cls) -> LoopNotifier: ...
     def fileno(self) -> int: ...
@@ -202,5 +292,23 @@ def connect_async(
     loop: asyncio.AbstractEventLoop, url: str, options: Options
 ) -> asyncio.Future[Connection]: ...
 def connect_blocking(url: str, options: Options) -> Connection: ...
+def serve(
+    host: str,
+    port: int,
+    *,
+    history: int,
+    client_queue: int,
+    token: Optional[str],
+    tls_cert: Optional[_Path],
+    tls_key: Optional[_Path],
+    allowed_origins: Optional[Sequence[str]],
+    cors: bool,
+    ping_interval: float,
+    heartbeat: float,
+    long_poll_hold: float,
+    max_message_size: int,
+    max_headers: int,
+    header_timeout: float,
+) -> Server: ...
 def error_for_kind(kind: str, message: str = "test") -> Error: ...
 def _at_exit() -> None: ...

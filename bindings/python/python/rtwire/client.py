@@ -24,6 +24,7 @@ from . import _rtwire
 from ._options import HeadersLike, PathLike, make_options
 from ._rtwire import (
     ClosedEvent,
+    Cursor,
     ErrorEvent,
     MessageEvent,
     OpenEvent,
@@ -99,7 +100,8 @@ class Connection:
 
     @property
     def transport(self) -> str:
-        """The transport in use: ``"websocket"`` (more to come)."""
+        """The transport in use: ``"websocket"``, ``"sse"``, ``"long_poll"``,
+        ``"poll"`` or ``"stream"``."""
         return self._native.transport
 
     @property
@@ -378,11 +380,14 @@ class connect:
     value out of range ``ValueError``, naming the argument.
 
     Args:
-        url: ``ws://`` or ``wss://`` URL (``http(s)://`` for the HTTP
-            transports as they land). User info becomes ``Authorization:
-            Basic``.
-        transport: ``"auto"`` (default: follows the scheme), ``"websocket"``,
-            ``"sse"``, ``"long_poll"``, ``"poll"`` or ``"stream"``.
+        url: ``ws://`` or ``wss://`` for WebSocket, ``http://`` or
+            ``https://`` for the HTTP transports. User info becomes
+            ``Authorization: Basic``.
+        transport: ``"auto"`` (default: ``ws(s)://`` → WebSocket;
+            ``http(s)://`` → an rtwire server's negotiate document picks the
+            transport, an event stream is used as SSE), ``"websocket"``,
+            ``"sse"``, ``"long_poll"`` (or ``"long-poll"``), ``"poll"`` or
+            ``"stream"``.
         headers: extra request headers, as a mapping or ``(name, value)``
             pairs; sent on every attempt.
         subprotocols: subprotocols to offer, in order of preference.
@@ -410,6 +415,33 @@ class connect:
         certfile: PEM client certificate chain (with ``keyfile``).
         keyfile: PEM client private key (with ``certfile``).
         insecure: accept any server certificate (default ``False``; tests only).
+        send_url: HTTP transports: where :meth:`Connection.send` POSTs
+            messages (default ``None``: ``send`` raises ``UnsupportedError``).
+        last_event_id: SSE: the ``Last-Event-ID`` of the first request.
+        read_timeout: HTTP transports: seconds without a byte before the
+            stream counts as dead and is reopened (default 60).
+        poll_interval: short polling: seconds between requests (default 5,
+            ±10 % jitter).
+        long_poll_timeout: long polling: seconds a request may be held
+            (default 65).
+        long_poll_post: long polling: POST instead of GET (default ``False``).
+        json_array: long polling: a JSON array body is one message per
+            element (default ``False``).
+        cursor: long polling and streaming: a :class:`Cursor` saying where
+            the position is read from and sent back (default ``None``).
+        framing: streaming: ``"lines"`` (default, one text message per
+            line), ``"ndjson"`` (one JSON value per line) or ``"chunks"``
+            (each chunk one binary message).
+        max_line: SSE and line framing: the longest line in bytes (default
+            1 MiB).
+        retry_server_errors: SSE: retry 5xx and 429 answers (honouring
+            ``Retry-After``) instead of failing (default ``False``).
+        max_redirects: HTTP transports: redirects followed at most
+            (default 10).
+        rtwire_protocol: WebSocket to an rtwire server: offer ``rtwire.v1``
+            so every message carries its id and a reconnect resumes where it
+            left off (default ``False``; ``transport="auto"`` on an rtwire
+            server's negotiate URL does it by itself).
 
     Raises:
         InvalidUrlError: the URL cannot be used (before any I/O).
@@ -443,6 +475,19 @@ class connect:
         certfile: Optional[PathLike] = None,
         keyfile: Optional[PathLike] = None,
         insecure: bool = False,
+        send_url: Optional[str] = None,
+        last_event_id: Optional[str] = None,
+        read_timeout: float = 60.0,
+        poll_interval: float = 5.0,
+        long_poll_timeout: float = 65.0,
+        long_poll_post: bool = False,
+        json_array: bool = False,
+        cursor: Optional[Cursor] = None,
+        framing: str = "lines",
+        max_line: int = 1024 * 1024,
+        retry_server_errors: bool = False,
+        max_redirects: int = 10,
+        rtwire_protocol: bool = False,
     ) -> None:
         if not isinstance(url, str):
             raise TypeError(f"url must be a str, not {type(url).__name__}")
@@ -466,6 +511,19 @@ class connect:
             certfile=certfile,
             keyfile=keyfile,
             insecure=insecure,
+            send_url=send_url,
+            last_event_id=last_event_id,
+            read_timeout=read_timeout,
+            poll_interval=poll_interval,
+            long_poll_timeout=long_poll_timeout,
+            long_poll_post=long_poll_post,
+            json_array=json_array,
+            cursor=cursor,
+            framing=framing,
+            max_line=max_line,
+            retry_server_errors=retry_server_errors,
+            max_redirects=max_redirects,
+            rtwire_protocol=rtwire_protocol,
         )
         self._conn: Optional[Connection] = None
 

@@ -17,7 +17,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple, Type, Union
 
 from . import _rtwire
 from ._options import HeadersLike, PathLike, make_options
-from ._rtwire import ClosedEvent, MessageEvent, Reconnect
+from ._rtwire import ClosedEvent, Cursor, MessageEvent, Reconnect
 from .client import Data, Event
 from .exceptions import ConnectionClosed
 
@@ -45,7 +45,8 @@ class Connection:
 
     @property
     def transport(self) -> str:
-        """The transport in use: ``"websocket"`` (more to come)."""
+        """The transport in use: ``"websocket"``, ``"sse"``, ``"long_poll"``,
+        ``"poll"`` or ``"stream"``."""
         return self._native.transport
 
     @property
@@ -173,7 +174,9 @@ class Connection:
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Sends what was queued, then a close frame, and blocks until the
         connection is over (at most about ``close_timeout``). Messages
-        arriving meanwhile are dropped unless another thread is receiving.
+        arriving meanwhile are not lost: a thread receiving gets them, or
+        later calls to :meth:`recv` and :meth:`events` do, before
+        ``ConnectionClosed``.
 
         Raises:
             InvalidArgumentError: a code an application may not send or a
@@ -230,6 +233,19 @@ def connect(
     certfile: Optional[PathLike] = None,
     keyfile: Optional[PathLike] = None,
     insecure: bool = False,
+    send_url: Optional[str] = None,
+    last_event_id: Optional[str] = None,
+    read_timeout: float = 60.0,
+    poll_interval: float = 5.0,
+    long_poll_timeout: float = 65.0,
+    long_poll_post: bool = False,
+    json_array: bool = False,
+    cursor: Optional[Cursor] = None,
+    framing: str = "lines",
+    max_line: int = 1024 * 1024,
+    retry_server_errors: bool = False,
+    max_redirects: int = 10,
+    rtwire_protocol: bool = False,
 ) -> Connection:
     """Opens a connection, blocking until the first session is open; the
     arguments and errors are those of :func:`rtwire.connect`. Ctrl-C
@@ -255,5 +271,18 @@ def connect(
         certfile=certfile,
         keyfile=keyfile,
         insecure=insecure,
+        send_url=send_url,
+        last_event_id=last_event_id,
+        read_timeout=read_timeout,
+        poll_interval=poll_interval,
+        long_poll_timeout=long_poll_timeout,
+        long_poll_post=long_poll_post,
+        json_array=json_array,
+        cursor=cursor,
+        framing=framing,
+        max_line=max_line,
+        retry_server_errors=retry_server_errors,
+        max_redirects=max_redirects,
+        rtwire_protocol=rtwire_protocol,
     )
     return Connection(_rtwire.connect_blocking(url, options))

@@ -1,0 +1,472 @@
+//! The embedded server (`rtwire.serve`): the core's `rtwire::server::Server`
+//! on the binding's runtime.
+//!
+//! Messages WebSocket clients send are never handed to Python on a runtime
+//! thread. With a Python handler set, the core's handler only queues them
+//! (bounded) in an [`Inbox`]; a Python thread takes them with
+//! `next_message` (GIL released while it waits), runs the callback and
+//! publishes what it returns. Nothing on the runtime waits for the GIL.
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+
+use rtwire::server::{Server, ServerOptions};
+use rtwire::{Data, Error, ErrorKind};
+
+use crate::args::{boolean, int_in, message, path, positive_seconds, string};
+use crate::bridge::{deliver, shutting_down, Outcome};
+use crate::conn::{block_in_slices, runtime};
+use crate::errors::to_pyerr;
+use crate::events::data_to_py;
+use crate::options::str_list;
+
+/// Messages from WebSocket clients waiting for the Python handler.
+#[derive(Debug)]
+struct InboxState {
+    queue: VecDeque<(String, Data)>,
+    capacity: usize,
+    /// Messages dropped because the queue was full, since the start.
+    dropped: u64,
+    /// The server is closed: `next_message` returns `None`.
+    closed: bool,
+}
+
+/// The bounded queue between the core's handler and the Python thread.
+#[derive(Debug)]
+struct Inbox {
+    state: Mutex<InboxState>,
+    ready: Condvar,
+}
+
+impl Inbox {
+    fn lock(&self) -> MutexGuard<'_, InboxState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a message (called on a runtime thread; never blocks).
+    fn push(&self, channel: &str, data: Data) {
+        let mut g = self.lock();
+        if g.closed {
+            return;
+        }
+        if g.queue.len() >= g.capacity {
+            g.dropped += 1;
+            return;
+        }
+        g.queue.push_back((channel.to_string(), data));
+        drop(g);
+        self.ready.notify_one();
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+}
+
+/// Whether `name` is a channel name the server serves: 1 to 128 of
+/// `A-Z a-z 0-9 . _ -`.
+fn valid_channel(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+fn channel_arg(v: &Bound<'_, PyAny>) -> PyResult<String> {
+    let c = string("channel", v)?;
+    if !valid_channel(&c) {
+        return Err(PyValueError::new_err(format!(
+            "channel must be 1 to 128 characters of A-Z a-z 0-9 . _ -, got {c:?}"
+        )));
+    }
+    Ok(c)
+}
+
+/// Figures of one channel.
+#[pyclass(module = "rtwire", frozen, get_all)]
+#[derive(Debug)]
+pub struct ChannelStats {
+    /// The channel name.
+    pub name: String,
+    /// Messages published since the server started.
+    pub published: u64,
+    /// Messages kept in history.
+    pub history: usize,
+    /// Live subscribers (WebSocket, SSE, streaming, held polls).
+    pub subscribers: usize,
+}
+
+#[pymethods]
+impl ChannelStats {
+    fn __repr__(&self) -> String {
+        format!(
+            "ChannelStats(name={:?}, published={}, history={}, subscribers={})",
+            self.name, self.published, self.history, self.subscribers
+        )
+    }
+}
+
+/// Server-wide figures, from `Server.stats()`.
+#[pyclass(module = "rtwire", frozen, get_all)]
+#[derive(Debug)]
+pub struct ServerStats {
+    /// Open TCP connections.
+    pub connections: usize,
+    /// Per-channel figures, by channel name.
+    pub channels: Py<PyDict>,
+}
+
+#[pymethods]
+impl ServerStats {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "ServerStats(connections={}, channels={})",
+            self.connections,
+            self.channels.bind(py).len()
+        )
+    }
+}
+
+/// A running server (wrapped by `rtwire.Server`).
+#[pyclass(module = "rtwire._rtwire", name = "Server", frozen)]
+#[derive(Debug)]
+pub struct PyServer {
+    server: RwLock<Option<Server>>,
+    addr: SocketAddr,
+    url: String,
+    epoch: String,
+    inbox: Arc<Inbox>,
+}
+
+impl PyServer {
+    fn with_server<R>(&self, f: impl FnOnce(&Server) -> R) -> PyResult<R> {
+        let g = self.server.read().unwrap_or_else(|e| e.into_inner());
+        match g.as_ref() {
+            Some(s) => Ok(f(s)),
+            None => Err(PyRuntimeError::new_err("the server is closed")),
+        }
+    }
+
+    fn take(&self) -> Option<Server> {
+        self.inbox.close();
+        self.server
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.take() {
+            runtime().spawn(s.shutdown());
+        }
+    }
+}
+
+#[pymethods]
+impl PyServer {
+    /// The bound address.
+    #[getter]
+    fn host(&self) -> String {
+        self.addr.ip().to_string()
+    }
+
+    /// The bound port (the real one when started with port 0).
+    #[getter]
+    fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://host:port` (`https://` with TLS).
+    #[getter]
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The epoch of the message ids; new at every start.
+    #[getter]
+    fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Whether `close` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.server
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+    }
+
+    /// Publishes `data` (`str`: text, bytes-like: binary) to `channel`;
+    /// returns the message id.
+    fn publish(&self, channel: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<String> {
+        let channel = channel_arg(channel)?;
+        let data = message(data)?;
+        self.with_server(|s| s.publish(&channel, data))
+    }
+
+    /// Connection count and per-channel figures.
+    fn stats(&self, py: Python<'_>) -> PyResult<ServerStats> {
+        let st = self.with_server(|s| s.stats())?;
+        let channels = PyDict::new(py);
+        for c in st.channels {
+            let name = c.name.clone();
+            let v = Py::new(
+                py,
+                ChannelStats {
+                    name: c.name,
+                    published: c.published,
+                    history: c.history,
+                    subscribers: c.subscribers,
+                },
+            )?;
+            channels.set_item(name, v)?;
+        }
+        Ok(ServerStats {
+            connections: st.connections,
+            channels: channels.unbind(),
+        })
+    }
+
+    /// Drops every client at once, as a network cut would; they reconnect
+    /// and resume from history.
+    fn disconnect_all(&self) -> PyResult<()> {
+        self.with_server(|s| s.disconnect_all())
+    }
+
+    /// With `capacity`: messages WebSocket clients send go to the inbox (at
+    /// most `capacity` waiting; more are dropped and counted) instead of
+    /// being published. With `None`: they are published as sent.
+    #[pyo3(signature = (capacity))]
+    fn set_inbox(&self, capacity: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let capacity = match capacity.filter(|v| !v.is_none()) {
+            Some(c) => Some(int_in("queue", c, 1, isize::MAX as i64)? as usize),
+            None => None,
+        };
+        let inbox = self.inbox.clone();
+        self.with_server(|s| match capacity {
+            Some(n) => {
+                inbox.lock().capacity = n;
+                s.set_handler(Arc::new(move |channel: &str, data: Data| {
+                    inbox.push(channel, data);
+                    None
+                }));
+            }
+            None => s.set_handler(Arc::new(|_: &str, data: Data| Some(data))),
+        })
+    }
+
+    /// The next message from the inbox as `(channel, data)`, blocking with
+    /// the GIL released; `None` after `timeout` seconds or once the server
+    /// is closed (what is still queued then is dropped: it could not be
+    /// published).
+    #[pyo3(signature = (timeout = None))]
+    fn next_message<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let deadline = match timeout.filter(|v| !v.is_none()) {
+            Some(t) => Some(Instant::now() + crate::args::seconds("timeout", t)?),
+            None => None,
+        };
+        let inbox = &self.inbox;
+        let item = py.detach(|| {
+            let mut g = inbox.lock();
+            loop {
+                if shutting_down() {
+                    // The interpreter is finalizing: this thread must not
+                    // enter Python again. It waits here until the process
+                    // exits.
+                    drop(g);
+                    loop {
+                        std::thread::sleep(Duration::from_secs(3600));
+                    }
+                }
+                if g.closed {
+                    // Nothing can be published any more.
+                    g.queue.clear();
+                    return None;
+                }
+                if let Some(item) = g.queue.pop_front() {
+                    return Some(item);
+                }
+                let mut wait = Duration::from_millis(200);
+                if let Some(d) = deadline {
+                    let now = Instant::now();
+                    if now >= d {
+                        return None;
+                    }
+                    wait = wait.min(d - now);
+                }
+                g = inbox
+                    .ready
+                    .wait_timeout(g, wait)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+        });
+        match item {
+            Some((channel, data)) => {
+                let d = data_to_py(py, &data)?;
+                Ok(Some(PyTuple::new(
+                    py,
+                    [PyString::new(py, &channel).into_any().unbind(), d],
+                )?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Messages the inbox dropped because it was full.
+    #[getter]
+    fn dropped(&self) -> u64 {
+        self.inbox.lock().dropped
+    }
+
+    /// Stops the server, blocking (GIL released) until it has shut down:
+    /// WebSocket clients get close 1001, streams end, connections are awaited
+    /// up to 5 s. Harmless when already closed.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        if let Some(s) = self.take() {
+            let task = runtime().spawn(s.shutdown());
+            block_in_slices(py, task, None)?;
+        }
+        Ok(())
+    }
+
+    /// Stops the server; returns a future on `loop` that resolves once it has
+    /// shut down, or `None` when it was already closed.
+    fn close_async<'py>(&self, r#loop: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(s) = self.take() else {
+            return Ok(None);
+        };
+        let fut = r#loop.call_method0("create_future")?;
+        let event_loop = r#loop.clone().unbind();
+        let target = fut.clone().unbind();
+        runtime().spawn(async move {
+            s.shutdown().await;
+            deliver(event_loop, target, Outcome::Done);
+        });
+        Ok(Some(fut))
+    }
+}
+
+fn bind_addr(
+    py: Python<'_>,
+    host: &Bound<'_, PyAny>,
+    port: &Bound<'_, PyAny>,
+) -> PyResult<SocketAddr> {
+    let host = string("host", host)?;
+    let port = int_in("port", port, 0, u16::MAX as i64)? as u16;
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let resolved = py.detach(|| (host.as_str(), port).to_socket_addrs());
+    resolved.ok().and_then(|mut a| a.next()).ok_or_else(|| {
+        to_pyerr(
+            py,
+            Error::new(ErrorKind::Connect, format!("cannot resolve host {host:?}")),
+        )
+    })
+}
+
+/// Starts a server on the runtime, blocking (GIL released) only until it
+/// listens.
+#[pyfunction]
+#[pyo3(signature = (
+    host,
+    port,
+    *,
+    history,
+    client_queue,
+    token,
+    tls_cert,
+    tls_key,
+    allowed_origins,
+    cors,
+    ping_interval,
+    heartbeat,
+    long_poll_hold,
+    max_message_size,
+    max_headers,
+    header_timeout,
+))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn serve(
+    py: Python<'_>,
+    host: &Bound<'_, PyAny>,
+    port: &Bound<'_, PyAny>,
+    history: &Bound<'_, PyAny>,
+    client_queue: &Bound<'_, PyAny>,
+    token: &Bound<'_, PyAny>,
+    tls_cert: &Bound<'_, PyAny>,
+    tls_key: &Bound<'_, PyAny>,
+    allowed_origins: &Bound<'_, PyAny>,
+    cors: &Bound<'_, PyAny>,
+    ping_interval: &Bound<'_, PyAny>,
+    heartbeat: &Bound<'_, PyAny>,
+    long_poll_hold: &Bound<'_, PyAny>,
+    max_message_size: &Bound<'_, PyAny>,
+    max_headers: &Bound<'_, PyAny>,
+    header_timeout: &Bound<'_, PyAny>,
+) -> PyResult<PyServer> {
+    let mut o = ServerOptions::new();
+    let size = |name: &str, v: &Bound<'_, PyAny>| -> PyResult<usize> {
+        Ok(int_in(name, v, 1, isize::MAX as i64)? as usize)
+    };
+    o.history = size("history", history)?;
+    o.client_queue = size("client_queue", client_queue)?;
+    if !token.is_none() {
+        let t = string("token", token)?;
+        if t.is_empty() {
+            return Err(PyValueError::new_err("token must not be empty"));
+        }
+        o.token = Some(t);
+    }
+    o.tls_cert = path("tls_cert", Some(tls_cert))?;
+    o.tls_key = path("tls_key", Some(tls_key))?;
+    if o.tls_cert.is_some() != o.tls_key.is_some() {
+        return Err(PyValueError::new_err("tls_cert and tls_key go together"));
+    }
+    if !allowed_origins.is_none() {
+        o.allowed_origins = Some(str_list("allowed_origins", allowed_origins)?);
+    }
+    o.cors = boolean("cors", cors)?;
+    o.ping_interval = positive_seconds("ping_interval", ping_interval)?;
+    o.heartbeat = positive_seconds("heartbeat", heartbeat)?;
+    o.long_poll_hold = positive_seconds("long_poll_hold", long_poll_hold)?;
+    o.max_message_size = size("max_message_size", max_message_size)?;
+    o.max_headers = size("max_headers", max_headers)?;
+    o.header_timeout = positive_seconds("header_timeout", header_timeout)?;
+    o.bind = bind_addr(py, host, port)?;
+    let server = match block_in_slices(py, Server::start(o), None)? {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => return Err(to_pyerr(py, e)),
+        None => unreachable!("no deadline"),
+    };
+    Ok(PyServer {
+        addr: server.local_addr(),
+        url: server.base_url(),
+        epoch: server.epoch().to_string(),
+        server: RwLock::new(Some(server)),
+        inbox: Arc::new(Inbox {
+            state: Mutex::new(InboxState {
+                queue: VecDeque::new(),
+                capacity: 1024,
+                dropped: 0,
+                closed: false,
+            }),
+            ready: Condvar::new(),
+        }),
+    })
+}
