@@ -22,10 +22,8 @@
 //! descriptors across both processes: raise `ulimit -n` first
 //! (`bench/idle-memory.sh` does).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{stream, StreamExt};
@@ -33,47 +31,9 @@ use rtwire::{Event, Options};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-/// The system allocator, counting live bytes.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to `System` unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract is passed on unchanged.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as above.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as above.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-            LIVE.fetch_add(new_size, Ordering::Relaxed);
-        }
-        p
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{live, Counting};
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
@@ -143,7 +103,7 @@ async fn measure(url: &str, n: usize) -> Result<String, String> {
     // allocator warm-up) are not charged to the N.
     let warm = open(url.to_string()).await?;
     settle().await;
-    let (rss0, heap0) = (rss_kib()?, LIVE.load(Ordering::Relaxed));
+    let (rss0, heap0) = (rss_kib()?, live());
 
     let conns: Vec<rtwire::Connection> = stream::iter(0..n)
         .map(|_| open(url.to_string()))
@@ -153,7 +113,7 @@ async fn measure(url: &str, n: usize) -> Result<String, String> {
         .into_iter()
         .collect::<Result<_, _>>()?;
     settle().await;
-    let (rss1, heap1) = (rss_kib()?, LIVE.load(Ordering::Relaxed));
+    let (rss1, heap1) = (rss_kib()?, live());
 
     let rss_delta = rss1.saturating_sub(rss0);
     let heap_delta = heap1.saturating_sub(heap0);
