@@ -42,6 +42,13 @@
 #define RTWIRE_VERSION_NUMBER (((RTWIRE_VERSION_MAJOR * 10000) + (RTWIRE_VERSION_MINOR * 100)) + RTWIRE_VERSION_PATCH)
 
 /**
+ * The most bytes a message id of the embedded server takes, including the
+ * terminating NUL: an id buffer of this size is never truncated. Ids are
+ * `{epoch}-{sequence}` (e.g. `"1f2e3d4c-17"`).
+ */
+#define RTWIRE_SERVER_ID_MAX 64
+
+/**
  * The status of a call. `RTWIRE_RESULT_OK` (0) is success; every other
  * value is an error or a "try again" signal.
  *
@@ -193,6 +200,27 @@ enum rtwire_event_type
    * connection, exactly once.
    */
   RTWIRE_EVENT_TYPE_CLOSED = 5,
+  /**
+   * Server (with `rtwire_server_options_set_events()`): a client
+   * subscribed over a long-lived transport: channel, transport
+   * (WebSocket, SSE or streaming), peer address.
+   */
+  RTWIRE_EVENT_TYPE_SERVER_CONNECTED = 6,
+  /**
+   * Server: that client went away: channel, transport, peer address.
+   */
+  RTWIRE_EVENT_TYPE_SERVER_DISCONNECTED = 7,
+  /**
+   * Server: a message was published (by a client or through
+   * `rtwire_server_publish_text()` / `_binary()`): channel, id, size.
+   */
+  RTWIRE_EVENT_TYPE_SERVER_PUBLISHED = 8,
+  /**
+   * Server (with `rtwire_server_options_set_client_messages()`): a
+   * WebSocket client sent a message, which was not published: channel
+   * and data. Publish it (or anything else) yourself if you want to.
+   */
+  RTWIRE_EVENT_TYPE_SERVER_MESSAGE = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -246,6 +274,37 @@ typedef uint32_t rtwire_transport;
 #endif // __cplusplus
 
 /**
+ * How an HTTP streaming body is cut into messages. Pass one of these values
+ * to `rtwire_options_set_framing()`.
+ */
+enum rtwire_framing
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Each line (LF or CRLF ended) is one text message (the default).
+   */
+  RTWIRE_FRAMING_LINES = 0,
+  /**
+   * Each line is one JSON value (NDJSON), delivered as a text message; a
+   * line that is not JSON is a protocol error. Blank lines are skipped.
+   */
+  RTWIRE_FRAMING_NDJSON = 1,
+  /**
+   * Each received chunk is one binary message, as it arrived.
+   */
+  RTWIRE_FRAMING_CHUNKS = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtwire_framing rtwire_framing;
+#else
+typedef uint32_t rtwire_framing;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * One connection (opaque), created by `rtwire_context_connect()` and freed
  * with `rtwire_conn_free()`. Its events arrive through its context.
  *
@@ -255,8 +314,8 @@ typedef uint32_t rtwire_transport;
 typedef struct rtwire_conn rtwire_conn;
 
 /**
- * A context (opaque): one background thread on which its connections run,
- * their shared event queue, and a notify fd.
+ * A context (opaque): one background thread on which its connections and
+ * servers run, their shared event queue, and a notify fd.
  *
  * Create with `rtwire_context_new()`, free with `rtwire_context_free()`.
  * Events are taken on the caller's threads (`rtwire_context_next_event()`,
@@ -268,7 +327,7 @@ typedef struct rtwire_conn rtwire_conn;
 typedef struct rtwire_context rtwire_context;
 
 /**
- * One event of a connection (opaque). Taken with
+ * One event of a connection or of a server (opaque). Taken with
  * `rtwire_context_next_event()` (the caller owns it and frees it with
  * `rtwire_event_free()`) or borrowed inside a dispatch callback.
  *
@@ -289,6 +348,37 @@ typedef struct rtwire_event rtwire_event;
  * same object are serialised internally.
  */
 typedef struct rtwire_options rtwire_options;
+
+/**
+ * A running (or stopped) embedded server (opaque), started with
+ * `rtwire_server_start()` and freed with `rtwire_server_free()`. It serves
+ * named channels over every transport at once on one port:
+ * `/ws/{channel}` (WebSocket), `/sse/{channel}`, `/poll/{channel}`,
+ * `/stream/{channel}`, `/latest/{channel}`, `POST /publish/{channel}`,
+ * `/negotiate/{channel}`, `/healthz` (see docs/server.md).
+ *
+ * Thread safety: every function may be called from any thread, also
+ * concurrently (e.g. publishes from several threads).
+ */
+typedef struct rtwire_server rtwire_server;
+
+/**
+ * Settings of an embedded server (opaque). Create with
+ * `rtwire_server_options_new()`, free with `rtwire_server_options_free()`.
+ * `rtwire_server_start()` copies them, so one object can start many
+ * servers and may be freed right after.
+ *
+ * Thread safety: every function may be called from any thread.
+ */
+typedef struct rtwire_server_options rtwire_server_options;
+
+/**
+ * A snapshot of a server's figures (opaque), taken with
+ * `rtwire_server_stats()` and freed with `rtwire_stats_free()`.
+ * Immutable: its accessors may be called from any thread; views they
+ * return are valid until it is freed.
+ */
+typedef struct rtwire_stats rtwire_stats;
 
 /**
  * Called by `rtwire_context_dispatch()` once per event, on the calling
@@ -510,13 +600,16 @@ rtwire_result rtwire_context_new(rtwire_context **out);
  * Frees a context and everything in it: every connection of the context
  * is dropped at once (its socket closes without a close handshake; for a
  * clean close call `rtwire_conn_close()` and wait for the CLOSED event
- * first), undelivered events are discarded, the notify fd is closed (take
+ * first), every server started on it stops at once (its clients see the
+ * connection drop; for a graceful stop call `rtwire_server_stop()` first),
+ * undelivered events are discarded, the notify fd is closed (take
  * it out of your poll set first) and the background thread is joined (waiting
  * at most 2 s for a name lookup in progress).
  *
- * Handles of its connections become invalid. Events already taken from
- * the queue stay valid until `rtwire_event_free()`. Calls on the context
- * that are waiting in other threads return `RTWIRE_RESULT_INVALID_HANDLE`.
+ * Handles of its connections and servers become invalid. Events already
+ * taken from the queue stay valid until `rtwire_event_free()`. Calls on
+ * the context that are waiting in other threads return
+ * `RTWIRE_RESULT_INVALID_HANDLE`.
  * Inside a dispatch callback the teardown is finished when dispatch
  * returns.
  *
@@ -539,7 +632,7 @@ rtwire_result rtwire_context_free(rtwire_context *ctx);
 int rtwire_context_fd(const rtwire_context *ctx);
 
 /**
- * Takes the next event of any connection of the context, without
+ * Takes the next event of any connection or server of the context, without
  * blocking, and writes it to `*out`.
  *
  * Returns `RTWIRE_RESULT_OK` (the caller owns `*out` and frees it with
@@ -619,7 +712,8 @@ size_t rtwire_context_last_error(const rtwire_context *ctx, char *buf, size_t ca
 rtwire_event_type rtwire_event_kind(const rtwire_event *ev);
 
 /**
- * The connection the event belongs to, or NULL for an invalid handle. The
+ * The connection the event belongs to, or NULL for an invalid handle and
+ * for server events (see `rtwire_event_server()`). The
  * handle is not owned by the event: it stays valid until
  * `rtwire_conn_free()` (after that, calls with it return
  * `RTWIRE_RESULT_INVALID_HANDLE`).
@@ -634,14 +728,15 @@ rtwire_conn *rtwire_event_conn(const rtwire_event *ev);
 void *rtwire_event_userdata(const rtwire_event *ev);
 
 /**
- * MESSAGE: the payload (UTF-8 for text, not NUL-terminated). Empty for a
- * message without payload, other event types and invalid handles. Valid
- * until `rtwire_event_free()`.
+ * MESSAGE and SERVER_MESSAGE: the payload (UTF-8 for text, not
+ * NUL-terminated). Empty for a message without payload, other event types
+ * and invalid handles. Valid until `rtwire_event_free()`.
  */
 rtwire_bytes rtwire_event_data(const rtwire_event *ev);
 
 /**
- * MESSAGE: whether the payload is text (true) or binary (false). False for
+ * MESSAGE and SERVER_MESSAGE: whether the payload is text (true) or
+ * binary (false). False for
  * other event types and invalid handles.
  */
 bool rtwire_event_is_text(const rtwire_event *ev);
@@ -653,14 +748,18 @@ bool rtwire_event_is_text(const rtwire_event *ev);
 rtwire_str rtwire_event_name(const rtwire_event *ev);
 
 /**
- * MESSAGE: the event id (SSE `id:`) or cursor, absent (`data` NULL) when
- * the transport has none. Valid until `rtwire_event_free()`.
+ * MESSAGE: the event id (SSE `id:`, the last event id; with
+ * `rtwire_options_set_rtwire_protocol()` the rtwire server's id) or cursor,
+ * absent (`data` NULL) when the transport has none. SERVER_PUBLISHED: the
+ * new message's id. Valid until `rtwire_event_free()`.
  */
 rtwire_str rtwire_event_id(const rtwire_event *ev);
 
 /**
- * OPEN: the transport in use (`RTWIRE_TRANSPORT_AUTO` for other event
- * types and invalid handles).
+ * OPEN: the transport in use. SERVER_CONNECTED and SERVER_DISCONNECTED:
+ * the client's transport (`RTWIRE_TRANSPORT_WEBSOCKET`, `_SSE` or
+ * `_STREAM`). `RTWIRE_TRANSPORT_AUTO` for other event types and invalid
+ * handles.
  */
 rtwire_transport rtwire_event_transport(const rtwire_event *ev);
 
@@ -767,6 +866,40 @@ rtwire_result rtwire_event_unsent(const rtwire_event *ev,
                                   size_t index,
                                   rtwire_bytes *data,
                                   bool *is_text);
+
+/**
+ * Server events: the server the event belongs to, or NULL for other
+ * events and invalid handles. Not owned by the event: it stays valid until
+ * `rtwire_server_free()`.
+ */
+rtwire_server *rtwire_event_server(const rtwire_event *ev);
+
+/**
+ * Server events: the channel. Absent for other types. Valid until
+ * `rtwire_event_free()`.
+ */
+rtwire_str rtwire_event_channel(const rtwire_event *ev);
+
+/**
+ * SERVER_CONNECTED and SERVER_DISCONNECTED: the client's address
+ * (`127.0.0.1:54321`, `[::1]:54321`). Absent for other types. Valid until
+ * `rtwire_event_free()`.
+ */
+rtwire_str rtwire_event_peer(const rtwire_event *ev);
+
+/**
+ * SERVER_PUBLISHED and SERVER_MESSAGE: the payload size in bytes; 0 for
+ * other types.
+ */
+size_t rtwire_event_byte_count(const rtwire_event *ev);
+
+/**
+ * Server events: how many events of this server were dropped just before
+ * this one because `event_queue` of them were already waiting in the
+ * context (`rtwire_server_options_set_event_queue()`). 0 when none were
+ * (and for other types).
+ */
+uint64_t rtwire_event_dropped(const rtwire_event *ev);
 
 /**
  * Frees an event taken with `rtwire_context_next_event()`; its views become
@@ -1004,6 +1137,168 @@ rtwire_result rtwire_options_set_last_event_id(rtwire_options *opts, const char 
 rtwire_result rtwire_options_set_read_timeout_ms(rtwire_options *opts, uint32_t ms);
 
 /**
+ * Short polling: the time between requests, in milliseconds (default
+ * 5000; each wait varies by ±10 %).
+ *
+ * Returns as `rtwire_options_set_open_timeout_ms()` (0 is
+ * `RTWIRE_RESULT_INVALID_ARGUMENT`).
+ */
+rtwire_result rtwire_options_set_poll_interval_ms(rtwire_options *opts, uint32_t ms);
+
+/**
+ * Long polling: the longest a request may be held by the server before it
+ * counts as failed, in milliseconds (default 65000: a 60 s hold plus a
+ * margin). Set it above the server's hold time.
+ *
+ * Returns as `rtwire_options_set_open_timeout_ms()` (0 is
+ * `RTWIRE_RESULT_INVALID_ARGUMENT`).
+ */
+rtwire_result rtwire_options_set_long_poll_timeout_ms(rtwire_options *opts, uint32_t ms);
+
+/**
+ * Long polling: send POST instead of GET (default off).
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_options_set_long_poll_post(rtwire_options *opts, bool post);
+
+/**
+ * Long polling: deliver a JSON array body as one message per element
+ * (default off: the whole body is one message).
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_options_set_json_array(rtwire_options *opts, bool enabled);
+
+/**
+ * Long polling: take the cursor from this response header (e.g.
+ * `X-Cursor`) and send it with the next request, so nothing is skipped or
+ * repeated across errors and reconnects. Turns cursor handling on; by
+ * default the cursor is sent as the query parameter `cursor` (see
+ * `rtwire_options_set_cursor_to_query()` and `_to_header()`). Replaces an
+ * earlier source, keeping the destination and initial value. The name is
+ * copied.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (not a
+ * valid header name, e.g. empty or with spaces; not UTF-8).
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_cursor_from_header(rtwire_options *opts, const char *name);
+
+/**
+ * Long polling: take the cursor from this top-level field of a JSON object
+ * body (e.g. `cursor`); the messages are then the elements of the body's
+ * `messages` array. Otherwise as `rtwire_options_set_cursor_from_header()`.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (empty;
+ * not UTF-8).
+ *
+ * # Safety
+ * `field` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_cursor_from_json_field(rtwire_options *opts, const char *field);
+
+/**
+ * Long polling: send the cursor as this query parameter (the default is
+ * `cursor`). Call after choosing a source. The name is copied.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (empty;
+ * not UTF-8; no cursor source set yet).
+ *
+ * # Safety
+ * `param` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_cursor_to_query(rtwire_options *opts, const char *param);
+
+/**
+ * Long polling: send the cursor in this request header instead of the
+ * query. Call after choosing a source. The name is copied.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (not a
+ * valid header name; not UTF-8; no cursor source set yet).
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_cursor_to_header(rtwire_options *opts, const char *name);
+
+/**
+ * Long polling: the cursor of the first request (default none: the first
+ * request carries no cursor). Call after choosing a source. The value is
+ * copied.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT`
+ * (control characters; not UTF-8; no cursor source set yet).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_cursor_initial(rtwire_options *opts, const char *value);
+
+/**
+ * HTTP streaming: how the body is cut into messages, one of the
+ * `rtwire_framing` values (default `RTWIRE_FRAMING_LINES`).
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (not an `rtwire_framing` value).
+ */
+rtwire_result rtwire_options_set_framing(rtwire_options *opts, uint32_t framing);
+
+/**
+ * SSE and line framing: the longest line in bytes (default 1 MiB). A
+ * longer line is a `RTWIRE_RESULT_TOO_LARGE` error (then a reconnect).
+ *
+ * Returns as `rtwire_options_set_max_message_size()` (0 is
+ * `RTWIRE_RESULT_INVALID_ARGUMENT`).
+ */
+rtwire_result rtwire_options_set_max_line(rtwire_options *opts, size_t bytes);
+
+/**
+ * SSE: retry on 5xx and 429 answers, honouring `Retry-After`, instead of
+ * failing the connection (default off, as the SSE standard says).
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_options_set_retry_server_errors(rtwire_options *opts, bool retry);
+
+/**
+ * HTTP transports: the most redirects followed (default 10; 0 follows
+ * none, so a redirect fails the connection). Credentials are not sent to
+ * another origin and an https→http redirect is refused.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_options_set_max_redirects(rtwire_options *opts, uint32_t redirects);
+
+/**
+ * WebSocket to an rtwire server: offer the subprotocol `rtwire.v1`, under
+ * which every message carries its id (`rtwire_event_id()`), and resume
+ * with `?cursor=ID` after a reconnect, so nothing is lost or repeated.
+ * Default off (other servers would not know it); `RTWIRE_TRANSPORT_AUTO`
+ * turns it on for the WebSocket an rtwire server offers.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_options_set_rtwire_protocol(rtwire_options *opts, bool enabled);
+
+/**
+ * Bytes read from the socket at a time (default 4096, at least 256). Kept
+ * small so an idle connection costs little memory; it grows with the
+ * message.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (below 256).
+ */
+rtwire_result rtwire_options_set_read_buffer_size(rtwire_options *opts, size_t bytes);
+
+/**
  * Trusts the CA certificates in this PEM file instead of the system roots.
  * The path is copied; the file is read at connect time (an unreadable file
  * makes `rtwire_context_connect()` return `RTWIRE_RESULT_TLS`).
@@ -1066,6 +1361,452 @@ const char *rtwire_result_message(uint32_t code);
  * `"unknown"`. Do not free it. Thread-safe.
  */
 const char *rtwire_result_name(uint32_t code);
+
+/**
+ * Creates a server options object with every setting at its default and
+ * writes it to `*out`.
+ *
+ * Defaults: bind `127.0.0.1:0` (a free loopback port); history 1000
+ * messages per channel; client queue 1024 messages; no token; plain TCP
+ * (no TLS); any WebSocket `Origin`; no CORS; WebSocket ping every 20 s;
+ * SSE/stream heartbeat every 15 s; long polls held up to 25 s; max message
+ * 16 MiB; max 64 request headers; 10 s for a request's headers; no server
+ * events; event queue 256; WebSocket client messages published as sent.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_NULL_ARGUMENT` (`out` is NULL)
+ * or `RTWIRE_RESULT_INTERNAL` (too many live handles). The caller owns the
+ * object and frees it with `rtwire_server_options_free()`. Thread-safe.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+rtwire_result rtwire_server_options_new(rtwire_server_options **out);
+
+/**
+ * Frees a server options object; servers started with it are unaffected.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE` (NULL,
+ * double free, not a server options handle). Thread-safe.
+ */
+rtwire_result rtwire_server_options_free(rtwire_server_options *opts);
+
+/**
+ * The address to listen on: an IP address and a port, `"127.0.0.1:0"`
+ * (the default; port 0 picks a free port, see `rtwire_server_port()`),
+ * `"0.0.0.0:8080"`, `"[::1]:9000"`. Host names are not accepted. The
+ * string is copied.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (not
+ * `IP:PORT`; not UTF-8). An address that cannot be bound makes
+ * `rtwire_server_start()` fail with `RTWIRE_RESULT_CONNECT`.
+ *
+ * # Safety
+ * `addr` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_server_options_set_bind(rtwire_server_options *opts, const char *addr);
+
+/**
+ * Messages kept per channel for clients that resume (default 1000).
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
+ */
+rtwire_result rtwire_server_options_set_history(rtwire_server_options *opts, size_t messages);
+
+/**
+ * How many messages a subscriber may fall behind the live stream before it
+ * is cut off (WebSocket: close 1008; SSE and streaming: the response ends
+ * and the client resumes from history), default 1024.
+ *
+ * Returns as `rtwire_server_options_set_history()`.
+ */
+rtwire_result rtwire_server_options_set_client_queue(rtwire_server_options *opts, size_t messages);
+
+/**
+ * A bearer token every channel request must carry (`Authorization: Bearer
+ * TOKEN` or `?token=TOKEN`), compared in constant time; `""` removes the
+ * requirement (the default). The string is copied.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (not
+ * UTF-8; control characters or spaces, which no header could carry).
+ *
+ * # Safety
+ * `token` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_server_options_set_token(rtwire_server_options *opts, const char *token);
+
+/**
+ * Serves TLS (`https://`, `wss://`) with a PEM certificate chain file and a
+ * PEM private key file. Paths are copied; the files are read by
+ * `rtwire_server_start()` (unreadable or bad files make it fail with
+ * `RTWIRE_RESULT_TLS`).
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (not
+ * UTF-8).
+ *
+ * # Safety
+ * `cert_path` and `key_path` are NULL or NUL-terminated strings.
+ */
+rtwire_result rtwire_server_options_set_tls(rtwire_server_options *opts,
+                                            const char *cert_path,
+                                            const char *key_path);
+
+/**
+ * Allows WebSocket clients with this `Origin` (exact match). Without any
+ * call every origin is allowed, including none; after the first call only
+ * the origins added are (others get 403). The string is copied.
+ *
+ * Returns as `rtwire_server_options_set_tls()`.
+ *
+ * # Safety
+ * `origin` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_server_options_add_allowed_origin(rtwire_server_options *opts,
+                                                       const char *origin);
+
+/**
+ * Answers CORS preflights and adds `Access-Control-Allow-Origin`, for
+ * browser clients on other origins (default off).
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_server_options_set_cors(rtwire_server_options *opts, bool enabled);
+
+/**
+ * WebSocket ping interval in milliseconds (default 20000); a client silent
+ * for this long after a ping, or not taking a write for this long, is
+ * disconnected.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
+ */
+rtwire_result rtwire_server_options_set_ping_interval_ms(rtwire_server_options *opts, uint32_t ms);
+
+/**
+ * SSE comment / NDJSON blank-line heartbeat interval in milliseconds
+ * (default 15000), so clients' idle timeouts can tell a quiet stream from
+ * a dead one.
+ *
+ * Returns as `rtwire_server_options_set_ping_interval_ms()`.
+ */
+rtwire_result rtwire_server_options_set_heartbeat_ms(rtwire_server_options *opts, uint32_t ms);
+
+/**
+ * The longest a long poll is held, in milliseconds (default 25000).
+ *
+ * Returns as `rtwire_server_options_set_ping_interval_ms()`.
+ */
+rtwire_result rtwire_server_options_set_long_poll_hold_ms(rtwire_server_options *opts, uint32_t ms);
+
+/**
+ * The largest message accepted from a WebSocket client or a publish body,
+ * in bytes (default 16 MiB; over it: close 1009 or 413).
+ *
+ * Returns as `rtwire_server_options_set_history()`.
+ */
+rtwire_result rtwire_server_options_set_max_message_size(rtwire_server_options *opts, size_t bytes);
+
+/**
+ * The most request headers (default 64; more: 431).
+ *
+ * Returns as `rtwire_server_options_set_history()`.
+ */
+rtwire_result rtwire_server_options_set_max_headers(rtwire_server_options *opts, size_t headers);
+
+/**
+ * Time allowed for a request's headers (and a TLS handshake), in
+ * milliseconds (default 10000), against slow clients.
+ *
+ * Returns as `rtwire_server_options_set_ping_interval_ms()`.
+ */
+rtwire_result rtwire_server_options_set_header_timeout_ms(rtwire_server_options *opts, uint32_t ms);
+
+/**
+ * Reports what happens on the server as events of its context (default
+ * off): `RTWIRE_EVENT_TYPE_SERVER_CONNECTED` and `_DISCONNECTED` for
+ * clients of WebSocket, SSE and streaming, `_PUBLISHED` for every
+ * published message. Take them like connection events;
+ * `rtwire_event_server()` tells which server.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_server_options_set_events(rtwire_server_options *opts, bool enabled);
+
+/**
+ * Messages WebSocket clients send: when `deliver` is true they are not
+ * published but delivered as `RTWIRE_EVENT_TYPE_SERVER_MESSAGE` events
+ * (channel and data), and the application publishes what it wants with
+ * `rtwire_server_publish_text()` / `_binary()`. Default false: they are
+ * published to their channel as sent.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_server_options_set_client_messages(rtwire_server_options *opts, bool deliver);
+
+/**
+ * How many events of the server may wait, undelivered, in the context's
+ * queue (default 256). The server never waits for the application: when
+ * that many are waiting, further events (client messages too) are dropped
+ * and counted, and the next event delivered tells how many
+ * (`rtwire_event_dropped()`).
+ *
+ * Returns as `rtwire_server_options_set_history()`.
+ */
+rtwire_result rtwire_server_options_set_event_queue(rtwire_server_options *opts, size_t events);
+
+/**
+ * Copies the text of the last error recorded on this server options object
+ * into `buf`, snprintf-style (see `rtwire_options_last_error()`). Returns
+ * the full length without the NUL; 0 when there is none or the handle is
+ * invalid. Thread-safe.
+ *
+ * # Safety
+ * `buf` is NULL or points to `cap` writable bytes.
+ */
+size_t rtwire_server_options_last_error(const rtwire_server_options *opts, char *buf, size_t cap);
+
+/**
+ * Starts an embedded server on the context's runtime with a copy of `opts`
+ * (NULL means the defaults) and writes its handle to `*out`. Blocks only
+ * until the address is bound (TLS files are read first); then the server
+ * runs on the context's background thread until `rtwire_server_stop()`,
+ * `rtwire_server_free()` or `rtwire_context_free()`.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_CONNECT` (the address cannot
+ * be bound, e.g. in use), `RTWIRE_RESULT_TLS` (unreadable or bad
+ * certificate or key file), `RTWIRE_RESULT_INVALID_ARGUMENT` (inconsistent
+ * options), `RTWIRE_RESULT_NULL_ARGUMENT` (`out`) or
+ * `RTWIRE_RESULT_INVALID_HANDLE` (`ctx`, or a non-NULL `opts` that is not
+ * live). The error text is kept on the context
+ * (`rtwire_context_last_error()`). On success the caller owns `*out` and
+ * frees it with `rtwire_server_free()`. Thread-safe; do not call it from a
+ * thread of another tokio runtime.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+rtwire_result rtwire_server_start(rtwire_context *ctx,
+                                  const rtwire_server_options *opts,
+                                  rtwire_server **out);
+
+/**
+ * The port the server listens on (the real one when bound to port 0); 0
+ * for an invalid handle. Also valid after `rtwire_server_stop()`.
+ * Thread-safe.
+ */
+uint16_t rtwire_server_port(const rtwire_server *server);
+
+/**
+ * Copies the bound address (`127.0.0.1:40123`, `[::1]:8080`) into `buf`,
+ * snprintf-style: at most `cap` bytes including the NUL, nothing written
+ * when `buf` is NULL or `cap` is 0. Returns the full length without the
+ * NUL; 0 for an invalid handle. Thread-safe.
+ *
+ * # Safety
+ * `buf` is NULL or points to `cap` writable bytes.
+ */
+size_t rtwire_server_local_addr(const rtwire_server *server, char *buf, size_t cap);
+
+/**
+ * Copies the base URL (`http://127.0.0.1:40123`, or `https://...` with
+ * TLS) into `buf`, snprintf-style; append `/sse/{channel}` and so on.
+ * WebSocket URLs are the same with `ws://` (`wss://`). Returns as
+ * `rtwire_server_local_addr()`.
+ *
+ * # Safety
+ * `buf` is NULL or points to `cap` writable bytes.
+ */
+size_t rtwire_server_base_url(const rtwire_server *server, char *buf, size_t cap);
+
+/**
+ * Copies the ids' epoch (drawn anew every time a server starts; every id
+ * is `{epoch}-{sequence}`) into `buf`, snprintf-style. Returns as
+ * `rtwire_server_local_addr()`.
+ *
+ * # Safety
+ * `buf` is NULL or points to `cap` writable bytes.
+ */
+size_t rtwire_server_epoch(const rtwire_server *server, char *buf, size_t cap);
+
+/**
+ * Publishes a text message (`len` bytes of UTF-8 at `text`, copied; need
+ * not be NUL-terminated; `(NULL, 0)` is the empty message) to `channel`:
+ * every subscriber gets it, on every transport, and it enters the
+ * channel's history. Never blocks on clients.
+ *
+ * When `id_buf` is not NULL and `id_cap` > 0, the new message's id is
+ * copied into it snprintf-style (a buffer of `RTWIRE_SERVER_ID_MAX` bytes
+ * always fits it).
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_CLOSED` (the server was
+ * stopped), `RTWIRE_RESULT_INVALID_ARGUMENT` (a channel name that is not
+ * 1–128 characters of `A-Z a-z 0-9 . _ -`; text not UTF-8),
+ * `RTWIRE_RESULT_NULL_ARGUMENT` (`channel`, or `text` with `len` > 0) or
+ * `RTWIRE_RESULT_INVALID_HANDLE`. The error text is kept on the server
+ * (`rtwire_server_last_error()`). Thread-safe.
+ *
+ * # Safety
+ * `channel` is NULL or a NUL-terminated string; `text` points to `len`
+ * readable bytes (or `len` is 0); `id_buf` is NULL or points to `id_cap`
+ * writable bytes.
+ */
+rtwire_result rtwire_server_publish_text(rtwire_server *server,
+                                         const char *channel,
+                                         const char *text,
+                                         size_t len,
+                                         char *id_buf,
+                                         size_t id_cap);
+
+/**
+ * Publishes a binary message (`len` bytes at `data`, copied; `(NULL, 0)`
+ * is the empty message). SSE clients get it as event `binary` in base64.
+ * Otherwise as `rtwire_server_publish_text()` (without the UTF-8 check).
+ *
+ * # Safety
+ * `channel` is NULL or a NUL-terminated string; `data` points to `len`
+ * readable bytes (or `len` is 0); `id_buf` is NULL or points to `id_cap`
+ * writable bytes.
+ */
+rtwire_result rtwire_server_publish_binary(rtwire_server *server,
+                                           const char *channel,
+                                           const uint8_t *data,
+                                           size_t len,
+                                           char *id_buf,
+                                           size_t id_cap);
+
+/**
+ * Drops every live WebSocket session and ends every SSE and streaming
+ * response and held poll at once, without close frames, as a network cut
+ * would; clients reconnect and resume from history. For tests and
+ * demonstrations.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_CLOSED` (stopped) or
+ * `RTWIRE_RESULT_INVALID_HANDLE`. Never blocks. Thread-safe.
+ */
+rtwire_result rtwire_server_disconnect_all(rtwire_server *server);
+
+/**
+ * Takes a snapshot of the server's figures (open connections; per channel:
+ * messages published, messages in history, live subscribers) and writes it
+ * to `*out`.
+ *
+ * Returns `RTWIRE_RESULT_OK` (the caller owns `*out` and frees it with
+ * `rtwire_stats_free()`), `RTWIRE_RESULT_CLOSED` (stopped),
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ * Thread-safe.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+rtwire_result rtwire_server_stats(const rtwire_server *server, rtwire_stats **out);
+
+/**
+ * Open TCP connections (of every kind) at the time of the snapshot; 0 for
+ * an invalid handle.
+ */
+size_t rtwire_stats_connections(const rtwire_stats *st);
+
+/**
+ * How many channels the snapshot lists (every channel published to or
+ * subscribed to since the start), sorted by name; 0 for an invalid
+ * handle.
+ */
+size_t rtwire_stats_channel_count(const rtwire_stats *st);
+
+/**
+ * The name of channel `index` (0-based, in name order). Absent for an
+ * index out of range or an invalid handle. Valid until
+ * `rtwire_stats_free()`.
+ */
+rtwire_str rtwire_stats_channel_name(const rtwire_stats *st, size_t index);
+
+/**
+ * Messages published to channel `index` since the server started; 0 for
+ * an index out of range or an invalid handle.
+ */
+uint64_t rtwire_stats_channel_published(const rtwire_stats *st, size_t index);
+
+/**
+ * Messages of channel `index` kept in history; 0 for an index out of
+ * range or an invalid handle.
+ */
+size_t rtwire_stats_channel_history(const rtwire_stats *st, size_t index);
+
+/**
+ * Live subscribers of channel `index` (WebSocket, SSE, streaming, held
+ * polls); 0 for an index out of range or an invalid handle.
+ */
+size_t rtwire_stats_channel_subscribers(const rtwire_stats *st, size_t index);
+
+/**
+ * Finds a channel of the snapshot by name and writes its index to
+ * `*index`.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_ARGUMENT` (no such
+ * channel in the snapshot; not UTF-8), `RTWIRE_RESULT_NULL_ARGUMENT`
+ * (`channel` or `index`) or `RTWIRE_RESULT_INVALID_HANDLE`. `*index` is
+ * written only on success.
+ *
+ * # Safety
+ * `channel` is NULL or a NUL-terminated string; `index` is NULL or
+ * writable.
+ */
+rtwire_result rtwire_stats_find(const rtwire_stats *st, const char *channel, size_t *index);
+
+/**
+ * Frees a stats snapshot; its views become invalid.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE` (NULL,
+ * double free, not a snapshot). Thread-safe.
+ */
+rtwire_result rtwire_stats_free(rtwire_stats *st);
+
+/**
+ * Stops the server gracefully: it stops accepting, WebSocket clients get
+ * close 1001, SSE and streaming responses and held polls end, and the call
+ * waits for the connections to finish — at most 5 s, then the rest are
+ * dropped. Blocks the calling thread meanwhile; keep in mind that clients
+ * on the same context deliver their CLOSED or RECONNECTING events to the
+ * queue while it waits.
+ *
+ * Afterwards the handle stays valid until `rtwire_server_free()`:
+ * `rtwire_server_port()`, `_local_addr()`, `_base_url()` and `_epoch()`
+ * still answer; publishing, `rtwire_server_stats()` and
+ * `rtwire_server_disconnect_all()` return `RTWIRE_RESULT_CLOSED`. Events the
+ * server queued before stay queued.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_CLOSED` (already stopped) or
+ * `RTWIRE_RESULT_INVALID_HANDLE`. Thread-safe.
+ */
+rtwire_result rtwire_server_stop(rtwire_server *server);
+
+/**
+ * Frees a server handle. A server still running is stopped in the
+ * background without waiting (clients get close 1001 and stream ends, as
+ * far as the context keeps running); for a stop that waits, call
+ * `rtwire_server_stop()` first. Its undelivered events are discarded;
+ * events already taken stay valid until `rtwire_event_free()`.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE` (NULL,
+ * double free, freed with its context, not a server). Never blocks.
+ * Thread-safe; after it returns every call with `server` returns
+ * `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_server_free(rtwire_server *server);
+
+/**
+ * Copies the text of the last error recorded on this server (e.g. why a
+ * publish failed) into `buf`, snprintf-style (see
+ * `rtwire_context_last_error()`). Returns the full length without the
+ * NUL; 0 when there is none or the handle is invalid. Thread-safe.
+ *
+ * # Safety
+ * `buf` is NULL or points to `cap` writable bytes.
+ */
+size_t rtwire_server_last_error(const rtwire_server *server, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }  // extern "C"

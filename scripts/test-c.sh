@@ -6,13 +6,17 @@
 #     difference;
 #  3. compiles the C tests and examples with -Wall -Wextra -Wpedantic -Werror
 #     (C11 / C++17), shared and static;
-#  4. runs them against the third-party python `websockets` echo peer;
+#  4. runs them against the third-party python `websockets` echo peer and
+#     the `sse-starlette` SSE peer (examples/c/server.c uses the embedded
+#     server);
 #  5. runs them again under valgrind memcheck (errors and leaks fail) and
 #     built with -fsanitize=address,undefined.
 # Prints "N passed, N failed" last and exits non-zero on any failure.
 # Installs what is missing: the test peers (.venv), cbindgen (.tools), and
 # gcc/g++/pkg-config/valgrind with apt-get when absent.
 set -uo pipefail
+# No pathname expansion: URLs with `?` are passed through unquoted expansions.
+set -f
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -20,12 +24,18 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/rtwire-c.XXXXXX")
 passed=0
 failed=0
 peer_pid=
+sse_pid=
 
 cleanup() {
   if [ -n "${peer_pid}" ]; then
     exec {peer_in}>&- 2>/dev/null || true
     kill "$peer_pid" 2>/dev/null || true
     wait "$peer_pid" 2>/dev/null || true
+  fi
+  if [ -n "${sse_pid}" ]; then
+    exec {sse_in}>&- 2>/dev/null || true
+    kill "$sse_pid" 2>/dev/null || true
+    wait "$sse_pid" 2>/dev/null || true
   fi
   rm -rf "$work"
 }
@@ -90,9 +100,10 @@ programs=(
   "test_threads c ffi/tests/c/test_threads.c"
   "echo c examples/c/echo.c"
   "poll_loop c examples/c/poll_loop.c"
+  "sse_listen c examples/c/sse_listen.c"
+  "server c examples/c/server.c"
   "chat cpp examples/cpp/chat.cpp"
 )
-# examples/c/sse_listen.c waits for the SSE transport in core.
 
 build() { # variant extra-flags...
   local variant=$1
@@ -135,9 +146,37 @@ if [ -z "$port" ]; then
 fi
 url="ws://127.0.0.1:$port/echo"
 
+echo "== start the python sse-starlette peer"
+# Its stdin is a FIFO held open here: the peer stops when it closes.
+mkfifo "$work/sse.in"
+"$root/.venv/bin/python" "$root/tests/peers/sse_server.py" --idle 600 \
+  <"$work/sse.in" >"$work/sse.out" 2>"$work/sse.log" &
+sse_pid=$!
+exec {sse_in}>"$work/sse.in"
+sse_port=
+for _ in $(seq 300); do
+  line=$(head -n 1 "$work/sse.out" 2>/dev/null)
+  if [ -n "$line" ]; then
+    sse_port=${line#PORT }
+    break
+  fi
+  sleep 0.1
+done
+if [ -z "$sse_port" ]; then
+  echo "the SSE peer did not start"
+  cat "$work/sse.log"
+  failed=$((failed + 1))
+  summary
+fi
+# Ends the stream every 2 events and resumes from Last-Event-ID: the
+# example must see ids 1..6, in order, across the reconnects.
+sse_url="http://127.0.0.1:$sse_port/events?total=6&per_conn=2"
+
 args_for() {
   case $1 in
     test_*) echo "$port" ;;
+    sse_listen) echo "$sse_url 6" ;;
+    server) ;;
     *) echo "$url" ;;
   esac
 }

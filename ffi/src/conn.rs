@@ -31,7 +31,9 @@ pub struct rtwire_conn {
     _private: [u8; 0],
 }
 
-/// What the connection task and the API share.
+/// What the connection task and the API share. Also stands for a server
+/// whose events go through the context queue (its handle is then a server
+/// handle).
 #[derive(Debug)]
 pub(crate) struct ConnShared {
     handle: AtomicUsize,
@@ -41,6 +43,19 @@ pub(crate) struct ConnShared {
 }
 
 impl ConnShared {
+    /// A source of events whose handle is set later with `set_handle`.
+    pub(crate) fn new(userdata: usize) -> ConnShared {
+        ConnShared {
+            handle: AtomicUsize::new(0),
+            userdata,
+            freed: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn set_handle(&self, h: usize) {
+        self.handle.store(h, Ordering::Release);
+    }
+
     pub(crate) fn handle(&self) -> usize {
         self.handle.load(Ordering::Acquire)
     }
@@ -186,11 +201,7 @@ fn start(
         Poll::Ready(r) => Box::pin(std::future::ready(r)),
         Poll::Pending => fut,
     };
-    let shared = Arc::new(ConnShared {
-        handle: AtomicUsize::new(0),
-        userdata,
-        freed: AtomicBool::new(false),
-    });
+    let shared = Arc::new(ConnShared::new(userdata));
     let (phase_tx, phase_rx) = watch::channel(Phase::Connecting);
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let events = Arc::new(Semaphore::new(queue_len.min(Semaphore::MAX_PERMITS)));
@@ -208,7 +219,7 @@ fn start(
             .last_error
             .fail(rtwire_result::Internal, "too many live connections"));
     };
-    shared.handle.store(h, Ordering::Release);
+    shared.set_handle(h);
     if !c.adopt(h) {
         CONNS.remove(h);
         return Err(rtwire_result::InvalidHandle);

@@ -13,10 +13,11 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::conn::{ConnShared, CONNS};
 use crate::event::{rtwire_event, EventObj, EVENTS};
 use crate::handle::{from_ptr, to_ptr, Table};
+use crate::server::SERVERS;
 use crate::{guard, guard_or, rtwire_result, LastError};
 
-/// A context (opaque): one background thread on which its connections run,
-/// their shared event queue, and a notify fd.
+/// A context (opaque): one background thread on which its connections and
+/// servers run, their shared event queue, and a notify fd.
 ///
 /// Create with `rtwire_context_new()`, free with `rtwire_context_free()`.
 /// Events are taken on the caller's threads (`rtwire_context_next_event()`,
@@ -257,15 +258,15 @@ pub(crate) struct CtxObj {
     runtime: Mutex<Option<Runtime>>,
     pub(crate) rt: Handle,
     pub(crate) shared: Arc<Shared>,
-    /// Handles of this context's live connections.
+    /// Handles of this context's live connections and servers.
     conns: Mutex<Vec<usize>>,
     dead: AtomicBool,
     pub(crate) last_error: LastError,
 }
 
 impl CtxObj {
-    /// Records a new connection handle; `false` when the context is being
-    /// freed.
+    /// Records a new connection or server handle; `false` when the context
+    /// is being freed.
     pub(crate) fn adopt(&self, conn: usize) -> bool {
         let mut c = self.conns.lock().unwrap_or_else(|e| e.into_inner());
         if self.dead.load(Ordering::Acquire) {
@@ -275,7 +276,7 @@ impl CtxObj {
         true
     }
 
-    /// Forgets a freed connection handle.
+    /// Forgets a freed connection or server handle.
     pub(crate) fn disown(&self, conn: usize) {
         let mut c = self.conns.lock().unwrap_or_else(|e| e.into_inner());
         c.retain(|h| *h != conn);
@@ -356,13 +357,16 @@ pub unsafe extern "C" fn rtwire_context_new(out: *mut *mut rtwire_context) -> rt
 /// Frees a context and everything in it: every connection of the context
 /// is dropped at once (its socket closes without a close handshake; for a
 /// clean close call `rtwire_conn_close()` and wait for the CLOSED event
-/// first), undelivered events are discarded, the notify fd is closed (take
+/// first), every server started on it stops at once (its clients see the
+/// connection drop; for a graceful stop call `rtwire_server_stop()` first),
+/// undelivered events are discarded, the notify fd is closed (take
 /// it out of your poll set first) and the background thread is joined (waiting
 /// at most 2 s for a name lookup in progress).
 ///
-/// Handles of its connections become invalid. Events already taken from
-/// the queue stay valid until `rtwire_event_free()`. Calls on the context
-/// that are waiting in other threads return `RTWIRE_RESULT_INVALID_HANDLE`.
+/// Handles of its connections and servers become invalid. Events already
+/// taken from the queue stay valid until `rtwire_event_free()`. Calls on
+/// the context that are waiting in other threads return
+/// `RTWIRE_RESULT_INVALID_HANDLE`.
 /// Inside a dispatch callback the teardown is finished when dispatch
 /// returns.
 ///
@@ -383,6 +387,8 @@ pub extern "C" fn rtwire_context_free(ctx: *mut rtwire_context) -> rtwire_result
         for h in conns {
             if let Some(conn) = CONNS.remove(h) {
                 conn.detach();
+            } else if let Some(server) = SERVERS.remove(h) {
+                server.detach();
             }
         }
         drop(obj);
@@ -404,7 +410,7 @@ pub extern "C" fn rtwire_context_fd(ctx: *const rtwire_context) -> c_int {
     guard_or(-1, || get(ctx).map_or(-1, |c| c.shared.fd()))
 }
 
-/// Takes the next event of any connection of the context, without
+/// Takes the next event of any connection or server of the context, without
 /// blocking, and writes it to `*out`.
 ///
 /// Returns `RTWIRE_RESULT_OK` (the caller owns `*out` and frees it with

@@ -7,14 +7,16 @@
 use std::ffi::c_void;
 use std::sync::Arc;
 
+use rtwire::server::ServerEvent;
 use rtwire::{Data, Event};
 
 use crate::conn::rtwire_conn;
 use crate::handle::{from_ptr, to_ptr, Table};
 use crate::options::rtwire_transport;
+use crate::server::rtwire_server;
 use crate::{guard, guard_or, rtwire_bytes, rtwire_result, rtwire_str, NulStr};
 
-/// One event of a connection (opaque). Taken with
+/// One event of a connection or of a server (opaque). Taken with
 /// `rtwire_context_next_event()` (the caller owns it and frees it with
 /// `rtwire_event_free()`) or borrowed inside a dispatch callback.
 ///
@@ -49,6 +51,19 @@ pub enum rtwire_event_type {
     /// and messages that were never sent. Always the last event of a
     /// connection, exactly once.
     Closed = 5,
+    /// Server (with `rtwire_server_options_set_events()`): a client
+    /// subscribed over a long-lived transport: channel, transport
+    /// (WebSocket, SSE or streaming), peer address.
+    ServerConnected = 6,
+    /// Server: that client went away: channel, transport, peer address.
+    ServerDisconnected = 7,
+    /// Server: a message was published (by a client or through
+    /// `rtwire_server_publish_text()` / `_binary()`): channel, id, size.
+    ServerPublished = 8,
+    /// Server (with `rtwire_server_options_set_client_messages()`): a
+    /// WebSocket client sent a message, which was not published: channel
+    /// and data. Publish it (or anything else) yourself if you want to.
+    ServerMessage = 9,
 }
 
 /// The data behind an event handle.
@@ -73,6 +88,11 @@ pub(crate) struct EventObj {
     reason: Option<NulStr>,
     clean: bool,
     unsent: Vec<Data>,
+    server: usize,
+    channel: Option<NulStr>,
+    peer: Option<NulStr>,
+    bytes: usize,
+    dropped: u64,
 }
 
 impl EventObj {
@@ -97,6 +117,11 @@ impl EventObj {
             reason: None,
             clean: false,
             unsent: Vec::new(),
+            server: 0,
+            channel: None,
+            peer: None,
+            bytes: 0,
+            dropped: 0,
         }
     }
 
@@ -162,6 +187,74 @@ impl EventObj {
         }
     }
 
+    /// A server event, tagged with its server; `None` for a kind of server
+    /// event this version does not know.
+    pub(crate) fn from_server(
+        event: &ServerEvent,
+        server: usize,
+        dropped: u64,
+    ) -> Option<EventObj> {
+        use rtwire_event_type as T;
+        let transport = |t: &str| match t {
+            "websocket" => rtwire_transport::Websocket,
+            "sse" => rtwire_transport::Sse,
+            "stream" => rtwire_transport::Stream,
+            "long_poll" => rtwire_transport::LongPoll,
+            "poll" => rtwire_transport::Poll,
+            _ => rtwire_transport::Auto,
+        };
+        let mut e = match event {
+            ServerEvent::Connected {
+                transport: t,
+                channel,
+                peer,
+            }
+            | ServerEvent::Disconnected {
+                transport: t,
+                channel,
+                peer,
+            } => {
+                let kind = if matches!(event, ServerEvent::Connected { .. }) {
+                    T::ServerConnected
+                } else {
+                    T::ServerDisconnected
+                };
+                let mut e = EventObj::empty(kind, 0, 0);
+                e.transport = transport(t);
+                e.channel = Some(NulStr::new(channel));
+                e.peer = Some(NulStr::new(&peer.to_string()));
+                e
+            }
+            ServerEvent::Published { channel, id, bytes } => {
+                let mut e = EventObj::empty(T::ServerPublished, 0, 0);
+                e.channel = Some(NulStr::new(channel));
+                e.id = Some(NulStr::new(id));
+                e.bytes = *bytes;
+                e
+            }
+            _ => return None,
+        };
+        e.server = server;
+        e.dropped = dropped;
+        Some(e)
+    }
+
+    /// A message a WebSocket client sent to a server.
+    pub(crate) fn client_message(
+        channel: &str,
+        data: Data,
+        server: usize,
+        dropped: u64,
+    ) -> EventObj {
+        let mut e = EventObj::empty(rtwire_event_type::ServerMessage, 0, 0);
+        e.bytes = data.len();
+        e.data = Some(data);
+        e.channel = Some(NulStr::new(channel));
+        e.server = server;
+        e.dropped = dropped;
+        e
+    }
+
     /// A CLOSED event made here (the connection never opened).
     pub(crate) fn closed(conn: usize, userdata: usize, code: u16, reason: &str) -> EventObj {
         let mut e = EventObj::empty(rtwire_event_type::Closed, conn, userdata);
@@ -194,7 +287,8 @@ pub extern "C" fn rtwire_event_kind(ev: *const rtwire_event) -> rtwire_event_typ
     read(ev, rtwire_event_type::None, |e| e.kind)
 }
 
-/// The connection the event belongs to, or NULL for an invalid handle. The
+/// The connection the event belongs to, or NULL for an invalid handle and
+/// for server events (see `rtwire_event_server()`). The
 /// handle is not owned by the event: it stays valid until
 /// `rtwire_conn_free()` (after that, calls with it return
 /// `RTWIRE_RESULT_INVALID_HANDLE`).
@@ -211,9 +305,9 @@ pub extern "C" fn rtwire_event_userdata(ev: *const rtwire_event) -> *mut c_void 
     read(ev, std::ptr::null_mut(), |e| e.userdata as *mut c_void)
 }
 
-/// MESSAGE: the payload (UTF-8 for text, not NUL-terminated). Empty for a
-/// message without payload, other event types and invalid handles. Valid
-/// until `rtwire_event_free()`.
+/// MESSAGE and SERVER_MESSAGE: the payload (UTF-8 for text, not
+/// NUL-terminated). Empty for a message without payload, other event types
+/// and invalid handles. Valid until `rtwire_event_free()`.
 #[no_mangle]
 pub extern "C" fn rtwire_event_data(ev: *const rtwire_event) -> rtwire_bytes {
     read(ev, rtwire_bytes::EMPTY, |e| {
@@ -223,7 +317,8 @@ pub extern "C" fn rtwire_event_data(ev: *const rtwire_event) -> rtwire_bytes {
     })
 }
 
-/// MESSAGE: whether the payload is text (true) or binary (false). False for
+/// MESSAGE and SERVER_MESSAGE: whether the payload is text (true) or
+/// binary (false). False for
 /// other event types and invalid handles.
 #[no_mangle]
 pub extern "C" fn rtwire_event_is_text(ev: *const rtwire_event) -> bool {
@@ -237,15 +332,19 @@ pub extern "C" fn rtwire_event_name(ev: *const rtwire_event) -> rtwire_str {
     read(ev, rtwire_str::ABSENT, |e| NulStr::view_opt(&e.name))
 }
 
-/// MESSAGE: the event id (SSE `id:`) or cursor, absent (`data` NULL) when
-/// the transport has none. Valid until `rtwire_event_free()`.
+/// MESSAGE: the event id (SSE `id:`, the last event id; with
+/// `rtwire_options_set_rtwire_protocol()` the rtwire server's id) or cursor,
+/// absent (`data` NULL) when the transport has none. SERVER_PUBLISHED: the
+/// new message's id. Valid until `rtwire_event_free()`.
 #[no_mangle]
 pub extern "C" fn rtwire_event_id(ev: *const rtwire_event) -> rtwire_str {
     read(ev, rtwire_str::ABSENT, |e| NulStr::view_opt(&e.id))
 }
 
-/// OPEN: the transport in use (`RTWIRE_TRANSPORT_AUTO` for other event
-/// types and invalid handles).
+/// OPEN: the transport in use. SERVER_CONNECTED and SERVER_DISCONNECTED:
+/// the client's transport (`RTWIRE_TRANSPORT_WEBSOCKET`, `_SSE` or
+/// `_STREAM`). `RTWIRE_TRANSPORT_AUTO` for other event types and invalid
+/// handles.
 #[no_mangle]
 pub extern "C" fn rtwire_event_transport(ev: *const rtwire_event) -> rtwire_transport {
     read(ev, rtwire_transport::Auto, |e| e.transport)
@@ -405,6 +504,45 @@ pub unsafe extern "C" fn rtwire_event_unsent(
         }
         rtwire_result::Ok
     })
+}
+
+/// Server events: the server the event belongs to, or NULL for other
+/// events and invalid handles. Not owned by the event: it stays valid until
+/// `rtwire_server_free()`.
+#[no_mangle]
+pub extern "C" fn rtwire_event_server(ev: *const rtwire_event) -> *mut rtwire_server {
+    read(ev, std::ptr::null_mut(), |e| to_ptr(e.server))
+}
+
+/// Server events: the channel. Absent for other types. Valid until
+/// `rtwire_event_free()`.
+#[no_mangle]
+pub extern "C" fn rtwire_event_channel(ev: *const rtwire_event) -> rtwire_str {
+    read(ev, rtwire_str::ABSENT, |e| NulStr::view_opt(&e.channel))
+}
+
+/// SERVER_CONNECTED and SERVER_DISCONNECTED: the client's address
+/// (`127.0.0.1:54321`, `[::1]:54321`). Absent for other types. Valid until
+/// `rtwire_event_free()`.
+#[no_mangle]
+pub extern "C" fn rtwire_event_peer(ev: *const rtwire_event) -> rtwire_str {
+    read(ev, rtwire_str::ABSENT, |e| NulStr::view_opt(&e.peer))
+}
+
+/// SERVER_PUBLISHED and SERVER_MESSAGE: the payload size in bytes; 0 for
+/// other types.
+#[no_mangle]
+pub extern "C" fn rtwire_event_byte_count(ev: *const rtwire_event) -> usize {
+    read(ev, 0, |e| e.bytes)
+}
+
+/// Server events: how many events of this server were dropped just before
+/// this one because `event_queue` of them were already waiting in the
+/// context (`rtwire_server_options_set_event_queue()`). 0 when none were
+/// (and for other types).
+#[no_mangle]
+pub extern "C" fn rtwire_event_dropped(ev: *const rtwire_event) -> u64 {
+    read(ev, 0, |e| e.dropped)
 }
 
 /// Frees an event taken with `rtwire_context_next_event()`; its views become

@@ -7,6 +7,8 @@
 //!   thread), the event queue and the notify fd.
 //! - [`conn`]: `rtwire_conn`, one connection; sends and close.
 //! - [`event`]: `rtwire_event` and its accessors.
+//! - [`server`]: `rtwire_server`, the embedded server on a context's
+//!   runtime; `rtwire_server_options` and `rtwire_stats`.
 //! - [`result`]: `rtwire_result`, the status codes.
 //!
 //! ## Safety model
@@ -25,6 +27,7 @@ pub mod event;
 mod handle;
 pub mod options;
 pub mod result;
+pub mod server;
 
 pub use result::rtwire_result;
 
@@ -243,6 +246,16 @@ impl LastError {
         unsafe { write_truncated(msg.as_bytes(), buf, cap) };
         msg.as_bytes().len()
     }
+}
+
+/// Copies `s` into `buf` snprintf-style and returns its full length.
+///
+/// # Safety
+/// `buf` is NULL or points to `cap` writable bytes.
+pub(crate) unsafe fn copy_str(s: &str, buf: *mut c_char, cap: usize) -> usize {
+    // SAFETY: per the caller's contract.
+    unsafe { write_truncated(s.as_bytes(), buf, cap) };
+    s.len()
 }
 
 /// Writes as much of `src` as fits into `buf` and a terminating NUL.

@@ -9,7 +9,7 @@ use std::ffi::c_char;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rtwire::{Options, Proxy, Reconnect, Transport};
+use rtwire::{Cursor, CursorFrom, CursorTo, Framing, Options, Proxy, Reconnect, Transport};
 
 use crate::handle::{from_ptr, to_ptr, Table};
 use crate::{arg_str, guard, guard_or, rtwire_result, LastError};
@@ -551,6 +551,386 @@ pub extern "C" fn rtwire_options_set_read_timeout_ms(
 ) -> rtwire_result {
     with(opts, |o, err| {
         o.http.read_timeout = tri!(millis(ms, "read timeout", err));
+        rtwire_result::Ok
+    })
+}
+
+/// How an HTTP streaming body is cut into messages. Pass one of these values
+/// to `rtwire_options_set_framing()`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rtwire_framing {
+    /// Each line (LF or CRLF ended) is one text message (the default).
+    Lines = 0,
+    /// Each line is one JSON value (NDJSON), delivered as a text message; a
+    /// line that is not JSON is a protocol error. Blank lines are skipped.
+    Ndjson = 1,
+    /// Each received chunk is one binary message, as it arrived.
+    Chunks = 2,
+}
+
+impl rtwire_framing {
+    fn to_core(code: u32) -> Option<Framing> {
+        Some(match code {
+            0 => Framing::Lines,
+            1 => Framing::Ndjson,
+            2 => Framing::Chunks,
+            _ => return None,
+        })
+    }
+}
+
+/// Whether `s` is an HTTP token (a valid header name).
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Takes a header-name argument or records why not.
+///
+/// # Safety
+/// As [`arg_str`].
+unsafe fn header_name(
+    p: *const c_char,
+    what: &str,
+    err: &LastError,
+) -> Result<String, rtwire_result> {
+    // SAFETY: forwarded contract.
+    let s = unsafe { string(p, what, err) }?;
+    if !is_token(&s) {
+        return Err(err.fail(
+            rtwire_result::InvalidArgument,
+            format!("{what} {s:?} is not a valid HTTP header name"),
+        ));
+    }
+    Ok(s)
+}
+
+/// Short polling: the time between requests, in milliseconds (default
+/// 5000; each wait varies by ±10 %).
+///
+/// Returns as `rtwire_options_set_open_timeout_ms()` (0 is
+/// `RTWIRE_RESULT_INVALID_ARGUMENT`).
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_poll_interval_ms(
+    opts: *mut rtwire_options,
+    ms: u32,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        o.http.poll_interval = tri!(millis(ms, "poll interval", err));
+        rtwire_result::Ok
+    })
+}
+
+/// Long polling: the longest a request may be held by the server before it
+/// counts as failed, in milliseconds (default 65000: a 60 s hold plus a
+/// margin). Set it above the server's hold time.
+///
+/// Returns as `rtwire_options_set_open_timeout_ms()` (0 is
+/// `RTWIRE_RESULT_INVALID_ARGUMENT`).
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_long_poll_timeout_ms(
+    opts: *mut rtwire_options,
+    ms: u32,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        o.http.long_poll_timeout = tri!(millis(ms, "long-poll timeout", err));
+        rtwire_result::Ok
+    })
+}
+
+/// Long polling: send POST instead of GET (default off).
+///
+/// Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_long_poll_post(
+    opts: *mut rtwire_options,
+    post: bool,
+) -> rtwire_result {
+    with(opts, |o, _| {
+        o.http.long_poll_post = post;
+        rtwire_result::Ok
+    })
+}
+
+/// Long polling: deliver a JSON array body as one message per element
+/// (default off: the whole body is one message).
+///
+/// Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_json_array(
+    opts: *mut rtwire_options,
+    enabled: bool,
+) -> rtwire_result {
+    with(opts, |o, _| {
+        o.http.json_array = enabled;
+        rtwire_result::Ok
+    })
+}
+
+/// Sets where the cursor comes from, creating the cursor (sent as the query
+/// parameter `cursor`) when there is none.
+fn set_cursor_from(o: &mut Options, from: CursorFrom) {
+    match &mut o.http.cursor {
+        Some(c) => c.from = from,
+        None => o.http.cursor = Some(Cursor::new(from)),
+    }
+}
+
+/// The cursor a destination or initial value applies to, or the error
+/// saying that a source must be chosen first.
+fn cursor_mut<'a>(o: &'a mut Options, err: &LastError) -> Result<&'a mut Cursor, rtwire_result> {
+    o.http.cursor.as_mut().ok_or_else(|| {
+        err.fail(
+            rtwire_result::InvalidArgument,
+            "no cursor source yet: call rtwire_options_set_cursor_from_header() or \
+             rtwire_options_set_cursor_from_json_field() first",
+        )
+    })
+}
+
+/// Long polling: take the cursor from this response header (e.g.
+/// `X-Cursor`) and send it with the next request, so nothing is skipped or
+/// repeated across errors and reconnects. Turns cursor handling on; by
+/// default the cursor is sent as the query parameter `cursor` (see
+/// `rtwire_options_set_cursor_to_query()` and `_to_header()`). Replaces an
+/// earlier source, keeping the destination and initial value. The name is
+/// copied.
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+/// `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (not a
+/// valid header name, e.g. empty or with spaces; not UTF-8).
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_options_set_cursor_from_header(
+    opts: *mut rtwire_options,
+    name: *const c_char,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        // SAFETY: per this function's contract.
+        let n = tri!(unsafe { header_name(name, "cursor header", err) });
+        set_cursor_from(o, CursorFrom::Header(n));
+        rtwire_result::Ok
+    })
+}
+
+/// Long polling: take the cursor from this top-level field of a JSON object
+/// body (e.g. `cursor`); the messages are then the elements of the body's
+/// `messages` array. Otherwise as `rtwire_options_set_cursor_from_header()`.
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+/// `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (empty;
+/// not UTF-8).
+///
+/// # Safety
+/// `field` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_options_set_cursor_from_json_field(
+    opts: *mut rtwire_options,
+    field: *const c_char,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        // SAFETY: per this function's contract.
+        let f = tri!(unsafe { string(field, "cursor JSON field", err) });
+        if f.is_empty() {
+            return err.fail(
+                rtwire_result::InvalidArgument,
+                "the cursor JSON field name is empty",
+            );
+        }
+        set_cursor_from(o, CursorFrom::JsonField(f));
+        rtwire_result::Ok
+    })
+}
+
+/// Long polling: send the cursor as this query parameter (the default is
+/// `cursor`). Call after choosing a source. The name is copied.
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+/// `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (empty;
+/// not UTF-8; no cursor source set yet).
+///
+/// # Safety
+/// `param` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_options_set_cursor_to_query(
+    opts: *mut rtwire_options,
+    param: *const c_char,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        // SAFETY: per this function's contract.
+        let p = tri!(unsafe { string(param, "cursor query parameter", err) });
+        if p.is_empty() {
+            return err.fail(
+                rtwire_result::InvalidArgument,
+                "the cursor query parameter name is empty",
+            );
+        }
+        tri!(cursor_mut(o, err)).to = CursorTo::Query(p);
+        rtwire_result::Ok
+    })
+}
+
+/// Long polling: send the cursor in this request header instead of the
+/// query. Call after choosing a source. The name is copied.
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+/// `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (not a
+/// valid header name; not UTF-8; no cursor source set yet).
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_options_set_cursor_to_header(
+    opts: *mut rtwire_options,
+    name: *const c_char,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        // SAFETY: per this function's contract.
+        let n = tri!(unsafe { header_name(name, "cursor header", err) });
+        tri!(cursor_mut(o, err)).to = CursorTo::Header(n);
+        rtwire_result::Ok
+    })
+}
+
+/// Long polling: the cursor of the first request (default none: the first
+/// request carries no cursor). Call after choosing a source. The value is
+/// copied.
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+/// `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT`
+/// (control characters; not UTF-8; no cursor source set yet).
+///
+/// # Safety
+/// `value` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_options_set_cursor_initial(
+    opts: *mut rtwire_options,
+    value: *const c_char,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        // SAFETY: per this function's contract.
+        let v = tri!(unsafe { string(value, "initial cursor", err) });
+        if v.chars().any(char::is_control) {
+            return err.fail(
+                rtwire_result::InvalidArgument,
+                "the initial cursor must not contain control characters",
+            );
+        }
+        tri!(cursor_mut(o, err)).initial = Some(v);
+        rtwire_result::Ok
+    })
+}
+
+/// HTTP streaming: how the body is cut into messages, one of the
+/// `rtwire_framing` values (default `RTWIRE_FRAMING_LINES`).
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+/// `RTWIRE_RESULT_INVALID_ARGUMENT` (not an `rtwire_framing` value).
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_framing(
+    opts: *mut rtwire_options,
+    framing: u32,
+) -> rtwire_result {
+    with(opts, |o, err| match rtwire_framing::to_core(framing) {
+        Some(f) => {
+            o.http.framing = f;
+            rtwire_result::Ok
+        }
+        None => err.fail(
+            rtwire_result::InvalidArgument,
+            format!("{framing} is not an rtwire_framing value"),
+        ),
+    })
+}
+
+/// SSE and line framing: the longest line in bytes (default 1 MiB). A
+/// longer line is a `RTWIRE_RESULT_TOO_LARGE` error (then a reconnect).
+///
+/// Returns as `rtwire_options_set_max_message_size()` (0 is
+/// `RTWIRE_RESULT_INVALID_ARGUMENT`).
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_max_line(
+    opts: *mut rtwire_options,
+    bytes: usize,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        o.http.max_line = tri!(positive(bytes, "max line", err));
+        rtwire_result::Ok
+    })
+}
+
+/// SSE: retry on 5xx and 429 answers, honouring `Retry-After`, instead of
+/// failing the connection (default off, as the SSE standard says).
+///
+/// Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_retry_server_errors(
+    opts: *mut rtwire_options,
+    retry: bool,
+) -> rtwire_result {
+    with(opts, |o, _| {
+        o.http.retry_server_errors = retry;
+        rtwire_result::Ok
+    })
+}
+
+/// HTTP transports: the most redirects followed (default 10; 0 follows
+/// none, so a redirect fails the connection). Credentials are not sent to
+/// another origin and an https→http redirect is refused.
+///
+/// Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_max_redirects(
+    opts: *mut rtwire_options,
+    redirects: u32,
+) -> rtwire_result {
+    with(opts, |o, _| {
+        o.http.max_redirects = redirects as usize;
+        rtwire_result::Ok
+    })
+}
+
+/// WebSocket to an rtwire server: offer the subprotocol `rtwire.v1`, under
+/// which every message carries its id (`rtwire_event_id()`), and resume
+/// with `?cursor=ID` after a reconnect, so nothing is lost or repeated.
+/// Default off (other servers would not know it); `RTWIRE_TRANSPORT_AUTO`
+/// turns it on for the WebSocket an rtwire server offers.
+///
+/// Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_rtwire_protocol(
+    opts: *mut rtwire_options,
+    enabled: bool,
+) -> rtwire_result {
+    with(opts, |o, _| {
+        o.rtwire_protocol = enabled;
+        rtwire_result::Ok
+    })
+}
+
+/// Bytes read from the socket at a time (default 4096, at least 256). Kept
+/// small so an idle connection costs little memory; it grows with the
+/// message.
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+/// `RTWIRE_RESULT_INVALID_ARGUMENT` (below 256).
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_read_buffer_size(
+    opts: *mut rtwire_options,
+    bytes: usize,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        if bytes < 256 {
+            return err.fail(
+                rtwire_result::InvalidArgument,
+                format!("read buffer size {bytes} is below the minimum of 256 bytes"),
+            );
+        }
+        o.limits.read_buffer_size = bytes;
         rtwire_result::Ok
     })
 }

@@ -1,6 +1,7 @@
 /* Exercises every function of the C API, including misuse: NULL arguments,
  * bad URLs, a refused connection, double close, send after close, and
- * freed handles. Usage: test_api PORT (a WebSocket echo peer on
+ * freed handles; and the embedded server, with a WebSocket and an SSE
+ * client of it on the same context. Usage: test_api PORT (a WebSocket echo peer on
  * 127.0.0.1:PORT serving /echo and /close). */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -669,6 +670,554 @@ static void test_backpressure(void) {
     rtwire_context_free(ctx);
 }
 
+/* ---- HTTP transport options ------------------------------------------- */
+
+static void test_http_options(void) {
+    rtwire_options *opts = NULL;
+    char buf[256];
+
+    /* Invalid handle. */
+    CHECK_RESULT(rtwire_options_set_poll_interval_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_long_poll_timeout_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_long_poll_post(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_json_array(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_cursor_from_header(NULL, "X-Cursor"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_cursor_from_json_field(NULL, "cursor"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_cursor_to_query(NULL, "c"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_cursor_to_header(NULL, "X-C"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_cursor_initial(NULL, "0"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_framing(NULL, RTWIRE_FRAMING_LINES), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_max_line(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_retry_server_errors(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_max_redirects(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_rtwire_protocol(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_read_buffer_size(NULL, 4096), RTWIRE_RESULT_INVALID_HANDLE);
+
+    CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_poll_interval_ms(opts, 250), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_poll_interval_ms(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "poll interval") != NULL);
+    CHECK_RESULT(rtwire_options_set_long_poll_timeout_ms(opts, 30000), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_long_poll_timeout_ms(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_long_poll_post(opts, true), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_json_array(opts, true), RTWIRE_RESULT_OK);
+
+    /* The cursor needs a source before a destination or initial value. */
+    CHECK_RESULT(rtwire_options_set_cursor_to_query(opts, "since"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "cursor source") != NULL);
+    CHECK_RESULT(rtwire_options_set_cursor_to_header(opts, "X-Since"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_initial(opts, "0"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, ""), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, "X Cursor"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, "\xff"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, "X-Cursor"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_cursor_from_json_field(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_from_json_field(opts, ""), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_from_json_field(opts, "cursor"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_cursor_to_query(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_to_query(opts, ""), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_to_query(opts, "since"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_cursor_to_header(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_to_header(opts, "bad header"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_to_header(opts, "X-Since"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_cursor_initial(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_initial(opts, "a\nb"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_initial(opts, "42"), RTWIRE_RESULT_OK);
+
+    CHECK_RESULT(rtwire_options_set_framing(opts, RTWIRE_FRAMING_NDJSON), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_framing(opts, RTWIRE_FRAMING_CHUNKS), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_framing(opts, RTWIRE_FRAMING_LINES), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_framing(opts, 3), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "rtwire_framing") != NULL);
+    CHECK_RESULT(rtwire_options_set_max_line(opts, 4096), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_max_line(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_retry_server_errors(opts, true), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_max_redirects(opts, 0), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_max_redirects(opts, 5), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_rtwire_protocol(opts, true), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_read_buffer_size(opts, 8192), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_read_buffer_size(opts, 255), RTWIRE_RESULT_INVALID_ARGUMENT);
+
+    /* The whole set is accepted by connect (checked before any I/O). */
+    rtwire_context *ctx = NULL;
+    rtwire_conn *conn = NULL;
+    CHECK_RESULT(rtwire_context_new(&ctx), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_transport(opts, RTWIRE_TRANSPORT_LONG_POLL), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_reconnect(opts, false), RTWIRE_RESULT_OK);
+    char lp[64];
+    snprintf(lp, sizeof lp, "http://127.0.0.1:%d/poll", closed_port());
+    CHECK_RESULT(rtwire_context_connect(ctx, lp, opts, NULL, &conn), RTWIRE_RESULT_OK);
+    rtwire_event *ev = expect_event(ctx, RTWIRE_EVENT_TYPE_CLOSED, 15000);
+    CHECK(ev != NULL);
+    rtwire_event_free(ev);
+    CHECK_RESULT(rtwire_conn_free(conn), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_context_free(ctx), RTWIRE_RESULT_OK);
+
+    CHECK_RESULT(rtwire_options_free(opts), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_framing(opts, RTWIRE_FRAMING_LINES), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, "X-Cursor"), RTWIRE_RESULT_INVALID_HANDLE);
+}
+
+/* ---- The embedded server ---------------------------------------------- */
+
+static void test_server_misuse(void) {
+    char buf[128];
+    size_t idx = 0;
+    rtwire_server_options *so = NULL;
+    rtwire_server *srv = NULL;
+    rtwire_stats *st = NULL;
+    rtwire_context *ctx = NULL;
+
+    /* NULL handles everywhere. */
+    CHECK_RESULT(rtwire_server_options_new(NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_free(NULL), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_bind(NULL, "127.0.0.1:0"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_history(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_client_queue(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_token(NULL, "t"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_tls(NULL, "c", "k"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_add_allowed_origin(NULL, "o"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_cors(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_ping_interval_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_heartbeat_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_long_poll_hold_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_max_message_size(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_max_headers(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_header_timeout_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_events(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_client_messages(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_event_queue(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK(rtwire_server_options_last_error(NULL, buf, sizeof buf) == 0);
+
+    CHECK_RESULT(rtwire_server_start(NULL, NULL, &srv), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK(srv == NULL);
+    CHECK(rtwire_server_port(NULL) == 0);
+    CHECK(rtwire_server_local_addr(NULL, buf, sizeof buf) == 0);
+    CHECK(rtwire_server_base_url(NULL, buf, sizeof buf) == 0);
+    CHECK(rtwire_server_epoch(NULL, buf, sizeof buf) == 0);
+    CHECK_RESULT(rtwire_server_publish_text(NULL, "c", "x", 1, NULL, 0), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_publish_binary(NULL, "c", (const uint8_t *)"x", 1, NULL, 0),
+                 RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_disconnect_all(NULL), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_stats(NULL, &st), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK(st == NULL);
+    CHECK_RESULT(rtwire_server_stop(NULL), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_free(NULL), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK(rtwire_server_last_error(NULL, buf, sizeof buf) == 0);
+    CHECK(rtwire_stats_connections(NULL) == 0);
+    CHECK(rtwire_stats_channel_count(NULL) == 0);
+    CHECK(rtwire_stats_channel_name(NULL, 0).data == NULL);
+    CHECK(rtwire_stats_channel_published(NULL, 0) == 0);
+    CHECK(rtwire_stats_channel_history(NULL, 0) == 0);
+    CHECK(rtwire_stats_channel_subscribers(NULL, 0) == 0);
+    CHECK_RESULT(rtwire_stats_find(NULL, "c", &idx), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_stats_free(NULL), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK(rtwire_event_server(NULL) == NULL);
+    CHECK(rtwire_event_channel(NULL).data == NULL);
+    CHECK(rtwire_event_peer(NULL).data == NULL);
+    CHECK(rtwire_event_byte_count(NULL) == 0);
+    CHECK(rtwire_event_dropped(NULL) == 0);
+
+    /* Options: bad values are refused with a reason. */
+    CHECK_RESULT(rtwire_server_options_new(&so), RTWIRE_RESULT_OK);
+    CHECK(rtwire_server_options_last_error(so, buf, sizeof buf) == 0);
+    CHECK_RESULT(rtwire_server_options_set_bind(so, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_bind(so, "localhost:0"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_server_options_last_error(so, buf, sizeof buf) > 0 && strstr(buf, "IP:PORT") != NULL);
+    CHECK_RESULT(rtwire_server_options_set_bind(so, "127.0.0.1"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_bind(so, "127.0.0.1:99999"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_bind(so, "\xff"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_bind(so, "[::1]:0"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_bind(so, "127.0.0.1:0"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_history(so, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_history(so, 10), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_client_queue(so, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_client_queue(so, 64), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_token(so, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_token(so, "a b"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_token(so, "s3cret"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_token(so, ""), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_tls(so, NULL, "k"), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_tls(so, "c", NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_add_allowed_origin(so, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_cors(so, true), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_ping_interval_ms(so, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_ping_interval_ms(so, 5000), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_heartbeat_ms(so, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_heartbeat_ms(so, 5000), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_long_poll_hold_ms(so, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_long_poll_hold_ms(so, 2000), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_max_message_size(so, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_max_message_size(so, 1 << 20), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_max_headers(so, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_max_headers(so, 32), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_header_timeout_ms(so, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_header_timeout_ms(so, 5000), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_event_queue(so, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_event_queue(so, 8), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_events(so, true), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_client_messages(so, false), RTWIRE_RESULT_OK);
+
+    /* Start errors: text on the context, nothing created. */
+    CHECK_RESULT(rtwire_context_new(&ctx), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_start(ctx, so, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_start(ctx, (const rtwire_server_options *)(void *)ctx, &srv),
+                 RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_tls(so, "/nonexistent/cert.pem", "/nonexistent/key.pem"),
+                 RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_start(ctx, so, &srv), RTWIRE_RESULT_TLS);
+    CHECK(srv == NULL);
+    CHECK(rtwire_context_last_error(ctx, buf, sizeof buf) > 0 && strstr(buf, "cert.pem") != NULL);
+    rtwire_server_options_free(so);
+    so = NULL;
+
+    /* A port in use. */
+    rtwire_server *first = NULL;
+    CHECK_RESULT(rtwire_server_start(ctx, NULL, &first), RTWIRE_RESULT_OK);
+    char addr[64];
+    size_t alen = rtwire_server_local_addr(first, addr, sizeof addr);
+    CHECK(alen > 0 && alen < sizeof addr && strlen(addr) == alen);
+    CHECK(strncmp(addr, "127.0.0.1:", 10) == 0);
+    CHECK_RESULT(rtwire_server_options_new(&so), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_bind(so, addr), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_start(ctx, so, &srv), RTWIRE_RESULT_CONNECT);
+    CHECK(srv == NULL);
+    CHECK_RESULT(rtwire_server_options_free(so), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_free(so), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_history(so, 1), RTWIRE_RESULT_INVALID_HANDLE);
+
+    /* Publish misuse. */
+    char id[RTWIRE_SERVER_ID_MAX];
+    CHECK_RESULT(rtwire_server_publish_text(first, NULL, "x", 1, NULL, 0), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_publish_text(first, "news", NULL, 1, NULL, 0), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_publish_binary(first, "news", NULL, 1, NULL, 0), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_publish_text(first, "", "x", 1, NULL, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_publish_text(first, "a/b", "x", 1, NULL, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_server_last_error(first, buf, sizeof buf) > 0 && strstr(buf, "channel") != NULL);
+    CHECK_RESULT(rtwire_server_publish_text(first, "news", "\xc0\xaf", 2, NULL, 0),
+                 RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_server_last_error(first, buf, sizeof buf) > 0 && strstr(buf, "UTF-8") != NULL);
+    /* Empty messages, no id buffer, and a truncated id buffer. */
+    CHECK_RESULT(rtwire_server_publish_text(first, "news", NULL, 0, NULL, 0), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_publish_binary(first, "news", NULL, 0, id, sizeof id), RTWIRE_RESULT_OK);
+    char epoch[32];
+    size_t elen = rtwire_server_epoch(first, epoch, sizeof epoch);
+    CHECK(elen > 0 && strlen(epoch) == elen);
+    char want[64];
+    snprintf(want, sizeof want, "%s-2", epoch);
+    CHECK(strcmp(id, want) == 0);
+    char tiny[4] = {'x', 'x', 'x', 'x'};
+    CHECK_RESULT(rtwire_server_publish_text(first, "news", "t", 1, tiny, sizeof tiny), RTWIRE_RESULT_OK);
+    CHECK(tiny[3] == '\0' && strncmp(tiny, epoch, 3) == 0);
+
+    /* Stats snapshot and its misuse. */
+    CHECK_RESULT(rtwire_server_stats(first, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_stats(first, &st), RTWIRE_RESULT_OK);
+    CHECK(rtwire_stats_channel_count(st) == 1);
+    CHECK_RESULT(rtwire_stats_find(st, "news", &idx), RTWIRE_RESULT_OK);
+    CHECK(idx == 0);
+    CHECK(rtwire_stats_channel_published(st, 0) == 3);
+    CHECK(rtwire_stats_channel_history(st, 0) == 3);
+    CHECK(rtwire_stats_channel_subscribers(st, 0) == 0);
+    rtwire_str name = rtwire_stats_channel_name(st, 0);
+    CHECK(name.data != NULL && name.len == 4 && strcmp(name.data, "news") == 0);
+    CHECK(rtwire_stats_channel_name(st, 1).data == NULL);
+    CHECK(rtwire_stats_channel_published(st, 1) == 0);
+    CHECK_RESULT(rtwire_stats_find(st, "other", &idx), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_stats_find(st, NULL, &idx), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_stats_find(st, "news", NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_stats_free(st), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_stats_free(st), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK(rtwire_stats_channel_count(st) == 0);
+    /* Handles of one type are refused by functions of another. */
+    CHECK_RESULT(rtwire_server_free((rtwire_server *)(void *)ctx), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_context_free((rtwire_context *)(void *)first), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_conn_free((rtwire_conn *)(void *)first), RTWIRE_RESULT_INVALID_HANDLE);
+
+    /* Stop: the handle stays valid, the server refuses work. */
+    uint16_t port = rtwire_server_port(first);
+    CHECK(port != 0);
+    CHECK_RESULT(rtwire_server_stop(first), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_stop(first), RTWIRE_RESULT_CLOSED);
+    CHECK(rtwire_server_port(first) == port);
+    CHECK_RESULT(rtwire_server_publish_text(first, "news", "x", 1, NULL, 0), RTWIRE_RESULT_CLOSED);
+    CHECK_RESULT(rtwire_server_disconnect_all(first), RTWIRE_RESULT_CLOSED);
+    CHECK_RESULT(rtwire_server_stats(first, &st), RTWIRE_RESULT_CLOSED);
+    /* The port is free again. */
+    CHECK_RESULT(rtwire_server_options_new(&so), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_bind(so, addr), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_start(ctx, so, &srv), RTWIRE_RESULT_OK);
+    rtwire_server_options_free(so);
+    CHECK(rtwire_server_port(srv) == port);
+    /* Free: double free and use after free are detected. */
+    CHECK_RESULT(rtwire_server_free(first), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_free(first), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK(rtwire_server_port(first) == 0);
+    CHECK_RESULT(rtwire_server_publish_text(first, "news", "x", 1, NULL, 0), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_stop(first), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK(rtwire_server_base_url(first, buf, sizeof buf) == 0);
+
+    /* Freeing the context stops its servers and invalidates their handles. */
+    CHECK_RESULT(rtwire_context_free(ctx), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_publish_text(srv, "news", "x", 1, NULL, 0), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_free(srv), RTWIRE_RESULT_INVALID_HANDLE);
+}
+
+/* What the clients and the server of test_server_roundtrip saw. */
+struct seen {
+    rtwire_conn *ws, *sse;
+    rtwire_server *srv;
+    int ws_open, sse_open, ws_msgs, sse_msgs, reconnecting;
+    int connected, disconnected, published, client_msgs;
+    char ws_id[RTWIRE_SERVER_ID_MAX], sse_id[RTWIRE_SERVER_ID_MAX], pub_id[RTWIRE_SERVER_ID_MAX];
+    char ws_text[64], sse_text[64], client_text[64];
+    char sse_name[32];
+    int ws_binary;
+};
+
+static void copy_view(char *dst, size_t cap, const char *src, size_t len) {
+    if (src == NULL) {
+        dst[0] = '\0';
+        return;
+    }
+    size_t n = len < cap - 1 ? len : cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void take(struct seen *s, rtwire_event *ev) {
+    rtwire_bytes d = rtwire_event_data(ev);
+    rtwire_str id = rtwire_event_id(ev);
+    switch (rtwire_event_kind(ev)) {
+    case RTWIRE_EVENT_TYPE_OPEN:
+        CHECK(rtwire_event_server(ev) == NULL);
+        if (rtwire_event_conn(ev) == s->ws) {
+            s->ws_open++;
+        } else {
+            s->sse_open++;
+        }
+        break;
+    case RTWIRE_EVENT_TYPE_MESSAGE:
+        if (rtwire_event_conn(ev) == s->ws) {
+            s->ws_msgs++;
+            s->ws_binary = !rtwire_event_is_text(ev);
+            copy_view(s->ws_id, sizeof s->ws_id, id.data, id.len);
+            copy_view(s->ws_text, sizeof s->ws_text, (const char *)d.data, d.len);
+        } else {
+            rtwire_str n = rtwire_event_name(ev);
+            s->sse_msgs++;
+            copy_view(s->sse_id, sizeof s->sse_id, id.data, id.len);
+            copy_view(s->sse_text, sizeof s->sse_text, (const char *)d.data, d.len);
+            copy_view(s->sse_name, sizeof s->sse_name, n.data, n.len);
+        }
+        break;
+    case RTWIRE_EVENT_TYPE_RECONNECTING:
+        s->reconnecting++;
+        break;
+    case RTWIRE_EVENT_TYPE_SERVER_CONNECTED:
+    case RTWIRE_EVENT_TYPE_SERVER_DISCONNECTED: {
+        CHECK(rtwire_event_server(ev) == s->srv);
+        CHECK(rtwire_event_conn(ev) == NULL);
+        rtwire_str ch = rtwire_event_channel(ev);
+        rtwire_str peer = rtwire_event_peer(ev);
+        CHECK(ch.data != NULL && strcmp(ch.data, "news") == 0);
+        CHECK(peer.data != NULL && strncmp(peer.data, "127.0.0.1:", 10) == 0);
+        rtwire_transport t = rtwire_event_transport(ev);
+        CHECK(t == RTWIRE_TRANSPORT_WEBSOCKET || t == RTWIRE_TRANSPORT_SSE);
+        if (rtwire_event_kind(ev) == RTWIRE_EVENT_TYPE_SERVER_CONNECTED) {
+            s->connected++;
+        } else {
+            s->disconnected++;
+        }
+        break;
+    }
+    case RTWIRE_EVENT_TYPE_SERVER_PUBLISHED:
+        CHECK(rtwire_event_server(ev) == s->srv);
+        CHECK(rtwire_event_channel(ev).data != NULL);
+        CHECK(id.data != NULL);
+        copy_view(s->pub_id, sizeof s->pub_id, id.data, id.len);
+        s->published++;
+        break;
+    case RTWIRE_EVENT_TYPE_SERVER_MESSAGE:
+        CHECK(rtwire_event_server(ev) == s->srv);
+        CHECK(rtwire_event_byte_count(ev) == d.len);
+        copy_view(s->client_text, sizeof s->client_text, (const char *)d.data, d.len);
+        s->client_msgs++;
+        break;
+    default:
+        break;
+    }
+    rtwire_event_free(ev);
+}
+
+/* Takes events until *counter reaches want (or 15 s pass). */
+static int pump_until(rtwire_context *ctx, struct seen *s, const int *counter, int want) {
+    for (int i = 0; i < 150 && *counter < want; i++) {
+        rtwire_event *ev = NULL;
+        while (*counter < want && rtwire_context_next_event(ctx, &ev) == RTWIRE_RESULT_OK) {
+            take(s, ev);
+        }
+        if (*counter < want) {
+            rtwire_context_wait(ctx, 100);
+        }
+    }
+    return *counter >= want;
+}
+
+static void test_server_roundtrip(void) {
+    rtwire_context *ctx = NULL;
+    rtwire_server_options *so = NULL;
+    rtwire_options *opts = NULL;
+    struct seen s;
+    memset(&s, 0, sizeof s);
+    char base[128], u[192], id[RTWIRE_SERVER_ID_MAX];
+
+    CHECK_RESULT(rtwire_context_new(&ctx), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_new(&so), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_events(so, true), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_start(ctx, so, &s.srv), RTWIRE_RESULT_OK);
+    rtwire_server_options_free(so);
+    size_t blen = rtwire_server_base_url(s.srv, base, sizeof base);
+    CHECK(blen > 7 && strncmp(base, "http://127.0.0.1:", 17) == 0);
+    CHECK(rtwire_server_base_url(s.srv, NULL, 0) == blen);
+
+    /* A WebSocket client speaking rtwire.v1 and an SSE client. */
+    CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_rtwire_protocol(opts, true), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_reconnect_delays(opts, 10, 200), RTWIRE_RESULT_OK);
+    snprintf(u, sizeof u, "ws://127.0.0.1:%u/ws/news", (unsigned)rtwire_server_port(s.srv));
+    CHECK_RESULT(rtwire_context_connect(ctx, u, opts, NULL, &s.ws), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_transport(opts, RTWIRE_TRANSPORT_SSE), RTWIRE_RESULT_OK);
+    snprintf(u, sizeof u, "%s/sse/news", base);
+    CHECK_RESULT(rtwire_context_connect(ctx, u, opts, NULL, &s.sse), RTWIRE_RESULT_OK);
+    rtwire_options_free(opts);
+    CHECK(pump_until(ctx, &s, &s.ws_open, 1));
+    CHECK(pump_until(ctx, &s, &s.sse_open, 1));
+    CHECK(pump_until(ctx, &s, &s.connected, 2));
+
+    rtwire_stats *st = NULL;
+    CHECK_RESULT(rtwire_server_stats(s.srv, &st), RTWIRE_RESULT_OK);
+    CHECK(rtwire_stats_connections(st) >= 2);
+    size_t idx = 99;
+    CHECK_RESULT(rtwire_stats_find(st, "news", &idx), RTWIRE_RESULT_OK);
+    CHECK(rtwire_stats_channel_subscribers(st, idx) == 2);
+    rtwire_stats_free(st);
+
+    /* A text message reaches both clients with the id publish returned. */
+    CHECK_RESULT(rtwire_server_publish_text(s.srv, "news", "hello", 5, id, sizeof id), RTWIRE_RESULT_OK);
+    CHECK(pump_until(ctx, &s, &s.ws_msgs, 1));
+    CHECK(pump_until(ctx, &s, &s.sse_msgs, 1));
+    CHECK(pump_until(ctx, &s, &s.published, 1));
+    CHECK(strcmp(s.ws_text, "hello") == 0 && strcmp(s.sse_text, "hello") == 0);
+    CHECK(strcmp(s.ws_id, id) == 0);
+    CHECK(strcmp(s.sse_id, id) == 0);
+    CHECK(strcmp(s.pub_id, id) == 0);
+
+    /* Binary: WebSocket gets bytes, SSE the event "binary" (base64). */
+    const uint8_t bin[] = {1, 2, 3};
+    CHECK_RESULT(rtwire_server_publish_binary(s.srv, "news", bin, sizeof bin, NULL, 0), RTWIRE_RESULT_OK);
+    CHECK(pump_until(ctx, &s, &s.ws_msgs, 2));
+    CHECK(pump_until(ctx, &s, &s.sse_msgs, 2));
+    CHECK(s.ws_binary);
+    CHECK(strcmp(s.sse_name, "binary") == 0);
+
+    /* A network cut: both reconnect and resume, nothing lost or repeated. */
+    CHECK_RESULT(rtwire_server_disconnect_all(s.srv), RTWIRE_RESULT_OK);
+    CHECK(pump_until(ctx, &s, &s.ws_open, 2));
+    CHECK(pump_until(ctx, &s, &s.sse_open, 2));
+    CHECK(s.reconnecting >= 2);
+    CHECK_RESULT(rtwire_server_publish_text(s.srv, "news", "again", 5, id, sizeof id), RTWIRE_RESULT_OK);
+    CHECK(pump_until(ctx, &s, &s.ws_msgs, 3));
+    CHECK(pump_until(ctx, &s, &s.sse_msgs, 3));
+    CHECK(strcmp(s.ws_text, "again") == 0 && strcmp(s.ws_id, id) == 0);
+    CHECK(strcmp(s.sse_text, "again") == 0 && strcmp(s.sse_id, id) == 0);
+
+    /* A WebSocket client's message is published to the channel. */
+    CHECK_RESULT(rtwire_conn_send_text(s.ws, "from ws", 7, 1000), RTWIRE_RESULT_OK);
+    CHECK(pump_until(ctx, &s, &s.sse_msgs, 4));
+    CHECK(strcmp(s.sse_text, "from ws") == 0);
+    CHECK(s.client_msgs == 0);
+
+    /* Close the clients, then stop: the server reports them gone. */
+    CHECK_RESULT(rtwire_conn_free(s.ws), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_conn_free(s.sse), RTWIRE_RESULT_OK);
+    CHECK(pump_until(ctx, &s, &s.disconnected, s.connected));
+    CHECK_RESULT(rtwire_server_stop(s.srv), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_free(s.srv), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_context_free(ctx), RTWIRE_RESULT_OK);
+}
+
+static void test_server_client_messages_and_drops(void) {
+    rtwire_context *ctx = NULL;
+    rtwire_server_options *so = NULL;
+    rtwire_options *opts = NULL;
+    struct seen s;
+    memset(&s, 0, sizeof s);
+    char u[128];
+
+    CHECK_RESULT(rtwire_context_new(&ctx), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_new(&so), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_client_messages(so, true), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_event_queue(so, 2), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_start(ctx, so, &s.srv), RTWIRE_RESULT_OK);
+    rtwire_server_options_free(so);
+    CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_reconnect(opts, false), RTWIRE_RESULT_OK);
+    snprintf(u, sizeof u, "ws://127.0.0.1:%u/ws/room", (unsigned)rtwire_server_port(s.srv));
+    CHECK_RESULT(rtwire_context_connect(ctx, u, opts, NULL, &s.ws), RTWIRE_RESULT_OK);
+    rtwire_options_free(opts);
+    CHECK(pump_until(ctx, &s, &s.ws_open, 1));
+
+    /* The client's message comes to the application, not to the channel. */
+    CHECK_RESULT(rtwire_conn_send_text(s.ws, "hi server", 9, 1000), RTWIRE_RESULT_OK);
+    CHECK(pump_until(ctx, &s, &s.client_msgs, 1));
+    CHECK(strcmp(s.client_text, "hi server") == 0);
+    CHECK_RESULT(rtwire_server_publish_text(s.srv, "room", "reply", 5, NULL, 0), RTWIRE_RESULT_OK);
+    CHECK(pump_until(ctx, &s, &s.ws_msgs, 1));
+    CHECK(s.ws_msgs == 1 && strcmp(s.ws_text, "reply") == 0);
+
+    /* Over the event queue: with nobody taking events, two client messages
+     * are queued and the other four are dropped and counted. */
+    for (int i = 0; i < 6; i++) {
+        CHECK_RESULT(rtwire_conn_send_text(s.ws, "m", 1, 1000), RTWIRE_RESULT_OK);
+    }
+    struct timespec pause = {2, 0};
+    nanosleep(&pause, NULL);
+    int got = 0;
+    rtwire_event *ev = NULL;
+    while (rtwire_context_next_event(ctx, &ev) == RTWIRE_RESULT_OK) {
+        if (rtwire_event_kind(ev) == RTWIRE_EVENT_TYPE_SERVER_MESSAGE) {
+            got++;
+            CHECK(rtwire_event_dropped(ev) == 0);
+        }
+        rtwire_event_free(ev);
+    }
+    CHECK(got == 2);
+    CHECK_RESULT(rtwire_conn_send_text(s.ws, "last", 4, 1000), RTWIRE_RESULT_OK);
+    ev = expect_event(ctx, RTWIRE_EVENT_TYPE_SERVER_MESSAGE, 10000);
+    CHECK(ev != NULL);
+    if (ev) {
+        CHECK(rtwire_event_dropped(ev) == 4);
+        CHECK(rtwire_event_data(ev).len == 4);
+        CHECK(rtwire_event_channel(ev).data != NULL && strcmp(rtwire_event_channel(ev).data, "room") == 0);
+        rtwire_event_free(ev);
+    }
+
+    /* Freeing the server drops its queued events; the client is cut off. */
+    CHECK_RESULT(rtwire_conn_send_text(s.ws, "queued", 6, 1000), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_free(s.srv), RTWIRE_RESULT_OK);
+    ev = expect_event(ctx, RTWIRE_EVENT_TYPE_CLOSED, 15000);
+    CHECK(ev != NULL);
+    if (ev) {
+        CHECK(rtwire_event_conn(ev) == s.ws);
+        rtwire_event_free(ev);
+    }
+    CHECK_RESULT(rtwire_conn_free(s.ws), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_context_next_event(ctx, &ev), RTWIRE_RESULT_WOULD_BLOCK);
+    CHECK_RESULT(rtwire_context_free(ctx), RTWIRE_RESULT_OK);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s PORT\n", argv[0]);
@@ -684,5 +1233,9 @@ int main(int argc, char **argv) {
     test_dispatch_fd_wakeup();
     test_free_context_with_live_connections();
     test_backpressure();
+    test_http_options();
+    test_server_misuse();
+    test_server_roundtrip();
+    test_server_client_messages_and_drops();
     return finish("test_api");
 }

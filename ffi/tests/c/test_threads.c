@@ -1,6 +1,8 @@
 /* Threads: eight threads send while the main thread waits on events, a
  * ninth closes mid-stream, the connection is freed on a thread that did
- * not create it, and a context is freed while another thread waits on it.
+ * not create it, and a context is freed while another thread waits on it;
+ * four threads publish to one server, which is stopped while another
+ * thread publishes.
  * Usage: test_threads PORT. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -57,6 +59,81 @@ static void *wait_forever(void *arg) {
     struct waiter *w = arg;
     w->result = rtwire_context_wait(w->ctx, -1);
     return NULL;
+}
+
+/* Publishers: several threads publish to one server at once while
+ * another stops it. */
+#define PUBLISHERS 4
+#define PER_PUBLISHER 100
+
+static rtwire_server *g_server;
+static int g_published[PUBLISHERS];
+static int g_pub_bad[PUBLISHERS];
+
+static void *publisher(void *arg) {
+    int id = (int)(size_t)arg;
+    char msg[32], mid[RTWIRE_SERVER_ID_MAX];
+    for (int i = 0; i < PER_PUBLISHER; i++) {
+        int n = snprintf(msg, sizeof msg, "p%d-%d", id, i);
+        rtwire_result r = rtwire_server_publish_text(g_server, "load", msg, (size_t)n, mid, sizeof mid);
+        if (r == RTWIRE_RESULT_OK && strchr(mid, '-') != NULL) {
+            g_published[id]++;
+        } else {
+            g_pub_bad[id]++;
+        }
+    }
+    return NULL;
+}
+
+static void *stop_server(void *arg) {
+    (void)arg;
+    return (void *)(size_t)(rtwire_server_stop(g_server) == RTWIRE_RESULT_OK ? 0 : 1);
+}
+
+static void test_server_threads(void) {
+    rtwire_context *ctx = NULL;
+    rtwire_server_options *so = NULL;
+    CHECK_RESULT(rtwire_context_new(&ctx), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_new(&so), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_history(so, PUBLISHERS * PER_PUBLISHER), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_start(ctx, so, &g_server), RTWIRE_RESULT_OK);
+    rtwire_server_options_free(so);
+    pthread_t t[PUBLISHERS];
+    for (int i = 0; i < PUBLISHERS; i++) {
+        pthread_create(&t[i], NULL, publisher, (void *)(size_t)i);
+    }
+    int total = 0, bad = 0;
+    for (int i = 0; i < PUBLISHERS; i++) {
+        pthread_join(t[i], NULL);
+        total += g_published[i];
+        bad += g_pub_bad[i];
+    }
+    CHECK(total == PUBLISHERS * PER_PUBLISHER && bad == 0);
+    rtwire_stats *st = NULL;
+    CHECK_RESULT(rtwire_server_stats(g_server, &st), RTWIRE_RESULT_OK);
+    size_t i = 0;
+    CHECK_RESULT(rtwire_stats_find(st, "load", &i), RTWIRE_RESULT_OK);
+    CHECK(rtwire_stats_channel_published(st, i) == (uint64_t)total);
+    CHECK(rtwire_stats_channel_history(st, i) == (size_t)total);
+    CHECK_RESULT(rtwire_stats_free(st), RTWIRE_RESULT_OK);
+
+    /* Stop on another thread while this one keeps publishing: every
+     * publish either succeeds or reports CLOSED. */
+    pthread_t stopper;
+    pthread_create(&stopper, NULL, stop_server, NULL);
+    int closed = 0, other = 0;
+    for (int n = 0; n < 100000 && closed == 0; n++) {
+        rtwire_result r = rtwire_server_publish_text(g_server, "load", "x", 1, NULL, 0);
+        closed += r == RTWIRE_RESULT_CLOSED;
+        other += r != RTWIRE_RESULT_CLOSED && r != RTWIRE_RESULT_OK;
+    }
+    void *stop_rc = NULL;
+    pthread_join(stopper, &stop_rc);
+    CHECK(stop_rc == NULL);
+    CHECK(other == 0);
+    CHECK_RESULT(rtwire_server_publish_text(g_server, "load", "x", 1, NULL, 0), RTWIRE_RESULT_CLOSED);
+    CHECK_RESULT(rtwire_server_free(g_server), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_context_free(ctx), RTWIRE_RESULT_OK);
 }
 
 int main(int argc, char **argv) {
@@ -141,5 +218,7 @@ int main(int argc, char **argv) {
     CHECK_RESULT(rtwire_context_free(ctx), RTWIRE_RESULT_OK);
     pthread_join(wt, NULL);
     CHECK_RESULT(w.result, RTWIRE_RESULT_INVALID_HANDLE);
+
+    test_server_threads();
     return finish("test_threads");
 }
