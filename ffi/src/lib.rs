@@ -21,6 +21,17 @@ use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
+/// Returns the error code of a `Result<_, rtwire_result>` from the calling
+/// function, or unwraps it.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return code,
+        }
+    };
+}
+
 pub mod conn;
 pub mod context;
 pub mod event;

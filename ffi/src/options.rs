@@ -159,14 +159,19 @@ fn with(
 ///
 /// # Safety
 /// As [`arg_str`].
-unsafe fn string(p: *const c_char, what: &str, err: &LastError) -> Result<String, rtwire_result> {
+pub(crate) unsafe fn string(
+    p: *const c_char,
+    what: &str,
+    err: &LastError,
+) -> Result<String, rtwire_result> {
     // SAFETY: forwarded contract.
     unsafe { arg_str(p, what) }
         .map(str::to_owned)
         .map_err(|e| err.arg(e, what))
 }
 
-fn millis(ms: u32, what: &str, err: &LastError) -> Result<Duration, rtwire_result> {
+/// A duration in milliseconds, at least 1, or records why not.
+pub(crate) fn millis(ms: u32, what: &str, err: &LastError) -> Result<Duration, rtwire_result> {
     if ms == 0 {
         return Err(err.fail(
             rtwire_result::InvalidArgument,
@@ -176,7 +181,8 @@ fn millis(ms: u32, what: &str, err: &LastError) -> Result<Duration, rtwire_resul
     Ok(Duration::from_millis(ms.into()))
 }
 
-fn positive(n: usize, what: &str, err: &LastError) -> Result<usize, rtwire_result> {
+/// A count of at least 1, or records why not.
+pub(crate) fn positive(n: usize, what: &str, err: &LastError) -> Result<usize, rtwire_result> {
     if n == 0 {
         return Err(err.fail(
             rtwire_result::InvalidArgument,
@@ -184,15 +190,6 @@ fn positive(n: usize, what: &str, err: &LastError) -> Result<usize, rtwire_resul
         ));
     }
     Ok(n)
-}
-
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(code) => return code,
-        }
-    };
 }
 
 /// Sets the transport: one of the `rtwire_transport` values.

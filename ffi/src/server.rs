@@ -20,6 +20,7 @@ use crate::conn::ConnShared;
 use crate::context::{self, rtwire_context, CtxObj, Queued};
 use crate::event::EventObj;
 use crate::handle::{from_ptr, to_ptr, Table};
+use crate::options::{millis, positive, string};
 use crate::{
     arg_bytes, arg_str, copy_str, guard, guard_or, rtwire_result, rtwire_str, LastError, NulStr,
 };
@@ -159,15 +160,6 @@ fn get(server: *const rtwire_server) -> Option<Arc<ServerObj>> {
     SERVERS.get(from_ptr(server))
 }
 
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(code) => return code,
-        }
-    };
-}
-
 // ---------------------------------------------------------------------------
 // Options
 
@@ -234,37 +226,6 @@ fn with(
         let mut s = obj.settings.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut s, &obj.last_error)
     })
-}
-
-/// Takes a string argument or records why not.
-///
-/// # Safety
-/// As [`arg_str`].
-unsafe fn string(p: *const c_char, what: &str, err: &LastError) -> Result<String, rtwire_result> {
-    // SAFETY: forwarded contract.
-    unsafe { arg_str(p, what) }
-        .map(str::to_owned)
-        .map_err(|e| err.arg(e, what))
-}
-
-fn millis(ms: u32, what: &str, err: &LastError) -> Result<Duration, rtwire_result> {
-    if ms == 0 {
-        return Err(err.fail(
-            rtwire_result::InvalidArgument,
-            format!("{what} must be at least 1 ms"),
-        ));
-    }
-    Ok(Duration::from_millis(ms.into()))
-}
-
-fn positive(n: usize, what: &str, err: &LastError) -> Result<usize, rtwire_result> {
-    if n == 0 {
-        return Err(err.fail(
-            rtwire_result::InvalidArgument,
-            format!("{what} must be at least 1"),
-        ));
-    }
-    Ok(n)
 }
 
 /// The address to listen on: an IP address and a port, `"127.0.0.1:0"`
