@@ -131,7 +131,10 @@ def test_shared_connection_senders_and_one_reader(echo_url: str) -> None:
 def test_ctrl_c_interrupts_blocking_recv(echo_url: str) -> None:
     code = textwrap.dedent(
         f"""
-        import sys, time, rtwire
+        import signal, sys, time, rtwire
+        # A child of a background job inherits SIGINT ignored; Ctrl-C is
+        # what is tested, so restore Python's handler.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         conn = rtwire.sync.connect({echo_url!r})
         print("ready", flush=True)
         try:
@@ -168,7 +171,8 @@ def test_ctrl_c_interrupts_blocking_recv(echo_url: str) -> None:
 def test_ctrl_c_interrupts_blocking_connect() -> None:
     code = textwrap.dedent(
         """
-        import socket, sys, time, rtwire
+        import signal, socket, sys, time, rtwire
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
         print("ready", flush=True)
         try:
