@@ -22,6 +22,16 @@ step "rust tests (unit, integration, doc, examples)"
 cargo test --workspace --all-targets --locked --no-fail-fast
 cargo test --workspace --doc --locked
 
+step "Rust examples run against the python websockets peer"
+coproc PEER { exec "$root/.venv/bin/python" "$root/tests/peers/ws_echo.py" --idle 120; }
+read -r -t 30 line <&"${PEER[0]}" || { echo "the echo peer did not start"; exit 1; }
+port=${line#PORT }
+out=$(timeout 60 cargo run -q --locked -p rtwire --example echo -- "ws://127.0.0.1:$port/echo")
+echo "$out"
+kill "$PEER_PID" 2>/dev/null || true
+grep -q '^text hello$' <<<"$out" && grep -q '^binary ' <<<"$out" && grep -q '^closed 1000 "done" clean=true$' <<<"$out" \
+  || { echo "examples/rust/echo.rs did not print the expected echoes"; exit 1; }
+
 step "docs build without warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
