@@ -6,6 +6,7 @@
  * Usage: test_threads PORT. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "common.h"
@@ -14,6 +15,8 @@
 #define PER_SENDER 200
 
 static rtwire_conn *g_conn;
+/* Set by the main thread once the connection is open. */
+static atomic_int g_open;
 static int g_ok[SENDERS];
 static int g_bad[SENDERS];
 
@@ -39,6 +42,11 @@ static void *sender(void *arg) {
 
 static void *closer(void *arg) {
     (void)arg;
+    /* Close mid-stream: after the open (which may take a while under
+     * valgrind), while the senders are still sending. */
+    for (int i = 0; i < 20000 && !atomic_load(&g_open); i++) {
+        sleep_ms(1);
+    }
     sleep_ms(3);
     rtwire_result r = rtwire_conn_close(g_conn, 1000, "enough");
     /* OK, or CLOSED if the connection somehow ended already. */
@@ -166,6 +174,7 @@ int main(int argc, char **argv) {
         switch (rtwire_event_kind(ev)) {
         case RTWIRE_EVENT_TYPE_OPEN:
             opens++;
+            atomic_store(&g_open, 1);
             break;
         case RTWIRE_EVENT_TYPE_MESSAGE:
             messages++;
