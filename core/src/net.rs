@@ -24,12 +24,13 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + fmt::Debug> Io for T {}
 
 /// A TCP stream, plain or under TLS, or a stream through a proxy.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
 pub(crate) enum NetStream {
     /// Direct TCP.
     Plain(TcpStream),
     /// Direct TCP under TLS.
-    Tls(TlsStream<TcpStream>),
+    /// Boxed: the TLS state is large, and plain connections should not
+    /// pay for it.
+    Tls(Box<TlsStream<TcpStream>>),
     /// A tunnel through a proxy (itself possibly under TLS to the proxy),
     /// under TLS to the target for `wss`.
     Proxied(Box<dyn Io>),
@@ -109,7 +110,7 @@ pub(crate) async fn dial(
             return Ok(NetStream::Plain(tcp));
         }
         let stream = tls_handshake(target_tls()?, &target.host, &authority, tcp).await?;
-        return Ok(NetStream::Tls(stream));
+        return Ok(NetStream::Tls(Box::new(stream)));
     };
     let tunnel = proxy::tunnel(via, target, tls_config).await?;
     if !target.tls {
@@ -128,7 +129,7 @@ impl AsyncRead for NetStream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            NetStream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            NetStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             NetStream::Proxied(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
@@ -142,7 +143,7 @@ impl AsyncWrite for NetStream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            NetStream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            NetStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             NetStream::Proxied(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
@@ -154,7 +155,7 @@ impl AsyncWrite for NetStream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            NetStream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            NetStream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
             NetStream::Proxied(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
@@ -170,7 +171,7 @@ impl AsyncWrite for NetStream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            NetStream::Tls(s) => Pin::new(s).poll_flush(cx),
+            NetStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
             NetStream::Proxied(s) => Pin::new(s).poll_flush(cx),
         }
     }
@@ -178,7 +179,7 @@ impl AsyncWrite for NetStream {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            NetStream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            NetStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             NetStream::Proxied(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
