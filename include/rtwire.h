@@ -1289,9 +1289,9 @@ rtwire_result rtwire_options_set_max_redirects(rtwire_options *opts, uint32_t re
 rtwire_result rtwire_options_set_rtwire_protocol(rtwire_options *opts, bool enabled);
 
 /**
- * Bytes read from the socket at a time (default 4096, at least 256). Kept
- * small so an idle connection costs little memory; it grows with the
- * message.
+ * Bytes read from the socket at a time (default 2048, at least 256). Kept
+ * small so an idle connection costs little memory (about 8 KiB in all);
+ * raise it (16–64 KiB) for connections that move large messages.
  *
  * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
  * `RTWIRE_RESULT_INVALID_ARGUMENT` (below 256).

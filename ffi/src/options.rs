@@ -909,9 +909,9 @@ pub extern "C" fn rtwire_options_set_rtwire_protocol(
     })
 }
 
-/// Bytes read from the socket at a time (default 4096, at least 256). Kept
-/// small so an idle connection costs little memory; it grows with the
-/// message.
+/// Bytes read from the socket at a time (default 2048, at least 256). Kept
+/// small so an idle connection costs little memory (about 8 KiB in all);
+/// raise it (16–64 KiB) for connections that move large messages.
 ///
 /// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
 /// `RTWIRE_RESULT_INVALID_ARGUMENT` (below 256).

@@ -12,7 +12,8 @@ use crate::reconnect::Reconnect;
 #[derive(Debug, Default)]
 pub(crate) struct Resume {
     /// SSE: one parser follows the event source across reconnections.
-    pub sse: Option<SseParser>,
+    /// Boxed: most connections are not SSE and should not carry it.
+    pub sse: Option<Box<SseParser>>,
     /// Long polling: the cursor of the next request.
     pub cursor: Option<String>,
     /// Short polling: `ETag` of the last delivered response.

@@ -94,7 +94,7 @@ fn carry_over(auto: &Auto, resume: &mut Resume, to: &Plan) {
     if to.transport == Transport::Sse {
         resume
             .sse
-            .get_or_insert_with(|| sse::parser(&to.options))
+            .get_or_insert_with(|| Box::new(sse::parser(&to.options)))
             .set_last_event_id(p);
     } else {
         resume.cursor = Some(p);

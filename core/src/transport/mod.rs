@@ -35,7 +35,7 @@ pub(crate) struct Plan {
     /// The HTTP client of the HTTP transports.
     pub http: Option<HttpClient>,
     /// Fallback state of `transport=auto` on http(s).
-    pub auto: Option<auto::Auto>,
+    pub auto: Option<Box<auto::Auto>>,
 }
 
 /// An open session of some transport.
@@ -83,7 +83,7 @@ impl Plan {
             tls,
             proxy,
             http,
-            auto: (transport == Transport::Auto).then(auto::Auto::default),
+            auto: (transport == Transport::Auto).then(Box::default),
         })
     }
 

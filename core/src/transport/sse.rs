@@ -49,7 +49,9 @@ pub(crate) fn request(
     resume: &mut Resume,
     accept: &'static str,
 ) -> reqwest::RequestBuilder {
-    let parser = resume.sse.get_or_insert_with(|| parser(&plan.options));
+    let parser = resume
+        .sse
+        .get_or_insert_with(|| Box::new(parser(&plan.options)));
     let mut req = plan
         .http()
         .request(Method::GET, &plan.target.display())
@@ -132,7 +134,9 @@ pub(crate) async fn accept(
 impl SseSession {
     /// Feeds the body to the parser and emits each dispatched event.
     pub(crate) async fn run(self, link: &mut Link, plan: &Plan, resume: &mut Resume) -> SessionEnd {
-        let parser = resume.sse.get_or_insert_with(|| parser(&plan.options));
+        let parser = resume
+            .sse
+            .get_or_insert_with(|| Box::new(parser(&plan.options)));
         let url = self.url.clone();
         pump_body(
             link,

@@ -349,6 +349,24 @@ impl WsSession {
         self.ws.flush().await
     }
 
+    /// Sends what was queued before the close request, then the close frame.
+    async fn flush_then_close(
+        &mut self,
+        link: &mut Link,
+        req: &crate::client::link::CloseRequest,
+        write_limit: Duration,
+        close_timeout: Duration,
+    ) {
+        while let Some(out) = link.outgoing.try_recv() {
+            link.outgoing.release(&out);
+            let fed = timeout(write_limit, self.ws.feed(to_ws(out.data))).await;
+            if fed.map_or(true, |r| r.is_err()) {
+                break;
+            }
+        }
+        self.send_close(req.code, &req.reason, close_timeout).await;
+    }
+
     /// Handles one item read from the socket; `Some` ends the session.
     async fn on_item(
         &mut self,
@@ -383,8 +401,13 @@ impl WsSession {
                 }
                 let (error, code) = read_error(e, opts.limits.max_message_size);
                 if let Some(code) = code {
-                    self.send_close(code, "", Duration::from_secs(1).min(opts.close_timeout))
-                        .await;
+                    // Boxed: rare, see `flush_then_close`.
+                    Box::pin(self.send_close(
+                        code,
+                        "",
+                        Duration::from_secs(1).min(opts.close_timeout),
+                    ))
+                    .await;
                     let close = CloseInfo {
                         code,
                         reason: error.message().to_string(),
@@ -448,14 +471,9 @@ impl WsSession {
             tokio::select! {
                 biased;
                 req = close_requested(&mut link.close_req), if st.closing.is_none() && st.peer_close.is_none() => {
-                    // What was queued before the close goes out first.
-                    while let Some(out) = link.outgoing.try_recv() {
-                        link.outgoing.release(&out);
-                        if timeout(write_limit, self.ws.feed(to_ws(out.data))).await.map_or(true, |r| r.is_err()) {
-                            break;
-                        }
-                    }
-                    self.send_close(req.code, &req.reason, opts.close_timeout).await;
+                    // Boxed: a rare path whose future would otherwise size
+                    // every idle connection's task.
+                    Box::pin(self.flush_then_close(link, &req, write_limit, opts.close_timeout)).await;
                     st.closing = Some((Instant::now() + opts.close_timeout, Some((req.code, req.reason))));
                 }
                 item = self.ws.next() => {
