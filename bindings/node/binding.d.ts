@@ -61,6 +61,55 @@ export declare class NativeConnection {
   openInfo(): NativeEvent
 }
 
+/**
+ * A running server, driven from JavaScript.
+ *
+ * When the JavaScript object is garbage-collected without `close`, the
+ * server stops (without waiting for its connections).
+ */
+export declare class NativeServer {
+  /** The address listened on. */
+  get host(): string
+  /** The port listened on (the real one when started with port 0). */
+  get port(): number
+  /** `http://host:port` (`https://` with TLS). */
+  get url(): string
+  /** The epoch of the message ids; new at every start. */
+  get epoch(): string
+  /** Whether the server was closed. */
+  get closed(): boolean
+  /** Messages from clients not reported because the queue was full. */
+  get dropped(): number
+  /**
+   * Sets the callback that receives the messages WebSocket clients send,
+   * in batches; it does not keep the process alive. Only the first call
+   * has an effect.
+   */
+  start(callback: (batch: Array<NativeInbound>) => void): void
+  /**
+   * Whether messages from clients are queued for the callback (only
+   * while JavaScript listens for them).
+   */
+  setListening(on: boolean): void
+  /** Publishes a text message; its id, or `null` once closed. */
+  publishText(channel: string, data: string): string | null
+  /** Publishes a binary message (copied); its id, or `null` once closed. */
+  publishBinary(channel: string, data: Uint8Array): string | null
+  /** Connection count and per-channel figures; `null` once closed. */
+  stats(): NativeStats | null
+  /**
+   * Drops every client at once, as a network cut would; `false` once
+   * closed.
+   */
+  disconnectAll(): boolean
+  /**
+   * Stops the server: WebSocket clients get close 1001, streams end,
+   * connections are awaited up to 5 s. Resolves once done; harmless when
+   * already closed.
+   */
+  close(): Promise<void>
+}
+
 /** Connects and resolves with the connection, or with the error. */
 export declare function connect(url: string, options: NativeOptions): Promise<NativeConnection | ErrorInfo>
 
@@ -104,6 +153,18 @@ export interface ErrorKindInfo {
  */
 export declare function errorKinds(): Array<ErrorKindInfo>
 
+/** Figures of one channel. */
+export interface NativeChannelStats {
+  /** The channel name. */
+  name: string
+  /** Messages published since the server started. */
+  published: number
+  /** Messages kept in history. */
+  history: number
+  /** Live subscribers (WebSocket, SSE, streaming, held polls). */
+  subscribers: number
+}
+
 /**
  * An event other than a plain message. Which fields are set depends on
  * `type`: `open` (transport, url, protocol, headers), `message` (data,
@@ -141,6 +202,14 @@ export interface NativeEvent {
   clean?: boolean
   /** `close`: the messages accepted by `send` that were never written. */
   unsent?: Array<string | Buffer>
+}
+
+/** A message a WebSocket client sent. */
+export interface NativeInbound {
+  /** The channel it was sent on. */
+  channel: string
+  /** The payload: a string for text, a `Buffer` for binary. */
+  data: string | Buffer
 }
 
 /** Connection options, flattened; durations in milliseconds. */
@@ -226,3 +295,58 @@ export interface NativeOptions {
   /** Redirects followed at most. */
   maxRedirects?: number
 }
+
+/**
+ * Options of [`serve`]; durations in milliseconds. The JavaScript layer
+ * has checked the types and ranges.
+ */
+export interface NativeServerOptions {
+  /** The address or host name to listen on. */
+  host: string
+  /** The port (0: any free one). */
+  port: number
+  /** Messages kept per channel. */
+  history?: number
+  /** Messages a subscriber may lag behind before it is cut off. */
+  clientQueue?: number
+  /** Bearer token required of every client. */
+  token?: string
+  /** PEM file of the certificate chain (TLS). */
+  tlsCert?: string
+  /** PEM file of the private key (TLS). */
+  tlsKey?: string
+  /** Exact `Origin` values WebSocket clients may send. */
+  allowedOrigins?: Array<string>
+  /** CORS headers and preflights. */
+  cors?: boolean
+  /** WebSocket ping interval. */
+  pingInterval?: number
+  /** SSE and stream heartbeat interval. */
+  heartbeat?: number
+  /** Longest a long poll is held. */
+  longPollHold?: number
+  /** Largest message a WebSocket client may send, in bytes. */
+  maxMessageSize?: number
+  /** Most request headers. */
+  maxHeaders?: number
+  /** Time allowed for a request's headers. */
+  headerTimeout?: number
+  /** Publish what WebSocket clients send as it is (default `true`). */
+  publishReceived?: boolean
+  /**
+   * Messages from clients waiting for JavaScript at most (default 1024);
+   * further ones are not reported (they are still published).
+   */
+  queue?: number
+}
+
+/** Server-wide figures. */
+export interface NativeStats {
+  /** Open TCP connections. */
+  connections: number
+  /** Per-channel figures. */
+  channels: Array<NativeChannelStats>
+}
+
+/** Starts a server; resolves once it listens, with the server or the error. */
+export declare function serve(options: NativeServerOptions): Promise<NativeServer | ErrorInfo>

@@ -836,6 +836,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeConnection = nativeBinding.NativeConnection
+module.exports.NativeServer = nativeBinding.NativeServer
 module.exports.connect = nativeBinding.connect
 module.exports.coreVersion = nativeBinding.coreVersion
 module.exports.errorKinds = nativeBinding.errorKinds
+module.exports.serve = nativeBinding.serve

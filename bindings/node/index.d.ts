@@ -315,6 +315,96 @@ export declare class EventSource extends EventTarget {
   close (): void
 }
 
+/** Options of `serve()`; durations in milliseconds. */
+export interface ServeOptions {
+  /** Address or host name to listen on (default `'127.0.0.1'`). */
+  host?: string
+  /** Port (default 0: any free one; see `Server.port`). */
+  port?: number
+  /** Messages kept per channel for resuming clients (default 1000). */
+  history?: number
+  /** Messages a subscriber may lag behind before it is cut off (default 1024). */
+  clientQueue?: number
+  /** Require `Authorization: Bearer <token>` or `?token=<token>`. */
+  token?: string
+  /** PEM certificate chain file (TLS; with `tlsKey`). */
+  tlsCert?: string
+  /** PEM private key file (TLS; with `tlsCert`). */
+  tlsKey?: string
+  /** Exact `Origin` values WebSocket clients may send. */
+  allowedOrigins?: string[]
+  /** `Access-Control-Allow-*` headers and preflights (default false). */
+  cors?: boolean
+  /** WebSocket ping interval (default 20000). */
+  pingInterval?: number
+  /** SSE and stream heartbeat interval (default 15000). */
+  heartbeat?: number
+  /** Longest a long poll is held (default 25000). */
+  longPollHold?: number
+  /** Largest message a WebSocket client may send, in bytes (default 16 MiB). */
+  maxMessageSize?: number
+  /** Most request headers (default 64). */
+  maxHeaders?: number
+  /** Time allowed for a request's headers (default 10000). */
+  headerTimeout?: number
+  /** Publish what WebSocket clients send as it is (default true). */
+  publishReceived?: boolean
+  /** Client messages waiting for `message` listeners at most (default 1024). */
+  queue?: number
+}
+
+/** Figures of one channel. */
+export interface ChannelStats {
+  name: string
+  /** Messages published since the server started. */
+  published: number
+  /** Messages kept in history. */
+  history: number
+  /** Live subscribers (WebSocket, SSE, streaming, held polls). */
+  subscribers: number
+}
+
+/** `Server.stats()`. */
+export interface ServerStats {
+  /** Open TCP connections. */
+  connections: number
+  /** Per-channel figures, by channel name. */
+  channels: Record<string, ChannelStats>
+}
+
+export interface ServerEvents {
+  /** A WebSocket client sent `data` (string: text, Buffer: binary) on `channel`. */
+  message: [channel: string, data: string | Buffer]
+  /** `close()` has finished. */
+  close: []
+}
+
+/** A running embedded server. Create it with `serve()`. */
+export declare class Server extends EventEmitter<ServerEvents> {
+  private constructor ()
+  readonly host: string
+  readonly port: number
+  /** `http://host:port` (`https://` with TLS). */
+  readonly url: string
+  /** The epoch of the message ids (`{epoch}-{seq}`), new at every start. */
+  readonly epoch: string
+  readonly closed: boolean
+  /** Client messages not reported by `message` because too many were waiting. */
+  readonly dropped: number
+  /** Publishes to `channel` and returns the message id. */
+  publish (channel: string, data: SendData): string
+  stats (): ServerStats
+  /** Drops every client at once, as a network cut would. */
+  disconnectAll (): void
+  /** Graceful stop: close frames (1001), stream ends; resolves when done. */
+  close (): Promise<void>
+  ref (): this
+  unref (): this
+}
+
+/** Starts the embedded server; resolves once it listens. */
+export declare function serve (options?: ServeOptions): Promise<Server>
+
 /** The package version. */
 export declare const version: string
 /** The version of the rtwire core the addon was built from. */

@@ -7,6 +7,7 @@ const { Connection, connect } = require('./lib/connection.js')
 const { RtwireError, errorCodes } = require('./lib/errors.js')
 const { WebSocket, CloseEvent, ErrorEvent } = require('./lib/websocket.js')
 const { EventSource } = require('./lib/eventsource.js')
+const { Server, serve } = require('./lib/server.js')
 
 module.exports = {
   connect,
@@ -17,6 +18,8 @@ module.exports = {
   EventSource,
   CloseEvent,
   ErrorEvent,
+  serve,
+  Server,
   version: require('./package.json').version,
   coreVersion: native.coreVersion()
 }

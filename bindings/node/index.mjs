@@ -10,6 +10,8 @@ export const {
   EventSource,
   CloseEvent,
   ErrorEvent,
+  serve,
+  Server,
   version,
   coreVersion
 } = rtwire

@@ -10,6 +10,10 @@
 //!   through one weak (unref'd) threadsafe function per connection, waiting
 //!   for each batch to be handled before reading more, so a slow listener
 //!   slows the socket instead of growing memory;
+//! - [`serve`] starts the core's embedded server ([`NativeServer`]); what
+//!   WebSocket clients send is queued by the core's handler and taken by
+//!   the JavaScript thread in batches, never handed over on a runtime
+//!   thread;
 //! - sends go straight into the core's bounded queue (`trySend*`), or wait
 //!   for room (`send*`) when it is over its high-water mark.
 //!
@@ -22,11 +26,15 @@ mod conn;
 mod errors;
 mod events;
 mod options;
+mod server;
 
 pub use conn::{connect, NativeConnection};
 pub use errors::{error_kinds, ErrorInfo, ErrorKindInfo};
 pub use events::NativeEvent;
 pub use options::NativeOptions;
+pub use server::{
+    serve, NativeChannelStats, NativeInbound, NativeServer, NativeServerOptions, NativeStats,
+};
 
 use napi_derive::napi;
 

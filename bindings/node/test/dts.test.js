@@ -74,7 +74,8 @@ test('index.d.ts class members match the runtime classes', () => {
   for (const [name, base, extra] of [
     ['Connection', EventEmitter, []],
     ['WebSocket', EventEmitter, ['on']],
-    ['EventSource', EventTarget, []]
+    ['EventSource', EventTarget, []],
+    ['Server', EventEmitter, []]
   ]) {
     const d = members(classBody(dts, name))
     for (const e of extra) d.delete(e)
@@ -87,6 +88,8 @@ test('binding.d.ts matches the addon', () => {
   const names = [...declared(dts)].filter((n) => !n.startsWith('__'))
   const runtime = Object.keys(native).filter((n) => !n.startsWith('__'))
   assert.deepEqual(names.sort(), runtime.sort())
-  const d = members(classBody(dts, 'NativeConnection'))
-  assert.deepEqual([...d].sort(), [...runtimeMembers(native.NativeConnection, Object)].sort())
+  for (const cls of ['NativeConnection', 'NativeServer']) {
+    const d = members(classBody(dts, cls))
+    assert.deepEqual([...d].sort(), [...runtimeMembers(native[cls], Object)].sort(), `members of ${cls}`)
+  }
 })

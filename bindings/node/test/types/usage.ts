@@ -1,7 +1,8 @@
 // Typed usage of the package: `tsc --noEmit -p test/types` must accept it,
 // and the @ts-expect-error lines must stay errors.
 import {
-  connect, Connection, RtwireError, errorCodes, WebSocket, EventSource, CloseEvent,
+  connect, Connection, RtwireError, errorCodes, WebSocket, EventSource, CloseEvent, serve, Server,
+  type ServeOptions, type ServerStats,
   type CloseInfo, type ConnectOptions, type ErrorCode, type Message
 } from 'rtwire'
 
@@ -62,6 +63,19 @@ async function main (): Promise<void> {
   es.onmessage = (ev) => { void [ev.data, ev.lastEventId] }
   es.addEventListener('ping', (ev) => { void ev })
   es.close()
+
+  const sopts: ServeOptions = { host: '127.0.0.1', port: 0, history: 100, cors: true, allowedOrigins: ['https://a.example'] }
+  const server: Server = await serve(sopts)
+  server.on('message', (channel, data) => { void [channel.length, typeof data === 'string' ? data : data.length] })
+  const id: string = server.publish('news', 'text')
+  server.publish('news', Buffer.from('bin'))
+  const st: ServerStats = server.stats()
+  void [id, server.port, server.url, server.epoch, st.connections, st.channels.news?.subscribers]
+  server.disconnectAll()
+  server.unref()
+  await server.close()
+  // @ts-expect-error the port is a number
+  await serve({ port: '80' })
 }
 
 void main

@@ -1,0 +1,446 @@
+//! [`NativeServer`]: the core's embedded server (`rtwire::server::Server`)
+//! on the addon's tokio runtime.
+//!
+//! Messages WebSocket clients send never reach JavaScript on a runtime
+//! thread. The core's handler only queues a copy (bounded) in an [`Inbox`]
+//! and, when the queue was empty, schedules one call of a weak threadsafe
+//! function; that call runs on the JavaScript thread and takes everything
+//! queued by then, as one batch. Whether the message is also published is
+//! decided by the handler at once, without waiting for JavaScript.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use napi::bindgen_prelude::{Buffer, Either, Function, PromiseRaw};
+use napi::threadsafe_function::{
+    ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
+};
+use napi::{Env, Result, Status};
+use napi_derive::napi;
+use rtwire::server::{Server, ServerOptions};
+use rtwire::{Data, Error, ErrorKind};
+
+use crate::errors::ErrorInfo;
+use crate::events::data_value;
+
+/// Options of [`serve`]; durations in milliseconds. The JavaScript layer
+/// has checked the types and ranges.
+#[napi(object)]
+#[derive(Debug, Default)]
+pub struct NativeServerOptions {
+    /// The address or host name to listen on.
+    pub host: String,
+    /// The port (0: any free one).
+    pub port: u32,
+    /// Messages kept per channel.
+    pub history: Option<f64>,
+    /// Messages a subscriber may lag behind before it is cut off.
+    pub client_queue: Option<f64>,
+    /// Bearer token required of every client.
+    pub token: Option<String>,
+    /// PEM file of the certificate chain (TLS).
+    pub tls_cert: Option<String>,
+    /// PEM file of the private key (TLS).
+    pub tls_key: Option<String>,
+    /// Exact `Origin` values WebSocket clients may send.
+    pub allowed_origins: Option<Vec<String>>,
+    /// CORS headers and preflights.
+    pub cors: Option<bool>,
+    /// WebSocket ping interval.
+    pub ping_interval: Option<f64>,
+    /// SSE and stream heartbeat interval.
+    pub heartbeat: Option<f64>,
+    /// Longest a long poll is held.
+    pub long_poll_hold: Option<f64>,
+    /// Largest message a WebSocket client may send, in bytes.
+    pub max_message_size: Option<f64>,
+    /// Most request headers.
+    pub max_headers: Option<f64>,
+    /// Time allowed for a request's headers.
+    pub header_timeout: Option<f64>,
+    /// Publish what WebSocket clients send as it is (default `true`).
+    pub publish_received: Option<bool>,
+    /// Messages from clients waiting for JavaScript at most (default 1024);
+    /// further ones are not reported (they are still published).
+    pub queue: Option<f64>,
+}
+
+/// A message a WebSocket client sent.
+#[napi(object)]
+pub struct NativeInbound {
+    /// The channel it was sent on.
+    pub channel: String,
+    /// The payload: a string for text, a `Buffer` for binary.
+    pub data: Either<String, Buffer>,
+}
+
+impl std::fmt::Debug for NativeInbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeInbound")
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Figures of one channel.
+#[napi(object)]
+#[derive(Debug)]
+pub struct NativeChannelStats {
+    /// The channel name.
+    pub name: String,
+    /// Messages published since the server started.
+    pub published: f64,
+    /// Messages kept in history.
+    pub history: f64,
+    /// Live subscribers (WebSocket, SSE, streaming, held polls).
+    pub subscribers: f64,
+}
+
+/// Server-wide figures.
+#[napi(object)]
+#[derive(Debug)]
+pub struct NativeStats {
+    /// Open TCP connections.
+    pub connections: f64,
+    /// Per-channel figures.
+    pub channels: Vec<NativeChannelStats>,
+}
+
+type Wake = ThreadsafeFunction<(), UnknownReturnValue, Vec<NativeInbound>, Status, false, true>;
+
+#[derive(Debug, Default)]
+struct InboxState {
+    queue: VecDeque<(String, Data)>,
+    capacity: usize,
+    /// Messages not reported because the queue was full.
+    dropped: u64,
+    /// A call of the threadsafe function is pending.
+    scheduled: bool,
+    closed: bool,
+}
+
+/// The bounded queue between the core's handler and the JavaScript thread.
+#[derive(Default)]
+struct Inbox {
+    state: Mutex<InboxState>,
+    wake: Mutex<Option<Wake>>,
+    /// Whether JavaScript listens for messages at all.
+    listening: AtomicBool,
+}
+
+impl Inbox {
+    fn lock(&self) -> MutexGuard<'_, InboxState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wake(&self) -> MutexGuard<'_, Option<Wake>> {
+        self.wake.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a message; called on a runtime thread, never blocks on
+    /// JavaScript.
+    fn push(&self, channel: &str, data: Data) {
+        let mut g = self.lock();
+        if g.closed {
+            return;
+        }
+        if g.queue.len() >= g.capacity {
+            g.dropped += 1;
+            return;
+        }
+        g.queue.push_back((channel.to_string(), data));
+        if g.scheduled {
+            return;
+        }
+        g.scheduled = true;
+        drop(g);
+        let called = self
+            .wake()
+            .as_ref()
+            .map(|w| w.call((), ThreadsafeFunctionCallMode::NonBlocking));
+        if called != Some(Status::Ok) {
+            // The JavaScript side is gone or closing: nothing will drain.
+            let mut g = self.lock();
+            g.queue.clear();
+            g.scheduled = false;
+        }
+    }
+
+    /// Everything queued (on the JavaScript thread).
+    fn take_all(&self) -> Vec<NativeInbound> {
+        let mut g = self.lock();
+        g.scheduled = false;
+        g.queue
+            .drain(..)
+            .map(|(channel, data)| NativeInbound {
+                channel,
+                data: data_value(data),
+            })
+            .collect()
+    }
+
+    fn close(&self) {
+        {
+            let mut g = self.lock();
+            g.closed = true;
+            g.queue.clear();
+        }
+        // Releases the threadsafe function.
+        self.wake().take();
+    }
+}
+
+/// A running server, driven from JavaScript.
+///
+/// When the JavaScript object is garbage-collected without `close`, the
+/// server stops (without waiting for its connections).
+#[napi]
+pub struct NativeServer {
+    server: Mutex<Option<Server>>,
+    addr: SocketAddr,
+    url: String,
+    epoch: String,
+    inbox: Arc<Inbox>,
+}
+
+impl std::fmt::Debug for NativeServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeServer")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ms(v: f64) -> Duration {
+    Duration::from_secs_f64(v / 1000.0)
+}
+
+fn size(v: f64) -> usize {
+    if v >= usize::MAX as f64 {
+        usize::MAX
+    } else {
+        v as usize
+    }
+}
+
+async fn bind_addr(host: &str, port: u16) -> std::result::Result<SocketAddr, Error> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    tokio::net::lookup_host((host, port))
+        .await
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| Error::new(ErrorKind::Connect, format!("cannot resolve host {host:?}")))
+}
+
+/// Starts a server; resolves once it listens, with the server or the error.
+#[napi(ts_return_type = "Promise<NativeServer | ErrorInfo>")]
+pub async fn serve(options: NativeServerOptions) -> Result<Either<NativeServer, ErrorInfo>> {
+    let mut o = ServerOptions::new();
+    if let Some(v) = options.history {
+        o.history = size(v);
+    }
+    if let Some(v) = options.client_queue {
+        o.client_queue = size(v);
+    }
+    o.token = options.token;
+    o.tls_cert = options.tls_cert.map(Into::into);
+    o.tls_key = options.tls_key.map(Into::into);
+    o.allowed_origins = options.allowed_origins;
+    if let Some(v) = options.cors {
+        o.cors = v;
+    }
+    if let Some(v) = options.ping_interval {
+        o.ping_interval = ms(v);
+    }
+    if let Some(v) = options.heartbeat {
+        o.heartbeat = ms(v);
+    }
+    if let Some(v) = options.long_poll_hold {
+        o.long_poll_hold = ms(v);
+    }
+    if let Some(v) = options.max_message_size {
+        o.max_message_size = size(v);
+    }
+    if let Some(v) = options.max_headers {
+        o.max_headers = size(v);
+    }
+    if let Some(v) = options.header_timeout {
+        o.header_timeout = ms(v);
+    }
+    let port = u16::try_from(options.port).unwrap_or(0);
+    o.bind = match bind_addr(&options.host, port).await {
+        Ok(a) => a,
+        Err(e) => return Ok(Either::B(e.into())),
+    };
+    let server = match Server::start(o).await {
+        Ok(s) => s,
+        Err(e) => return Ok(Either::B(e.into())),
+    };
+    let inbox = Arc::new(Inbox::default());
+    inbox.lock().capacity = options.queue.map_or(1024, size).max(1);
+    let publish = options.publish_received.unwrap_or(true);
+    let queued = inbox.clone();
+    server.set_handler(Arc::new(move |channel: &str, data: Data| {
+        if queued.listening.load(Ordering::Acquire) {
+            queued.push(channel, data.clone());
+        }
+        publish.then_some(data)
+    }));
+    Ok(Either::A(NativeServer {
+        addr: server.local_addr(),
+        url: server.base_url(),
+        epoch: server.epoch().to_string(),
+        server: Mutex::new(Some(server)),
+        inbox,
+    }))
+}
+
+impl NativeServer {
+    fn with_server<R>(&self, f: impl FnOnce(&Server) -> R) -> Option<R> {
+        let g = self.server.lock().unwrap_or_else(|e| e.into_inner());
+        g.as_ref().map(f)
+    }
+
+    fn take(&self) -> Option<Server> {
+        self.inbox.close();
+        self.server.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+#[napi]
+impl NativeServer {
+    /// The address listened on.
+    #[napi(getter)]
+    pub fn host(&self) -> String {
+        self.addr.ip().to_string()
+    }
+
+    /// The port listened on (the real one when started with port 0).
+    #[napi(getter)]
+    pub fn port(&self) -> u32 {
+        self.addr.port().into()
+    }
+
+    /// `http://host:port` (`https://` with TLS).
+    #[napi(getter)]
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The epoch of the message ids; new at every start.
+    #[napi(getter)]
+    pub fn epoch(&self) -> String {
+        self.epoch.clone()
+    }
+
+    /// Whether the server was closed.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.with_server(|_| ()).is_none()
+    }
+
+    /// Messages from clients not reported because the queue was full.
+    #[napi(getter)]
+    pub fn dropped(&self) -> f64 {
+        self.inbox.lock().dropped as f64
+    }
+
+    /// Sets the callback that receives the messages WebSocket clients send,
+    /// in batches; it does not keep the process alive. Only the first call
+    /// has an effect.
+    #[napi(ts_args_type = "callback: (batch: Array<NativeInbound>) => void")]
+    pub fn start(
+        &self,
+        callback: Function<'_, Vec<NativeInbound>, UnknownReturnValue>,
+    ) -> Result<()> {
+        let mut wake = self.inbox.wake();
+        if wake.is_some() || self.inbox.lock().closed {
+            return Ok(());
+        }
+        let inbox = self.inbox.clone();
+        let tsfn = callback
+            .build_threadsafe_function::<()>()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build_callback(move |_ctx| Ok(inbox.take_all()))?;
+        *wake = Some(tsfn);
+        Ok(())
+    }
+
+    /// Whether messages from clients are queued for the callback (only
+    /// while JavaScript listens for them).
+    #[napi]
+    pub fn set_listening(&self, on: bool) {
+        self.inbox.listening.store(on, Ordering::Release);
+    }
+
+    /// Publishes a text message; its id, or `null` once closed.
+    #[napi]
+    pub fn publish_text(&self, channel: String, data: String) -> Option<String> {
+        self.with_server(|s| s.publish(&channel, data))
+    }
+
+    /// Publishes a binary message (copied); its id, or `null` once closed.
+    #[napi]
+    pub fn publish_binary(&self, channel: String, data: &[u8]) -> Option<String> {
+        self.with_server(|s| s.publish(&channel, Data::from(data)))
+    }
+
+    /// Connection count and per-channel figures; `null` once closed.
+    #[napi]
+    pub fn stats(&self) -> Option<NativeStats> {
+        self.with_server(|s| {
+            let st = s.stats();
+            NativeStats {
+                connections: st.connections as f64,
+                channels: st
+                    .channels
+                    .into_iter()
+                    .map(|c| NativeChannelStats {
+                        name: c.name,
+                        published: c.published as f64,
+                        history: c.history as f64,
+                        subscribers: c.subscribers as f64,
+                    })
+                    .collect(),
+            }
+        })
+    }
+
+    /// Drops every client at once, as a network cut would; `false` once
+    /// closed.
+    #[napi]
+    pub fn disconnect_all(&self) -> bool {
+        self.with_server(|s| s.disconnect_all()).is_some()
+    }
+
+    /// Stops the server: WebSocket clients get close 1001, streams end,
+    /// connections are awaited up to 5 s. Resolves once done; harmless when
+    /// already closed.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        let server = self.take();
+        env.spawn_future(async move {
+            if let Some(s) = server {
+                s.shutdown().await;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Drop for NativeServer {
+    fn drop(&mut self) {
+        // Garbage-collected (or the environment is going away) without
+        // `close`: dropping the core's server drops its stop signal, which
+        // ends the accept loop and every stream without waiting. (The
+        // runtime may already be gone here, so nothing is spawned.)
+        drop(self.take());
+    }
+}

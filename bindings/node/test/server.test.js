@@ -1,0 +1,260 @@
+'use strict'
+// The embedded server (`serve()`): WebSocket clients (rtwire's and the `ws`
+// package's), the `message` event, arguments, close and process lifetime.
+// Everything listens on 127.0.0.1 with port 0.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('node:path')
+const { spawn } = require('node:child_process')
+const { once } = require('node:events')
+const NodeWebSocket = require('ws')
+const rtwire = require('..')
+const { connect, serve, Server, RtwireError } = rtwire
+const { waitEvent, until } = require('./helpers.js')
+
+const PKG = path.resolve(__dirname, '..')
+
+const wsUrl = (server, channel) => `${server.url.replace(/^http/, 'ws')}/ws/${channel}`
+
+/** The next `n` messages of `conn`, failing after `ms`. */
+async function take (conn, n, ms = 5000) {
+  const got = []
+  const timer = setTimeout(() => conn.emit('error', new Error(`only ${got.length} of ${n} messages within ${ms} ms`)), ms)
+  try {
+    await new Promise((resolve, reject) => {
+      const onMessage = (m) => {
+        got.push(m)
+        if (got.length === n) done(resolve)
+      }
+      const onError = (e) => done(() => reject(e))
+      const done = (f) => {
+        conn.off('message', onMessage)
+        conn.off('error', onError)
+        f()
+      }
+      conn.on('message', onMessage)
+      conn.on('error', onError)
+    })
+  } finally {
+    clearTimeout(timer)
+  }
+  return got
+}
+
+/** Runs `code` in a child node; resolves with { code, signal, stdout, stderr, ms }. */
+function runChild (code, ms = 15000) {
+  return new Promise((resolve, reject) => {
+    const start = Date.now()
+    const child = spawn(process.execPath, ['-e', code], { cwd: PKG, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => { stdout += d })
+    child.stderr.on('data', (d) => { stderr += d })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      resolve({ code: null, signal: 'SIGKILL', stdout, stderr, ms: Date.now() - start, timedOut: true })
+    }, ms)
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - start, timedOut: false })
+    })
+  })
+}
+
+test('serve()', { timeout: 60000 }, async (t) => {
+  const server = await serve({ host: '127.0.0.1', port: 0, history: 100 })
+  t.after(() => server.close())
+
+  await t.test('listens and describes itself', () => {
+    assert.ok(server instanceof Server)
+    assert.ok(server.port > 0)
+    assert.equal(server.host, '127.0.0.1')
+    assert.equal(server.url, `http://127.0.0.1:${server.port}`)
+    assert.match(server.epoch, /^[0-9a-f]+$/)
+    assert.equal(server.closed, false)
+    assert.throws(() => new Server(), TypeError)
+  })
+
+  await t.test('publish returns epoch-based ids; stats counts', () => {
+    const a = server.publish('ids', 'one')
+    const b = server.publish('ids', Buffer.from([1, 2, 3]))
+    const c = server.publish('ids', new Uint8Array([4]))
+    assert.equal(a, `${server.epoch}-1`)
+    assert.equal(b, `${server.epoch}-2`)
+    assert.equal(c, `${server.epoch}-3`)
+    const st = server.stats()
+    assert.equal(typeof st.connections, 'number')
+    assert.deepEqual(st.channels.ids, { name: 'ids', published: 3, history: 3, subscribers: 0 })
+  })
+
+  await t.test('rtwire WebSocket client: receives publishes, its sends are published as-is', async () => {
+    const conn = await connect(wsUrl(server, 'chat'), { reconnect: false })
+    assert.equal(conn.transport, 'websocket')
+    await until(() => server.stats().channels.chat?.subscribers === 1, 5000, 'subscriber')
+    const heard = []
+    const onMessage = (channel, data) => heard.push([channel, data])
+    server.on('message', onMessage)
+    server.publish('chat', 'from server')
+    const [m1] = await take(conn, 1)
+    assert.deepEqual([m1.data, m1.binary], ['from server', false])
+    const echoed = take(conn, 2)
+    await conn.send('from client')
+    await conn.send(Buffer.from([9, 8, 7]))
+    const [m2, m3] = await echoed
+    assert.equal(m2.data, 'from client')
+    assert.equal(m3.binary, true)
+    assert.deepEqual([...m3.data], [9, 8, 7])
+    await until(() => heard.length === 2, 5000, 'message events')
+    assert.deepEqual(heard[0], ['chat', 'from client'])
+    assert.equal(heard[1][0], 'chat')
+    assert.ok(Buffer.isBuffer(heard[1][1]))
+    assert.deepEqual([...heard[1][1]], [9, 8, 7])
+    server.off('message', onMessage)
+    await conn.close()
+  })
+
+  await t.test('the ws package as a client', async () => {
+    const ws = new NodeWebSocket(wsUrl(server, 'wsclient'))
+    await once(ws, 'open')
+    await until(() => server.stats().channels.wsclient?.subscribers === 1, 5000, 'subscriber')
+    const got = []
+    ws.on('message', (data, isBinary) => got.push(isBinary ? [...data] : data.toString()))
+    server.publish('wsclient', 'hello ws')
+    server.publish('wsclient', Buffer.from([1, 2]))
+    ws.send('echoed')
+    await until(() => got.length === 3, 5000, 'three messages')
+    assert.deepEqual(got, ['hello ws', [1, 2], 'echoed'])
+    ws.close(1000)
+    const [code] = await once(ws, 'close')
+    assert.equal(code, 1000)
+  })
+
+  await t.test('close() is graceful: WebSocket clients get 1001', async () => {
+    const other = await serve()
+    const ws = new NodeWebSocket(wsUrl(other, 'bye'))
+    await once(ws, 'open')
+    const closing = once(ws, 'close')
+    const closeEvent = waitEvent(other, 'close')
+    const p = other.close()
+    assert.equal(other.close(), p)
+    assert.equal(other.closed, true)
+    await p
+    await closeEvent
+    const [code] = await closing
+    assert.equal(code, 1001)
+    assert.throws(() => other.publish('bye', 'x'), (e) => e instanceof RtwireError && e.code === 'ERR_RTWIRE_CLOSED')
+    assert.throws(() => other.stats(), { code: 'ERR_RTWIRE_CLOSED' })
+    assert.throws(() => other.disconnectAll(), { code: 'ERR_RTWIRE_CLOSED' })
+  })
+
+  await t.test('publishReceived: false reports messages without publishing them', async () => {
+    const quiet = await serve({ publishReceived: false })
+    try {
+      const heard = []
+      quiet.on('message', (channel, data) => {
+        heard.push(data)
+        quiet.publish(channel, `seen: ${data}`)
+      })
+      const conn = await connect(wsUrl(quiet, 'q'), { reconnect: false })
+      await until(() => quiet.stats().channels.q?.subscribers === 1, 5000, 'subscriber')
+      const reply = take(conn, 1)
+      await conn.send('a')
+      const [m] = await reply
+      assert.equal(m.data, 'seen: a')
+      assert.deepEqual(heard, ['a'])
+      assert.equal(quiet.stats().channels.q.published, 1)
+      await conn.close()
+    } finally {
+      await quiet.close()
+    }
+  })
+
+  await t.test('token: refused without it, accepted with it', async () => {
+    const guarded = await serve({ token: 's3cret' })
+    try {
+      await assert.rejects(connect(wsUrl(guarded, 'g'), { reconnect: false }),
+        (e) => e.code === 'ERR_RTWIRE_HANDSHAKE' && e.status === 401)
+      const conn = await connect(wsUrl(guarded, 'g'), { reconnect: false, headers: { authorization: 'Bearer s3cret' } })
+      await conn.close()
+    } finally {
+      await guarded.close()
+    }
+  })
+
+  await t.test('a port in use rejects with an RtwireError', async () => {
+    await assert.rejects(serve({ port: server.port }), (e) => e instanceof RtwireError && e.code === 'ERR_RTWIRE_CONNECT')
+  })
+})
+
+test('serve() and Server arguments', { timeout: 30000 }, async (t) => {
+  const bad = [
+    ['x', TypeError, /"options"/],
+    [{ host: 1 }, TypeError, /"options\.host"/],
+    [{ port: '80' }, TypeError, /"options\.port"/],
+    [{ port: -1 }, RangeError, /"options\.port"/],
+    [{ port: 65536 }, RangeError, /"options\.port"/],
+    [{ port: 1.5 }, RangeError, /"options\.port"/],
+    [{ history: 0 }, RangeError, /"options\.history"/],
+    [{ history: '10' }, TypeError, /"options\.history"/],
+    [{ clientQueue: 0 }, RangeError, /"options\.clientQueue"/],
+    [{ token: 5 }, TypeError, /"options\.token"/],
+    [{ token: '' }, RangeError, /"options\.token"/],
+    [{ cors: 'yes' }, TypeError, /"options\.cors"/],
+    [{ allowedOrigins: 'https://a' }, TypeError, /"options\.allowedOrigins"/],
+    [{ allowedOrigins: [1] }, TypeError, /"options\.allowedOrigins\[0\]"/],
+    [{ heartbeat: 0 }, RangeError, /"options\.heartbeat"/],
+    [{ pingInterval: Infinity }, RangeError, /"options\.pingInterval"/],
+    [{ tlsCert: '/tmp/cert.pem' }, TypeError, /"options\.tlsKey"/],
+    [{ publishReceived: 1 }, TypeError, /"options\.publishReceived"/],
+    [{ nope: 1 }, TypeError, /"nope"/]
+  ]
+  for (const [options, Err, re] of bad) {
+    assert.throws(() => serve(options), (e) => e instanceof Err && re.test(e.message), JSON.stringify(options))
+  }
+
+  const server = await serve()
+  t.after(() => server.close())
+  assert.throws(() => server.publish(1, 'x'), (e) => e instanceof TypeError && /"channel"/.test(e.message))
+  assert.throws(() => server.publish('a/b', 'x'), (e) => e instanceof RangeError && /"channel"/.test(e.message))
+  assert.throws(() => server.publish('', 'x'), RangeError)
+  assert.throws(() => server.publish('x'.repeat(129), 'x'), RangeError)
+  assert.throws(() => server.publish('ok', 5), (e) => e instanceof TypeError && /"data"/.test(e.message))
+  assert.throws(() => server.publish('ok', { a: 1 }), TypeError)
+  assert.equal(server.publish('ok', ''), `${server.epoch}-1`)
+})
+
+test('process lifetime', { timeout: 60000 }, async (t) => {
+  await t.test('the process exits on its own after close()', async () => {
+    const r = await runChild(`
+      const { serve, connect } = require('.')
+      ;(async () => {
+        const server = await serve()
+        server.on('message', () => {})
+        const conn = await connect(server.url.replace('http', 'ws') + '/ws/x', { reconnect: false })
+        await conn.send('hi')
+        for await (const m of conn) { if (m.data === 'hi') break }
+        await conn.close()
+        await server.close()
+        console.log('closed')
+      })()
+    `)
+    assert.equal(r.timedOut, false, r.stderr)
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout.trim(), 'closed')
+  })
+
+  await t.test('an open server keeps the process alive; unref() lets it exit', async () => {
+    const kept = await runChild(`
+      require('.').serve().then(() => console.log('listening'))
+    `, 1500)
+    assert.equal(kept.timedOut, true)
+    assert.equal(kept.stdout.trim(), 'listening')
+    const r = await runChild(`
+      require('.').serve().then((s) => { s.unref(); console.log('unref') })
+    `)
+    assert.equal(r.timedOut, false, r.stderr)
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout.trim(), 'unref')
+  })
+})
