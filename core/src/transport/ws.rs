@@ -160,13 +160,17 @@ pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, Ope
     let protocol = handshake
         .verify(&head)
         .map_err(|e| Error::new(ErrorKind::Handshake, format!("{}: {e}", target.display())))?;
-    let ws = WebSocketStream::from_partially_read(
-        stream,
-        rest.to_vec(),
-        Role::Client,
-        Some(config(opts)),
-    )
-    .await;
+    let ws = if rest.is_empty() {
+        WebSocketStream::from_raw_socket(stream, Role::Client, Some(config(opts))).await
+    } else {
+        WebSocketStream::from_partially_read(
+            stream,
+            rest.to_vec(),
+            Role::Client,
+            Some(config(opts)),
+        )
+        .await
+    };
     let info = OpenInfo {
         transport: Transport::WebSocket,
         url: target.display(),
