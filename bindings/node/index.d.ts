@@ -111,7 +111,7 @@ export interface ConnectOptions {
   sendQueueBytes?: number
   /** Capacity of the incoming event queue. Default 256. */
   eventQueue?: number
-  /** Bytes read from the socket at a time. Default 4096. */
+  /** Bytes read from the socket at a time. Default 2048. */
   readBufferSize?: number
   /** Path of a PEM file of CA certificates that replace the system roots. */
   ca?: string
