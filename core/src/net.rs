@@ -27,13 +27,13 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + fmt::Debug> Io for T {}
 pub(crate) enum NetStream {
     /// Direct TCP.
     Plain(TcpStream),
-    /// Direct TCP under TLS.
-    /// Boxed: the TLS state is large, and plain connections should not
-    /// pay for it.
+    /// Direct TCP under TLS (boxed: the TLS state is large, and plain connections
+    /// should not pay for it).
     Tls(Box<TlsStream<TcpStream>>),
-    /// A tunnel through a proxy (itself possibly under TLS to the proxy),
-    /// under TLS to the target for `wss`.
-    Proxied(Box<dyn Io>),
+    /// Any other stream: a tunnel through a proxy (itself possibly under
+    /// TLS to the proxy, under TLS to the target for `wss`), or a stream
+    /// whose first bytes were read ahead.
+    Boxed(Box<dyn Io>),
 }
 
 /// Connects TCP to `host:port`, trying each resolved address in turn.
@@ -114,11 +114,11 @@ pub(crate) async fn dial(
     };
     let tunnel = proxy::tunnel(via, target, tls_config).await?;
     if !target.tls {
-        return Ok(NetStream::Proxied(tunnel));
+        return Ok(NetStream::Boxed(tunnel));
     }
     let label = format!("{authority} through proxy {}", via.label());
     let stream = tls_handshake(target_tls()?, &target.host, &label, tunnel).await?;
-    Ok(NetStream::Proxied(Box::new(stream)))
+    Ok(NetStream::Boxed(Box::new(stream)))
 }
 
 impl AsyncRead for NetStream {
@@ -130,7 +130,7 @@ impl AsyncRead for NetStream {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             NetStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            NetStream::Proxied(s) => Pin::new(s).poll_read(cx, buf),
+            NetStream::Boxed(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -144,7 +144,7 @@ impl AsyncWrite for NetStream {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             NetStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            NetStream::Proxied(s) => Pin::new(s).poll_write(cx, buf),
+            NetStream::Boxed(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -156,7 +156,7 @@ impl AsyncWrite for NetStream {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             NetStream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-            NetStream::Proxied(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            NetStream::Boxed(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -164,7 +164,7 @@ impl AsyncWrite for NetStream {
         match self {
             NetStream::Plain(s) => s.is_write_vectored(),
             NetStream::Tls(s) => s.is_write_vectored(),
-            NetStream::Proxied(s) => s.is_write_vectored(),
+            NetStream::Boxed(s) => s.is_write_vectored(),
         }
     }
 
@@ -172,7 +172,7 @@ impl AsyncWrite for NetStream {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_flush(cx),
             NetStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            NetStream::Proxied(s) => Pin::new(s).poll_flush(cx),
+            NetStream::Boxed(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -180,7 +180,7 @@ impl AsyncWrite for NetStream {
         match self.get_mut() {
             NetStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             NetStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            NetStream::Proxied(s) => Pin::new(s).poll_shutdown(cx),
+            NetStream::Boxed(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }
