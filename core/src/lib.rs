@@ -51,6 +51,8 @@ pub mod blocking;
 mod client;
 pub mod error;
 pub mod event;
+#[cfg(unix)]
+pub mod hosted;
 mod http;
 pub mod message;
 mod net;

@@ -13,6 +13,11 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use crate::error::{Error, ErrorKind};
+#[cfg(unix)]
+use crate::hosted::HostRef;
+#[cfg(not(unix))]
+/// No hosts off unix.
+pub(crate) type HostRef = std::convert::Infallible;
 use crate::proxy::{self, ProxyConfig};
 use crate::target::Target;
 use crate::tls;
@@ -93,6 +98,7 @@ pub(crate) async fn dial(
     target: &Target,
     tls_config: Option<&Arc<rustls::ClientConfig>>,
     proxy: &ProxyConfig,
+    host: Option<&HostRef>,
 ) -> Result<NetStream, Error> {
     let route = proxy.route(target.tls, &target.host, target.port)?;
     let target_tls = || {
@@ -106,6 +112,15 @@ pub(crate) async fn dial(
     let authority = proxy::host_port(&target.host, target.port);
     let Some(via) = route else {
         let tcp = tcp_to(&target.host, target.port).await?;
+        #[cfg(unix)]
+        if let Some(host) = host {
+            let tcp = hosted_io(host, tcp)?;
+            if !target.tls {
+                return Ok(NetStream::Boxed(Box::new(tcp)));
+            }
+            let stream = tls_handshake(target_tls()?, &target.host, &authority, tcp).await?;
+            return Ok(NetStream::Boxed(Box::new(stream)));
+        }
         if !target.tls {
             return Ok(NetStream::Plain(tcp));
         }
@@ -119,6 +134,19 @@ pub(crate) async fn dial(
     let label = format!("{authority} through proxy {}", via.label());
     let stream = tls_handshake(target_tls()?, &target.host, &label, tunnel).await?;
     Ok(NetStream::Boxed(Box::new(stream)))
+}
+
+/// Hands a connected socket to the host's loop.
+#[cfg(unix)]
+fn hosted_io(host: &HostRef, tcp: TcpStream) -> Result<crate::hosted::HostIo, Error> {
+    let host = host.upgrade().ok_or_else(crate::hosted::gone)?;
+    crate::hosted::HostIo::new(&host, tcp).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot hand the socket to the event loop: {e}"),
+        )
+        .with_source(e)
+    })
 }
 
 impl AsyncRead for NetStream {

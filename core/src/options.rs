@@ -422,6 +422,10 @@ pub struct Options {
     pub rtwire_protocol: bool,
     /// Settings of the HTTP transports.
     pub http: HttpOptions,
+    /// Drive the connection on an application's event-loop thread instead
+    /// of the runtime's (see [`crate::hosted`]). Unset by default.
+    #[cfg(unix)]
+    pub host: Option<crate::hosted::HostRef>,
 }
 
 impl Default for Options {
@@ -440,6 +444,8 @@ impl Default for Options {
             proxy: Proxy::FromEnv,
             rtwire_protocol: false,
             http: HttpOptions::default(),
+            #[cfg(unix)]
+            host: None,
         }
     }
 }
@@ -448,6 +454,13 @@ impl Options {
     /// The defaults.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Drives the connection on `host`'s event loop (see [`crate::hosted`]).
+    #[cfg(unix)]
+    pub fn host(mut self, host: &crate::hosted::Host) -> Self {
+        self.host = Some(host.downgrade());
+        self
     }
 
     /// Sets the transport.

@@ -139,26 +139,61 @@ pub(crate) fn deliver(event_loop: Py<PyAny>, fut: Py<PyAny>, outcome: Outcome) {
     let _ = attached;
 }
 
-/// A done-callback that aborts a runtime task when its future is cancelled.
+/// How to stop a task working for a future.
+#[derive(Debug)]
+pub(crate) enum Abort {
+    /// A task on the runtime.
+    Task(AbortHandle),
+    /// A task on a loop's host, which ends when this sender is used or
+    /// (see [`on_host`]).
+    Signal(Mutex<Option<tokio::sync::oneshot::Sender<()>>>),
+}
+
+/// A done-callback that stops the task when its future is cancelled.
 #[pyclass(module = "rtwire._rtwire", frozen)]
 #[derive(Debug)]
 pub struct CancelTask {
-    handle: AbortHandle,
+    abort: Abort,
 }
 
 #[pymethods]
 impl CancelTask {
     fn __call__(&self, fut: &Bound<'_, PyAny>) -> PyResult<()> {
         if fut.call_method0("cancelled")?.is_truthy()? {
-            self.handle.abort();
+            match &self.abort {
+                Abort::Task(h) => h.abort(),
+                Abort::Signal(tx) => {
+                    let tx = tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(tx) = tx {
+                        let _ = tx.send(());
+                    }
+                }
+            }
         }
         Ok(())
     }
 }
 
-/// Aborts `handle`'s task when `fut` is cancelled.
-pub(crate) fn abort_on_cancel(fut: &Bound<'_, PyAny>, handle: AbortHandle) -> PyResult<()> {
-    let cb = Py::new(fut.py(), CancelTask { handle })?;
+/// Stops the task behind `abort` when `fut` is cancelled.
+pub(crate) fn abort_on_cancel(fut: &Bound<'_, PyAny>, abort: Abort) -> PyResult<()> {
+    let cb = Py::new(fut.py(), CancelTask { abort })?;
     fut.call_method1("add_done_callback", (cb,))?;
     Ok(())
+}
+
+/// Runs `work` on `host` (the loop's thread); it is dropped unfinished when
+/// the returned [`Abort`] is used.
+pub(crate) fn on_host(
+    host: &rtwire::hosted::Host,
+    work: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Abort {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    host.spawn(async move {
+        tokio::select! {
+            biased;
+            Ok(()) = rx => {}
+            () = work => {}
+        }
+    });
+    Abort::Signal(Mutex::new(Some(tx)))
 }

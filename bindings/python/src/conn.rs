@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use rtwire::hosted::Host;
 use rtwire::{CloseInfo, Error, ErrorKind, Event, OpenInfo, Sender};
 
 use crate::args::{int_in, message, opt_seconds, string};
-use crate::bridge::{abort_on_cancel, deliver, Outcome};
+use crate::bridge::{abort_on_cancel, deliver, on_host, Abort, Outcome};
 use crate::errors::{concurrency_error, error_value, to_pyerr};
 use crate::events::{closed_to_py, event_to_py, ClosedEvent};
 use crate::options::PyOptions;
@@ -72,6 +73,8 @@ pub(crate) struct Shared {
     open: OpenInfo,
     /// The waker of the asyncio reader (see `notify`).
     waker: Mutex<Option<std::task::Waker>>,
+    /// The loop whose thread runs this connection, if one does.
+    host: std::sync::OnceLock<Host>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -98,7 +101,17 @@ impl Shared {
             sender,
             open,
             waker: Mutex::new(None),
+            host: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Runs `f`; on a hosted connection, then runs what it woke on this
+    /// (the loop's) thread: a message sent is written before this returns.
+    fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        match self.host.get() {
+            Some(h) => h.enter(f),
+            None => f(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -280,6 +293,9 @@ impl PyConnection {
     /// Wakes this connection's reader through `notifier` under `id`.
     fn set_notifier(&self, notifier: &crate::notify::LoopNotifier, id: u64) {
         *self.shared.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(notifier.waker(id));
+        if let Some(h) = &notifier.host {
+            let _ = self.shared.host.set(h.clone());
+        }
     }
 
     /// The next event if one is ready; else `None`, and the notifier set
@@ -292,7 +308,10 @@ impl PyConnection {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .unwrap_or_else(|| std::task::Waker::noop().clone());
-        let ev = match self.shared.poll_take(&mut Context::from_waker(&waker)) {
+        let poll = self
+            .shared
+            .enter(|| self.shared.poll_take(&mut Context::from_waker(&waker)));
+        let ev = match poll {
             Poll::Ready(Some(ev)) => Some(ev),
             Poll::Ready(None) | Poll::Pending => None,
         };
@@ -338,7 +357,7 @@ impl PyConnection {
         r#loop: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let data = message(data)?;
-        match self.shared.sender.try_send(data) {
+        match self.shared.enter(|| self.shared.sender.try_send(data)) {
             Ok(()) => Ok(None),
             Err(mut e) if e.kind() == ErrorKind::QueueFull => {
                 let data = e.take_unsent().ok_or_else(|| to_pyerr(py, e))?;
@@ -346,14 +365,18 @@ impl PyConnection {
                 let sender = self.shared.sender.clone();
                 let event_loop = r#loop.clone().unbind();
                 let target = fut.clone().unbind();
-                let task = runtime().spawn(async move {
+                let work = async move {
                     let outcome = match sender.send(data).await {
                         Ok(()) => Outcome::Done,
                         Err(e) => Outcome::Failed(e),
                     };
                     deliver(event_loop, target, outcome);
-                });
-                abort_on_cancel(&fut, task.abort_handle())?;
+                };
+                let abort = match self.shared.host.get() {
+                    Some(h) => on_host(h, work),
+                    None => Abort::Task(runtime().spawn(work).abort_handle()),
+                };
+                abort_on_cancel(&fut, abort)?;
                 Ok(Some(fut))
             }
             Err(e) => Err(self.send_error(py, e)),
@@ -383,8 +406,7 @@ impl PyConnection {
     fn try_send(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let data = message(data)?;
         self.shared
-            .sender
-            .try_send(data)
+            .enter(|| self.shared.sender.try_send(data))
             .map_err(|e| self.send_error(py, e))
     }
 
@@ -404,7 +426,9 @@ impl PyConnection {
             Some(r) => string("reason", r)?,
             None => String::new(),
         };
-        let r = self.shared.lock().conn.close(code, &reason);
+        let r = self
+            .shared
+            .enter(|| self.shared.lock().conn.close(code, &reason));
         r.map_err(|e| to_pyerr(py, e))
     }
 
@@ -534,28 +558,39 @@ async fn connect_future(url: String, options: rtwire::Options) -> Result<Arc<Sha
     rtwire::connect(&url, options).await.map(Shared::new)
 }
 
-/// Connects on the runtime; returns a future on `loop` that resolves to a
-/// native `Connection` or fails with the mapped error. Cancelling the future
+/// Connects on the runtime, or on `notifier`'s loop when it hosts
+/// connections; returns a future on `loop` that resolves to a native
+/// `Connection` or fails with the mapped error. Cancelling the future
 /// cancels the attempt.
 #[pyfunction]
+#[pyo3(signature = (r#loop, url, options, notifier = None))]
 pub(crate) fn connect_async<'py>(
     r#loop: &Bound<'py, PyAny>,
     url: &Bound<'py, PyAny>,
     options: &PyOptions,
+    notifier: Option<&crate::notify::LoopNotifier>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let url = string("url", url)?;
     let fut = r#loop.call_method0("create_future")?;
     let event_loop = r#loop.clone().unbind();
     let target = fut.clone().unbind();
-    let opts = options.inner.clone();
-    let task = runtime().spawn(async move {
+    let host = notifier.and_then(|n| n.host.clone());
+    let mut opts = options.inner.clone();
+    if let Some(h) = &host {
+        opts = opts.host(h);
+    }
+    let work = async move {
         let outcome = match connect_future(url, opts).await {
             Ok(shared) => Outcome::Connected(shared),
             Err(e) => Outcome::Failed(e),
         };
         deliver(event_loop, target, outcome);
-    });
-    abort_on_cancel(&fut, task.abort_handle())?;
+    };
+    let abort = match &host {
+        Some(h) => h.enter(|| on_host(h, work)),
+        None => Abort::Task(runtime().spawn(work).abort_handle()),
+    };
+    abort_on_cancel(&fut, abort)?;
     Ok(fut)
 }
 

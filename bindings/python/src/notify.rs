@@ -1,4 +1,5 @@
-//! Waking an asyncio loop from the runtime without the GIL.
+//! One asyncio loop's side of the binding: waking it from the runtime
+//! without the GIL, and running connections on its thread.
 //!
 //! A [`LoopNotifier`] owns a socket pair; the loop watches the read end
 //! (`loop.add_reader`). A connection's reader registers a [`Waker`] that
@@ -6,15 +7,33 @@
 //! The loop's callback then takes the ids that are ready and polls those
 //! connections again, on its own thread. No runtime task and no GIL are
 //! needed to hand an event over.
+//!
+//! Unless created without a `watch` callback, the notifier is also the
+//! [`Host`] of the loop's connections (see `rtwire::hosted`): their tasks
+//! run on the loop's thread and their sockets are watched by the loop
+//! (`watch` adds and removes readers and writers), so a message is read,
+//! parsed and handed to the reader in one loop callback, and `send` writes
+//! before it returns. The runtime then only does what is rare (name
+//! resolution, the TCP connect, timers), and wakes the loop through the
+//! same socket pair.
 
+use std::cell::Cell;
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
 
 use pyo3::prelude::*;
+use rtwire::hosted::{Host, Reactor};
+
+thread_local! {
+    /// Set while this thread runs host tasks for a loop callback that hands
+    /// out the ready ids itself: readers woken meanwhile need no wake-up
+    /// byte.
+    static DEFER: Cell<bool> = const { Cell::new(false) };
+}
 
 /// The shared part of a [`LoopNotifier`].
 #[derive(Debug)]
@@ -31,10 +50,40 @@ impl Notifier {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(id);
+        if !DEFER.with(Cell::get) {
+            self.signal();
+        }
+    }
+
+    fn signal(&self) {
         if !self.signaled.swap(true, Ordering::SeqCst) {
             // A full pipe already holds a wake-up: nothing to do on error.
             let _ = (&self.tx).write(&[1]);
         }
+    }
+
+    /// Clears the wake-up. Done before anything it asked for is run, so
+    /// that a wake-up coming meanwhile is kept for the next turn.
+    fn clear(&self) {
+        if self.signaled.load(Ordering::SeqCst) {
+            let mut buf = [0u8; 256];
+            while let Ok(k) = (&self.rx).read(&mut buf) {
+                if k < buf.len() {
+                    break;
+                }
+            }
+            self.signaled.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// The ids of the connections that are ready, each once.
+    fn take_ids(&self) -> Vec<u64> {
+        let mut ids = std::mem::take(&mut *self.ready.lock().unwrap_or_else(|e| e.into_inner()));
+        if ids.len() > 1 {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        ids
     }
 }
 
@@ -53,11 +102,37 @@ impl Wake for ReadyWaker {
     }
 }
 
-/// Wakes one asyncio loop from the runtime's threads (one per loop).
+/// The loop as the host sees it: wake-ups go through the socket pair,
+/// watches to the Python `watch(fd, token, read, write)` callback.
+#[derive(Debug)]
+struct LoopReactor {
+    notifier: Arc<Notifier>,
+    watch: Py<PyAny>,
+}
+
+impl Reactor for LoopReactor {
+    fn wake(&self) {
+        self.notifier.signal();
+    }
+
+    fn watch(&self, fd: RawFd, token: u64, read: bool, write: bool) {
+        // Called within a host call, on the loop's thread, which holds the
+        // GIL; attaching again is cheap.
+        Python::attach(|py| {
+            if let Err(e) = self.watch.call1(py, (fd, token, read, write)) {
+                e.write_unraisable(py, Some(self.watch.bind(py)));
+            }
+        });
+    }
+}
+
+/// Wakes one asyncio loop from the runtime's threads (one per loop), and
+/// hosts the loop's connections.
 #[pyclass(module = "rtwire._rtwire", frozen)]
 #[derive(Debug)]
 pub struct LoopNotifier {
     pub(crate) inner: Arc<Notifier>,
+    pub(crate) host: Option<Host>,
 }
 
 impl LoopNotifier {
@@ -68,23 +143,42 @@ impl LoopNotifier {
             id,
         }))
     }
+
+    /// Runs `f` (host calls) with reader wake-ups deferred, then takes the
+    /// ready ids.
+    fn deferred(&self, f: impl FnOnce()) -> Vec<u64> {
+        let outer = DEFER.with(|d| d.replace(true));
+        f();
+        DEFER.with(|d| d.set(outer));
+        self.inner.take_ids()
+    }
 }
 
 #[pymethods]
 impl LoopNotifier {
+    /// `watch(fd, token, read, write)`: when given, the notifier hosts the
+    /// loop's connections and calls it to (un)watch their sockets; the
+    /// loop then reports readiness to `io_ready(token, ...)`.
     #[new]
-    fn new() -> PyResult<Self> {
+    #[pyo3(signature = (watch = None))]
+    fn new(watch: Option<Py<PyAny>>) -> PyResult<Self> {
         let (tx, rx) = UnixStream::pair()?;
         tx.set_nonblocking(true)?;
         rx.set_nonblocking(true)?;
-        Ok(LoopNotifier {
-            inner: Arc::new(Notifier {
-                tx,
-                rx,
-                ready: Mutex::new(Vec::new()),
-                signaled: AtomicBool::new(false),
-            }),
-        })
+        let inner = Arc::new(Notifier {
+            tx,
+            rx,
+            ready: Mutex::new(Vec::new()),
+            signaled: AtomicBool::new(false),
+        });
+        let host = watch.map(|watch| {
+            let reactor = Arc::new(LoopReactor {
+                notifier: inner.clone(),
+                watch,
+            });
+            Host::new(reactor, crate::conn::runtime().handle().clone())
+        });
+        Ok(LoopNotifier { inner, host })
     }
 
     /// The file descriptor to watch for reading.
@@ -92,23 +186,29 @@ impl LoopNotifier {
         self.inner.rx.as_raw_fd()
     }
 
-    /// Clears the wake-up and returns the ids of the connections that are
-    /// ready, each once.
+    /// Whether connections of this loop run on its thread.
+    #[getter]
+    fn hosting(&self) -> bool {
+        self.host.is_some()
+    }
+
+    /// Clears the wake-up, runs the connection tasks woken from other
+    /// threads, and returns the ids of the connections that are ready, each
+    /// once.
     fn take_ready(&self) -> Vec<u64> {
-        let n = &self.inner;
-        // Drain first, then clear the flag: a wake-up written after the
-        // drain stays in the pipe, and one that found the flag still set
-        // pushed its id before we take the list below.
-        let mut buf = [0u8; 256];
-        while let Ok(k) = (&n.rx).read(&mut buf) {
-            if k < buf.len() {
-                break;
-            }
+        self.inner.clear();
+        match &self.host {
+            Some(host) => self.deferred(|| host.run()),
+            None => self.inner.take_ids(),
         }
-        n.signaled.store(false, Ordering::SeqCst);
-        let mut ids = std::mem::take(&mut *n.ready.lock().unwrap_or_else(|e| e.into_inner()));
-        ids.sort_unstable();
-        ids.dedup();
-        ids
+    }
+
+    /// The socket watched under `token` is readable and/or writable: runs
+    /// what that wakes and returns the ids of the connections now ready.
+    fn io_ready(&self, token: u64, readable: bool, writable: bool) -> Vec<u64> {
+        match &self.host {
+            Some(host) => self.deferred(|| host.ready(token, readable, writable)),
+            None => Vec::new(),
+        }
     }
 }

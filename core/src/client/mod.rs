@@ -73,7 +73,8 @@ pub async fn connect(url: &str, options: Options) -> Result<Connection, Error> {
         outgoing: queue_rx,
         close_req: close_rx,
     };
-    tokio::spawn(driver::drive(plan, link, session, resume));
+    let host = plan.host().cloned();
+    spawn_driver(host.as_ref(), driver::drive(plan, link, session, resume))?;
     Ok(Connection {
         events,
         sender: Sender { queue: queue_tx },
@@ -81,6 +82,31 @@ pub async fn connect(url: &str, options: Options) -> Result<Connection, Error> {
         info,
         finished: false,
     })
+}
+
+/// Runs a connection's driver on its host's loop, else on the runtime.
+#[cfg(unix)]
+fn spawn_driver(
+    host: Option<&crate::hosted::HostRef>,
+    fut: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    match host {
+        Some(h) => h.upgrade().ok_or_else(crate::hosted::gone)?.spawn(fut),
+        None => {
+            tokio::spawn(fut);
+        }
+    }
+    Ok(())
+}
+
+/// Runs a connection's driver on the runtime.
+#[cfg(not(unix))]
+fn spawn_driver(
+    _host: Option<&std::convert::Infallible>,
+    fut: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    tokio::spawn(fut);
+    Ok(())
 }
 
 /// A live connection. Read events with [`recv`](Connection::recv) (or as a

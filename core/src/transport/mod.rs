@@ -49,6 +49,18 @@ pub(crate) enum Session {
 }
 
 impl Plan {
+    /// The host whose loop drives this connection, if any.
+    #[cfg(unix)]
+    pub fn host(&self) -> Option<&crate::hosted::HostRef> {
+        self.options.host.as_ref()
+    }
+
+    /// No hosts off unix.
+    #[cfg(not(unix))]
+    pub fn host(&self) -> Option<&std::convert::Infallible> {
+        None
+    }
+
     /// Checks the options and prepares TLS and HTTP once for all attempts.
     pub fn new(url: &str, options: Options) -> Result<Plan, Error> {
         options.validate()?;

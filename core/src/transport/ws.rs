@@ -123,7 +123,7 @@ pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, Ope
     let headers = crate::http::base_headers(target, opts)?;
     let (request, handshake) = crate::proto::handshake::request(&url, &headers, &offered);
 
-    let mut stream = net::dial(target, plan.tls.as_ref(), &plan.proxy).await?;
+    let mut stream = net::dial(target, plan.tls.as_ref(), &plan.proxy, plan.host()).await?;
     let io = |e: std::io::Error| {
         Error::new(
             ErrorKind::Io,

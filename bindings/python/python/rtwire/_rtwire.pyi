@@ -2,7 +2,7 @@
 
 import asyncio
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 from .exceptions import Error
 
@@ -276,9 +276,12 @@ class Server:
 
 @final
 class LoopNotifier:
-    def __new__(cls) -> LoopNotifier: ...
+    def __new__(cls, watch: Optional[Callable[[int, int, bool, bool], None]] = None) -> LoopNotifier: ...
     def fileno(self) -> int: ...
+    @property
+    def hosting(self) -> bool: ...
     def take_ready(self) -> List[int]: ...
+    def io_ready(self, token: int, readable: bool, writable: bool) -> List[int]: ...
 
 @final
 class Resolve:
@@ -289,7 +292,7 @@ class CancelTask:
     def __call__(self, *args: Any, **kwargs: Any) -> None: ...
 
 def connect_async(
-    loop: asyncio.AbstractEventLoop, url: str, options: Options
+    loop: asyncio.AbstractEventLoop, url: str, options: Options, notifier: Optional[LoopNotifier] = None
 ) -> asyncio.Future[Connection]: ...
 def connect_blocking(url: str, options: Options) -> Connection: ...
 def serve(

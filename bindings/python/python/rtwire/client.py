@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import os
 import warnings
 import weakref
 from types import TracebackType
@@ -45,13 +46,24 @@ _NORMAL = (1000, 1001)
 _ids = itertools.count(1)
 
 
+# ``RTWIRE_LOOP_IO=0`` runs connections on the runtime's threads instead of
+# the loop's (see _LoopBridge).
+_LOOP_IO = os.environ.get("RTWIRE_LOOP_IO", "1") != "0"
+
+
 class _LoopBridge:
     """Per event loop: the native notifier's descriptor is watched with
     ``add_reader``; the runtime marks connections ready on it (no GIL, no
-    task per message) and this callback wakes their readers."""
+    task per message) and this callback wakes their readers.
+
+    The notifier also hosts the loop's connections: their sockets are
+    watched by this loop (``_watch``), and ``_on_io`` reads, parses and
+    hands over messages on the loop's thread, so that a round trip never
+    waits for another thread."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.notifier = _rtwire.LoopNotifier()
+        self.loop = loop
+        self.notifier = _rtwire.LoopNotifier(self._watch if _LOOP_IO else None)
         self.conns: "weakref.WeakValueDictionary[int, Connection]" = weakref.WeakValueDictionary()
         loop.add_reader(self.notifier.fileno(), self._on_ready)
 
@@ -61,6 +73,26 @@ class _LoopBridge:
             c = conns.get(i)
             if c is not None:
                 c._wake()
+
+    def _on_io(self, token: int, readable: bool, writable: bool) -> None:
+        conns = self.conns
+        for i in self.notifier.io_ready(token, readable, writable):
+            c = conns.get(i)
+            if c is not None:
+                c._wake()
+
+    def _watch(self, fd: int, token: int, read: bool, write: bool) -> None:
+        loop = self.loop
+        if loop.is_closed():
+            return
+        if read:
+            loop.add_reader(fd, self._on_io, token, True, False)
+        else:
+            loop.remove_reader(fd)
+        if write:
+            loop.add_writer(fd, self._on_io, token, False, True)
+        else:
+            loop.remove_writer(fd)
 
 
 _bridges: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopBridge]" = (
@@ -529,7 +561,7 @@ class connect:
 
     async def _open(self) -> Connection:
         loop = asyncio.get_running_loop()
-        native = await _rtwire.connect_async(loop, self._url, self._options)
+        native = await _rtwire.connect_async(loop, self._url, self._options, _bridge(loop).notifier)
         return Connection(native, loop)
 
     def __await__(self) -> Generator[Any, None, Connection]:
