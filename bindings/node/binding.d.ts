@@ -110,7 +110,11 @@ export declare class NativeServer {
   close(): Promise<void>
 }
 
-/** Connects and resolves with the connection, or with the error. */
+/**
+ * Connects and resolves with the connection, or with the error. On a
+ * thread whose loop hosts connections (see `host`), the connection runs
+ * there; else on the runtime.
+ */
 export declare function connect(url: string, options: NativeOptions): Promise<NativeConnection | ErrorInfo>
 
 /** The version of the rtwire core this addon was built from. */

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use napi::bindgen_prelude::{Either, Function, PromiseRaw};
+use napi::bindgen_prelude::{Either, Function, Object, PromiseRaw};
 use napi::threadsafe_function::{ThreadsafeFunctionCallMode, UnknownReturnValue};
 use napi::{Env, Result};
 use napi_derive::napi;
@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 use crate::errors::ErrorInfo;
 use crate::events::{is_final, item, open_event, Item, NativeEvent};
+use crate::host;
 use crate::options::NativeOptions;
 
 /// Events handed to JavaScript in one call at most.
@@ -74,31 +75,49 @@ pub struct NativeConnection {
     started: bool,
 }
 
-/// Connects and resolves with the connection, or with the error.
+/// Connects and resolves with the connection, or with the error. On a
+/// thread whose loop hosts connections (see `host`), the connection runs
+/// there; else on the runtime.
 #[napi(ts_return_type = "Promise<NativeConnection | ErrorInfo>")]
-pub async fn connect(
-    url: String,
-    options: NativeOptions,
-) -> Result<Either<NativeConnection, ErrorInfo>> {
-    let opts = match options.into_options() {
-        Ok(o) => o,
-        Err(e) => return Ok(Either::B(e.into())),
+pub fn connect<'env>(env: &'env Env, url: String, options: NativeOptions) -> Result<Object<'env>> {
+    let (deferred, promise) = env.create_deferred()?;
+    let hosted = host::host(env);
+    let opts = options.into_options().map(|o| match &hosted {
+        Some(h) => o.host(h),
+        None => o,
+    });
+    let work = async move {
+        let r = match opts {
+            Err(e) => Either::B(ErrorInfo::from(e)),
+            Ok(opts) => match rtwire::connect(&url, opts).await {
+                Ok(conn) => Either::A(NativeConnection::new(conn)),
+                Err(e) => Either::B(ErrorInfo::from(e)),
+            },
+        };
+        deferred.resolve(move |_| Ok(r));
     };
-    Ok(match rtwire::connect(&url, opts).await {
-        Ok(conn) => {
-            let sender = conn.sender();
-            Either::A(NativeConnection {
-                shared: Arc::new(Shared {
-                    conn: Mutex::new(conn),
-                    paused: AtomicBool::new(false),
-                    resumed: Notify::new(),
-                }),
-                sender,
-                started: false,
-            })
+    match hosted {
+        Some(h) => h.enter(|| h.spawn(work)),
+        None => {
+            napi::bindgen_prelude::spawn(work);
         }
-        Err(e) => Either::B(e.into()),
-    })
+    }
+    Ok(promise)
+}
+
+impl NativeConnection {
+    fn new(conn: Connection) -> NativeConnection {
+        let sender = conn.sender();
+        NativeConnection {
+            shared: Arc::new(Shared {
+                conn: Mutex::new(conn),
+                paused: AtomicBool::new(false),
+                resumed: Notify::new(),
+            }),
+            sender,
+            started: false,
+        }
+    }
 }
 
 /// The events ready now, up to [`BATCH`], ending at `Closed`; `None` after
@@ -138,7 +157,11 @@ impl NativeConnection {
     /// callback does not keep the process alive. Only the first call has an
     /// effect.
     #[napi(ts_args_type = "callback: (batch: Array<string | Buffer | NativeEvent>) => void")]
-    pub fn start(&mut self, callback: Function<'_, Vec<Item>, UnknownReturnValue>) -> Result<()> {
+    pub fn start(
+        &mut self,
+        env: &Env,
+        callback: Function<'_, Vec<Item>, UnknownReturnValue>,
+    ) -> Result<()> {
         if self.started {
             return Ok(());
         }
@@ -153,11 +176,12 @@ impl NativeConnection {
             .weak::<true>()
             .callee_handled::<false>()
             .build_callback(move |ctx| {
-                taken.take();
+                // On a hosting thread the pump runs here, not a loop turn later.
+                host::enter(|| taken.take());
                 Ok(ctx.value.into_iter().map(item).collect::<Vec<Item>>())
             })?;
         let shared = self.shared.clone();
-        napi::bindgen_prelude::spawn(async move {
+        let pump = async move {
             loop {
                 while shared.paused.load(Ordering::Acquire) {
                     let resumed = shared.resumed.notified();
@@ -180,7 +204,13 @@ impl NativeConnection {
                     break;
                 }
             }
-        });
+        };
+        match host::host(env) {
+            Some(h) => h.enter(|| h.spawn(pump)),
+            None => {
+                napi::bindgen_prelude::spawn(pump);
+            }
+        }
         Ok(())
     }
 
@@ -195,21 +225,21 @@ impl NativeConnection {
     #[napi]
     pub fn resume(&self) {
         self.shared.paused.store(false, Ordering::Release);
-        self.shared.resumed.notify_one();
+        host::enter(|| self.shared.resumed.notify_one());
     }
 
     /// Queues a text message without waiting: `null` when queued, else the
     /// error (`queue_full` when over the high-water mark, `closed`, ...).
     #[napi]
     pub fn try_send_text(&self, data: String) -> Option<ErrorInfo> {
-        outcome(self.sender.try_send(data))
+        outcome(host::enter(|| self.sender.try_send(data)))
     }
 
     /// Queues a binary message (copied) without waiting; see
     /// [`try_send_text`](Self::try_send_text).
     #[napi]
     pub fn try_send_binary(&self, data: &[u8]) -> Option<ErrorInfo> {
-        outcome(self.sender.try_send(data))
+        outcome(host::enter(|| self.sender.try_send(data)))
     }
 
     /// Queues a text message, waiting while the queue is over its
@@ -254,7 +284,7 @@ impl NativeConnection {
     #[napi]
     pub fn close(&self, code: u32, reason: String) -> Option<ErrorInfo> {
         let code = u16::try_from(code).unwrap_or(0);
-        outcome(self.shared.conn().close(code, &reason))
+        outcome(host::enter(|| self.shared.conn().close(code, &reason)))
     }
 
     /// The `open` event of the first session.

@@ -25,6 +25,7 @@
 mod conn;
 mod errors;
 mod events;
+mod host;
 mod options;
 mod server;
 
@@ -60,6 +61,7 @@ fn init() {
         .enable_all()
         .build()
     {
+        let _ = host::RUNTIME.set(rt.handle().clone());
         napi::bindgen_prelude::create_custom_tokio_runtime(rt);
     }
 }
