@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // WebSocket client benchmark: rtwire (Node binding) against `ws` and
-// undici's WebSocket, all talking to the same `ws` echo server, which runs
-// in its own process on 127.0.0.1.
+// undici's WebSocket, all talking to the same echo server in its own
+// process on 127.0.0.1: by default a native one (bench/echo_server.rs, bare
+// tokio-tungstenite on one thread, built here with cargo), so that the
+// clients are what is measured; `--server ws` uses a `ws` echo server in
+// Node instead, which is about as fast as the clients and so partly
+// measures itself.
 //
-//   node bench/node_ws.mjs [--seconds S] [--rounds R]
+//   node bench/node_ws.mjs [--seconds S] [--rounds R] [--server native|ws]
 //
 // Needs the Node package installed (`cd bindings/node && npm install`,
 // which builds the addon in release mode). Measures:
@@ -13,7 +17,7 @@
 // each, and the median of each is kept, so that a busy machine affects all
 // of them alike. Prints each result and the ratios rtwire/ws and
 // rtwire/undici (> 1 means rtwire is faster).
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
@@ -31,6 +35,14 @@ if (process.argv[2] === '--server') {
   await main()
 }
 
+// Builds bench/echo_server.rs (release) and returns the path of the binary.
+function nativeServer () {
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  execFileSync('cargo', ['build', '--quiet', '--release', '-p', 'rtwire', '--example', 'bench_echo_server'], { cwd: root, stdio: 'inherit' })
+  const meta = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: root, maxBuffer: 64 << 20 }))
+  return `${meta.target_directory}/release/examples/bench_echo_server`
+}
+
 async function main () {
   const i = process.argv.indexOf('--seconds')
   const seconds = i > 0 ? Number(process.argv[i + 1]) : 1
@@ -40,7 +52,13 @@ async function main () {
   const WS = require('ws')
   const { WebSocket: UndiciWebSocket } = require('undici')
 
-  const server = spawn(process.execPath, [fileURLToPath(import.meta.url), '--server'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const k = process.argv.indexOf('--server')
+  const which = k > 0 ? process.argv[k + 1] : 'native'
+  if (which !== 'native' && which !== 'ws') throw new Error('--server is native or ws')
+  console.log(`server: ${which}`)
+  const server = which === 'ws'
+    ? spawn(process.execPath, [fileURLToPath(import.meta.url), '--server'], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(nativeServer(), [], { stdio: ['pipe', 'pipe', 'inherit'] })
   const port = await new Promise((resolve, reject) => {
     server.stdout.once('data', (d) => resolve(Number(/PORT (\d+)/.exec(String(d))[1])))
     server.once('exit', () => reject(new Error('server exited')))

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Python WebSocket client benchmark: rtwire vs `websockets` (and `picows`
-when it is installed), all against the same server, a python `websockets`
-echo server (tests/peers/ws_echo.py) in a subprocess on 127.0.0.1.
+when it is installed), all against the same echo server in a subprocess on
+127.0.0.1: by default a native one (bench/echo_server.rs, bare
+tokio-tungstenite on one thread, built here with cargo), so that the clients
+are what is measured; `--server python` uses a python `websockets` echo
+server (tests/peers/ws_echo.py) instead, which is slower than the clients
+and so mostly measures itself.
 
 Measures, per client, one connection each:
 - ping-pong: 64 B binary message sent, echo awaited, repeated (round trips/s)
@@ -11,13 +15,14 @@ and prints the ratios rtwire / other (above 1: rtwire is faster).
 
 Run after a release build of the binding:
     (cd bindings/python && ../../.venv/bin/maturin develop --release)
-    .venv/bin/python bench/python_ws.py [--seconds 2] [--rounds 3]
+    .venv/bin/python bench/python_ws.py [--seconds 2] [--rounds 3] [--server native|python]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -115,10 +120,31 @@ async def measure(client: Client, url: str, data: bytes, seconds: float) -> floa
         await client.close()
 
 
+def native_server() -> list:
+    """Builds bench/echo_server.rs (release) and returns its command line."""
+    subprocess.run(
+        ["cargo", "build", "--quiet", "--release", "-p", "rtwire", "--example", "bench_echo_server"],
+        cwd=ROOT,
+        check=True,
+    )
+    meta = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    target = json.loads(meta.stdout)["target_directory"]
+    return [os.path.join(target, "release", "examples", "bench_echo_server")]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement (default 2)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds, best kept (default 3)")
+    ap.add_argument(
+        "--server", choices=("native", "python"), default="native", help="the echo server (default native)"
+    )
     args = ap.parse_args()
 
     import rtwire
@@ -133,9 +159,9 @@ def main() -> int:
     except ImportError:
         print("picows not installed: skipped", file=sys.stderr)
 
-    server = subprocess.Popen(
-        [sys.executable, PEER, "--idle", "600"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+    cmd = native_server() if args.server == "native" else [sys.executable, PEER, "--idle", "600"]
+    print(f"server: {args.server} ({os.path.basename(cmd[-1] if args.server == 'python' else cmd[0])})", flush=True)
+    server = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline() if server.stdout else ""
         if not line.startswith("PORT "):

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput};
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use rtwire::{Data, Event, Options, Reconnect};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -40,6 +40,10 @@ const PIPELINE: usize = 10_000;
 const SMALL: usize = 64;
 /// Payload of the large-message workload.
 const LARGE: usize = 1 << 20;
+
+#[path = "../../bench/ws_echo.rs"]
+mod ws_echo;
+use ws_echo::echo;
 
 /// Starts the echo server on `rt` and returns its address.
 fn start_echo_server(rt: &Runtime) -> SocketAddr {
@@ -54,30 +58,6 @@ fn start_echo_server(rt: &Runtime) -> SocketAddr {
         });
         addr
     })
-}
-
-/// Echoes every data message; replies to everything already received are
-/// written together and flushed once, so that the server does not make the
-/// pipelined workload syscall-bound on its side.
-async fn echo(tcp: TcpStream) {
-    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-        return;
-    };
-    while let Some(Ok(msg)) = ws.next().await {
-        let mut next = Some(msg);
-        while let Some(msg) = next.take() {
-            if (msg.is_binary() || msg.is_text()) && ws.feed(msg).await.is_err() {
-                return;
-            }
-            // Take more only if it is already there.
-            if let Some(Some(Ok(m))) = ws.next().now_or_never() {
-                next = Some(m);
-            }
-        }
-        if ws.flush().await.is_err() {
-            return;
-        }
-    }
 }
 
 /// One client connection of either kind.

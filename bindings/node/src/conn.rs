@@ -5,13 +5,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use napi::bindgen_prelude::{Either, Function, Object, PromiseRaw};
+use napi::bindgen_prelude::{Either, Function, Object, PromiseRaw, ToNapiValue};
 use napi::threadsafe_function::{ThreadsafeFunctionCallMode, UnknownReturnValue};
-use napi::{Env, Result};
+use napi::{Env, JsValue, Result};
 use napi_derive::napi;
 use rtwire::{Connection, Data, Event, Sender};
 use tokio::sync::Notify;
 
+use crate::direct::Direct;
 use crate::errors::ErrorInfo;
 use crate::events::{is_final, item, open_event, Item, NativeEvent};
 use crate::host;
@@ -38,6 +39,11 @@ impl Flight {
     fn take(&self) {
         self.queued.fetch_sub(1, Ordering::AcqRel);
         self.room.notify_one();
+    }
+
+    /// No batch waits for the JavaScript thread.
+    fn idle(&self) -> bool {
+        self.queued.load(Ordering::Acquire) == 0
     }
 
     async fn wait_room(&self) {
@@ -146,6 +152,13 @@ fn next_batch(conn: &mut Connection, cx: &mut Context<'_>) -> Poll<Option<Vec<Ev
     }
 }
 
+/// A batch as a JavaScript array.
+fn batch_to_js(env: napi::sys::napi_env, batch: Vec<Event>) -> Result<napi::sys::napi_value> {
+    let items: Vec<Item> = batch.into_iter().map(item).collect();
+    // SAFETY: called by `Direct::call` on the JavaScript thread, in a scope.
+    unsafe { Vec::<Item>::to_napi_value(env, items) }
+}
+
 fn outcome(r: std::result::Result<(), rtwire::Error>) -> Option<ErrorInfo> {
     r.err().map(ErrorInfo::from)
 }
@@ -180,6 +193,13 @@ impl NativeConnection {
                 host::enter(|| taken.take());
                 Ok(ctx.value.into_iter().map(item).collect::<Vec<Item>>())
             })?;
+        let hosted = host::host(env);
+        // On a hosting loop, batches read in a libuv callback are handed to
+        // `callback` right there (see `direct`) — unless earlier batches
+        // still wait in the threadsafe function, which keeps the order.
+        let direct = hosted
+            .as_ref()
+            .and_then(|_| Direct::new(env.raw(), callback.value().value));
         let shared = self.shared.clone();
         let pump = async move {
             loop {
@@ -195,6 +215,16 @@ impl NativeConnection {
                     break;
                 };
                 let done = batch.last().is_some_and(is_final);
+                let batch = match &direct {
+                    Some(d) if host::in_loop_callback() && flight.idle() => {
+                        match d.call(batch, batch_to_js) {
+                            Ok(()) if done => break,
+                            Ok(()) => continue,
+                            Err(batch) => batch,
+                        }
+                    }
+                    _ => batch,
+                };
                 flight.put();
                 // Fails only when the JavaScript environment is going away.
                 if tsfn.call(batch, ThreadsafeFunctionCallMode::NonBlocking) != napi::Status::Ok {
@@ -205,7 +235,7 @@ impl NativeConnection {
                 }
             }
         };
-        match host::host(env) {
+        match hosted {
             Some(h) => h.enter(|| h.spawn(pump)),
             None => {
                 napi::bindgen_prelude::spawn(pump);

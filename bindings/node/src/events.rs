@@ -79,6 +79,31 @@ pub(crate) fn data_value(d: Data) -> Either<String, Buffer> {
     }
 }
 
+/// Binary messages up to this size reach JavaScript as a copy in a fresh
+/// `Buffer`, which costs less than wrapping the bytes (an external buffer
+/// needs a finalizer per message).
+const COPY_BELOW: usize = 16 * 1024;
+
+/// A `Buffer` holding a copy of `b`.
+///
+/// # Safety
+/// On the JavaScript thread, with a live `env`.
+unsafe fn copied_buffer(env: sys::napi_env, b: &[u8]) -> napi::Result<sys::napi_value> {
+    let mut data = std::ptr::null_mut();
+    let mut value = std::ptr::null_mut();
+    // SAFETY: per the function's contract; napi copies `b.len()` bytes.
+    let status = unsafe {
+        sys::napi_create_buffer_copy(env, b.len(), b.as_ptr().cast(), &mut data, &mut value)
+    };
+    if status != sys::Status::napi_ok {
+        return Err(napi::Error::new(
+            napi::Status::GenericFailure,
+            "cannot create a Buffer",
+        ));
+    }
+    Ok(value)
+}
+
 /// One element of a batch.
 #[derive(Debug)]
 pub enum Item {
@@ -96,6 +121,7 @@ impl ToNapiValue for Item {
         unsafe {
             match val {
                 Item::Text(t) => <&str>::to_napi_value(env, t.as_str()),
+                Item::Binary(b) if b.len() <= COPY_BELOW => copied_buffer(env, &b),
                 Item::Binary(b) => Buffer::to_napi_value(env, bytes_buffer(b)),
                 Item::Event(e) => NativeEvent::to_napi_value(env, *e),
             }

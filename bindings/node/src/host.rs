@@ -177,10 +177,29 @@ thread_local! {
     static HOST: RefCell<Option<LoopHost>> = const { RefCell::new(None) };
 }
 
+thread_local! {
+    /// Set while a libuv callback of the host runs: JavaScript is not on
+    /// the stack, so events may be handed to it directly (see `direct`).
+    static IN_LOOP_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is in one of the host's libuv callbacks (and not in
+/// a call from JavaScript).
+pub(crate) fn in_loop_callback() -> bool {
+    IN_LOOP_CALLBACK.with(std::cell::Cell::get)
+}
+
+fn loop_callback(f: impl FnOnce(&Host)) {
+    let Some(host) = current() else {
+        return;
+    };
+    let outer = IN_LOOP_CALLBACK.with(|c| c.replace(true));
+    f(&host);
+    IN_LOOP_CALLBACK.with(|c| c.set(outer));
+}
+
 extern "C" fn on_wake(_h: *mut c_void) {
-    if let Some(host) = current() {
-        host.run();
-    }
+    loop_callback(Host::run);
 }
 
 extern "C" fn on_poll(h: *mut c_void, status: c_int, events: c_int) {
@@ -192,9 +211,7 @@ extern "C" fn on_poll(h: *mut c_void, status: c_int, events: c_int) {
     } else {
         (events & UV_READABLE != 0, events & UV_WRITABLE != 0)
     };
-    if let Some(host) = current() {
-        host.ready(token, r, w);
-    }
+    loop_callback(|host| host.ready(token, r, w));
 }
 
 fn current() -> Option<Host> {

@@ -23,6 +23,7 @@
 #![deny(missing_docs, unused_must_use)]
 
 mod conn;
+mod direct;
 mod errors;
 mod events;
 mod host;

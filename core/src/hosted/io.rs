@@ -25,8 +25,13 @@ use super::{lock, Host, Shared};
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
 /// What a socket's task waits for, and what the loop watches.
-#[derive(Default)]
 struct Wait {
+    /// The socket may have data (or room): a read (write) is worth a
+    /// syscall. Cleared by `WouldBlock` or a short read (write), set by the
+    /// loop's readiness. A stale "no" costs nothing: the loop watches
+    /// level-triggered and reports what is there.
+    readable: bool,
+    writable: bool,
     reader: Option<Waker>,
     writer: Option<Waker>,
     /// Wanted watch.
@@ -36,6 +41,21 @@ struct Wait {
     applied: (bool, bool),
     /// Queued in the host's `dirty` list.
     dirty: bool,
+}
+
+impl Default for Wait {
+    fn default() -> Self {
+        Wait {
+            readable: true,
+            writable: true,
+            reader: None,
+            writer: None,
+            read: false,
+            write: false,
+            applied: (false, false),
+            dirty: false,
+        }
+    }
 }
 
 pub(crate) struct IoState {
@@ -54,6 +74,8 @@ impl IoState {
     /// The loop saw `fd` readable and/or writable.
     pub(super) fn ready(self: &Arc<Self>, host: &Shared, readable: bool, writable: bool) {
         let mut w = lock(&self.wait);
+        w.readable |= readable;
+        w.writable |= writable;
         let reader = if readable { w.reader.take() } else { None };
         let writer = if writable { w.writer.take() } else { None };
         let mut changed = false;
@@ -74,6 +96,24 @@ impl IoState {
         }
         if let Some(wr) = writer {
             wr.wake();
+        }
+    }
+
+    fn ready_for(&self, write: bool) -> bool {
+        let w = lock(&self.wait);
+        if write {
+            w.writable
+        } else {
+            w.readable
+        }
+    }
+
+    fn not_ready(&self, write: bool) {
+        let mut w = lock(&self.wait);
+        if write {
+            w.writable = false;
+        } else {
+            w.readable = false;
         }
     }
 
@@ -136,11 +176,26 @@ pub(super) fn settle(host: &Shared) {
     }
 }
 
+/// Bytes read from the socket ahead of the reader's small reads.
+const AHEAD: usize = 64 * 1024;
+
 /// A connected TCP socket driven by the host's loop.
+///
+/// Reads are as large as the reader asks, except during a bulk transfer
+/// (a read filled the reader's buffer, so more is waiting): then up to
+/// [`AHEAD`] bytes are read at once into a buffer the next small reads are
+/// served from. WebSocket frames are read in `read_buffer_size` steps
+/// (2 KiB by default, to keep idle connections small); without this, a
+/// 1 MiB message would take 512 syscalls. The buffer exists only while a
+/// transfer lasts.
 pub(crate) struct HostIo {
     stream: Option<TcpStream>,
     state: Arc<IoState>,
     host: Weak<Shared>,
+    /// The last read filled the reader's buffer.
+    bulk: bool,
+    /// Read-ahead bytes and how many of them were handed out.
+    ahead: Option<(Box<[u8]>, usize, usize)>,
 }
 
 impl fmt::Debug for HostIo {
@@ -167,6 +222,8 @@ impl HostIo {
             stream: Some(stream),
             state,
             host: Arc::downgrade(&host.inner),
+            bulk: false,
+            ahead: None,
         })
     }
 
@@ -176,21 +233,34 @@ impl HostIo {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "socket closed"))
     }
 
-    /// Runs `op` on the socket; on `WouldBlock` keeps the waker and widens
-    /// the watch for reading (`write` false) or writing.
-    fn poll_op<T>(
+    /// Runs `op` on the socket (`op` returns the bytes moved) unless the
+    /// socket is known not ready; on `WouldBlock` keeps the waker and widens
+    /// the watch for reading (`write` false) or writing. A transfer shorter
+    /// than `len` marks the socket not ready, which spares the syscall that
+    /// would only say `WouldBlock`.
+    fn poll_op(
         &self,
         cx: &Context<'_>,
         write: bool,
-        mut op: impl FnMut(&TcpStream) -> io::Result<T>,
-    ) -> Poll<io::Result<T>> {
+        len: usize,
+        mut op: impl FnMut(&TcpStream) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
         let stream = self.stream()?;
+        if !self.state.ready_for(write) {
+            self.state.want(&self.host, cx, write);
+            return Poll::Pending;
+        }
         loop {
             match op(stream) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.state.not_ready(write);
                     self.state.want(&self.host, cx, write);
                     return Poll::Pending;
+                }
+                Ok(n) if n < len && n > 0 => {
+                    self.state.not_ready(write);
+                    return Poll::Ready(Ok(n));
                 }
                 r => return Poll::Ready(r),
             }
@@ -226,13 +296,48 @@ impl AsyncRead for HostIo {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let dst = buf.initialize_unfilled();
-        match this.poll_op(cx, false, |mut s| s.read(dst)) {
-            Poll::Ready(Ok(n)) => {
+        let len = dst.len();
+        if let Some((ahead, start, end)) = &mut this.ahead {
+            let n = (*end - *start).min(len);
+            dst[..n].copy_from_slice(&ahead[*start..*start + n]);
+            *start += n;
+            if *start == *end {
+                this.ahead = None;
+            }
+            buf.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        if !this.bulk || len >= AHEAD {
+            return match this.poll_op(cx, false, len, |mut s| s.read(dst)) {
+                Poll::Ready(Ok(n)) => {
+                    this.bulk = n == len && len > 0;
+                    buf.advance(n);
+                    Poll::Ready(Ok(()))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    this.bulk = false;
+                    Poll::Pending
+                }
+            };
+        }
+        let mut ahead = vec![0u8; AHEAD].into_boxed_slice();
+        match this.poll_op(cx, false, AHEAD, |mut s| s.read(&mut ahead)) {
+            Poll::Ready(Ok(got)) => {
+                this.bulk = got == AHEAD;
+                let n = got.min(len);
+                dst[..n].copy_from_slice(&ahead[..n]);
+                if n < got {
+                    this.ahead = Some((ahead, n, got));
+                }
                 buf.advance(n);
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                this.bulk = false;
+                Poll::Pending
+            }
         }
     }
 }
@@ -243,7 +348,8 @@ impl AsyncWrite for HostIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_op(cx, true, |mut s| s.write(buf))
+        self.get_mut()
+            .poll_op(cx, true, buf.len(), |mut s| s.write(buf))
     }
 
     fn poll_write_vectored(
@@ -251,8 +357,9 @@ impl AsyncWrite for HostIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
         self.get_mut()
-            .poll_op(cx, true, |mut s| s.write_vectored(bufs))
+            .poll_op(cx, true, len, |mut s| s.write_vectored(bufs))
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -169,6 +169,21 @@ impl Shared {
     }
 }
 
+impl Drop for Shared {
+    /// Drops the tasks' futures. Dropping the `Arc`s is not enough: a
+    /// pending task's waker is kept by what it waits on (its socket's
+    /// `IoState`, a timer, a channel), which its own future owns — a cycle
+    /// that would keep the future, and its socket, alive forever.
+    fn drop(&mut self) {
+        let tasks = std::mem::take(self.tasks.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for task in tasks.into_values() {
+            // Taken out first: dropping a future may wake other tasks.
+            let fut = lock(&task.fut).take();
+            drop(fut);
+        }
+    }
+}
+
 /// One spawned future.
 struct Task {
     id: u64,

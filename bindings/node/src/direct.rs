@@ -1,0 +1,133 @@
+//! Calling a JavaScript callback straight from a libuv callback.
+//!
+//! When the loop hosts a connection (see `host`), its events are read in a
+//! libuv callback on the JavaScript thread. Handing them to a threadsafe
+//! function would cost another loop turn (a wake-up write, a poll and a
+//! read) per batch; instead the batch is passed to the callback right there,
+//! with `napi_make_callback`, which runs the microtasks it queued (a
+//! `for await` loop goes on, a Promise resolves) before returning — what
+//! Node does for its own I/O callbacks. An exception the callback throws is
+//! reported as uncaught, as for any event listener.
+
+use std::ptr;
+use std::thread::ThreadId;
+
+use napi::sys;
+
+/// A JavaScript function and an async context to call it in.
+pub(crate) struct Direct {
+    env: sys::napi_env,
+    func: sys::napi_ref,
+    ctx: sys::napi_async_context,
+    thread: ThreadId,
+}
+
+// SAFETY: the handles are only used on `thread` (checked), where they were
+// made; elsewhere `Direct` is only moved, or dropped (and then leaked).
+unsafe impl Send for Direct {}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Direct")
+    }
+}
+
+impl Direct {
+    /// Keeps `func` (a function value of `env`) for direct calls.
+    pub(crate) fn new(env: sys::napi_env, func: sys::napi_value) -> Option<Direct> {
+        let mut func_ref = ptr::null_mut();
+        let mut name = ptr::null_mut();
+        let mut ctx = ptr::null_mut();
+        // SAFETY: called on the JavaScript thread with a live env and value.
+        unsafe {
+            if sys::napi_create_reference(env, func, 1, &mut func_ref) != sys::Status::napi_ok {
+                return None;
+            }
+            let label = b"rtwire";
+            if sys::napi_create_string_utf8(
+                env,
+                label.as_ptr().cast(),
+                label.len() as isize,
+                &mut name,
+            ) != sys::Status::napi_ok
+                || sys::napi_async_init(env, ptr::null_mut(), name, &mut ctx)
+                    != sys::Status::napi_ok
+            {
+                sys::napi_delete_reference(env, func_ref);
+                return None;
+            }
+        }
+        Some(Direct {
+            env,
+            func: func_ref,
+            ctx,
+            thread: std::thread::current().id(),
+        })
+    }
+
+    /// Whether this thread may call.
+    pub(crate) fn here(&self) -> bool {
+        std::thread::current().id() == self.thread
+    }
+
+    /// Calls the function with `value`, turned into JavaScript by `to_js`
+    /// in a fresh handle scope. Only on the JavaScript thread, outside
+    /// JavaScript (in a libuv callback). Hands `value` back if it could not
+    /// call.
+    pub(crate) fn call<T>(
+        &self,
+        value: T,
+        to_js: impl FnOnce(sys::napi_env, T) -> napi::Result<sys::napi_value>,
+    ) -> Result<(), T> {
+        if !self.here() {
+            return Err(value);
+        }
+        let env = self.env;
+        // SAFETY: on the env's thread; every handle below lives in `scope`.
+        unsafe {
+            let mut scope = ptr::null_mut();
+            if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+                return Err(value);
+            }
+            let mut func = ptr::null_mut();
+            // `napi_make_callback` wants an object as `this`.
+            let mut recv = ptr::null_mut();
+            if sys::napi_get_reference_value(env, self.func, &mut func) != sys::Status::napi_ok
+                || func.is_null()
+                || sys::napi_get_global(env, &mut recv) != sys::Status::napi_ok
+            {
+                sys::napi_close_handle_scope(env, scope);
+                return Err(value);
+            }
+            // A value that cannot be made (out of memory) is dropped, as a
+            // threadsafe function would.
+            if let Ok(arg) = to_js(env, value) {
+                let mut result = ptr::null_mut();
+                let status =
+                    sys::napi_make_callback(env, self.ctx, recv, func, 1, &arg, &mut result);
+                if status == sys::Status::napi_pending_exception {
+                    let mut err = ptr::null_mut();
+                    if sys::napi_get_and_clear_last_exception(env, &mut err) == sys::Status::napi_ok
+                    {
+                        sys::napi_fatal_exception(env, err);
+                    }
+                }
+            }
+            sys::napi_close_handle_scope(env, scope);
+            Ok(())
+        }
+    }
+}
+
+impl Drop for Direct {
+    fn drop(&mut self) {
+        if !self.here() {
+            return; // leaked: these handles may only be freed on their thread
+        }
+        // SAFETY: on the env's thread; each handle freed once.
+        unsafe {
+            sys::napi_async_destroy(self.env, self.ctx);
+            sys::napi_delete_reference(self.env, self.func);
+        }
+    }
+}
