@@ -192,6 +192,13 @@ impl LoopNotifier {
         self.host.is_some()
     }
 
+    /// Connection tasks this loop runs (opening or open); 0 when not
+    /// hosting.
+    #[getter]
+    fn tasks(&self) -> usize {
+        self.host.as_ref().map_or(0, Host::tasks)
+    }
+
     /// Clears the wake-up, runs the connection tasks woken from other
     /// threads, and returns the ids of the connections that are ready, each
     /// once.

@@ -62,8 +62,11 @@ class _LoopBridge:
     waits for another thread."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.notifier = _rtwire.LoopNotifier(self._watch if _LOOP_IO else None)
+        # Weak both ways: `_bridges` maps the loop to this bridge weakly,
+        # and the native side must not keep the bridge alive, so that a
+        # closed loop, its bridge and its connections are freed.
+        self.loop_ref = weakref.ref(loop)
+        self.notifier = _rtwire.LoopNotifier(_watcher(weakref.ref(self)) if _LOOP_IO else None)
         self.conns: "weakref.WeakValueDictionary[int, Connection]" = weakref.WeakValueDictionary()
         loop.add_reader(self.notifier.fileno(), self._on_ready)
 
@@ -82,8 +85,8 @@ class _LoopBridge:
                 c._wake()
 
     def _watch(self, fd: int, token: int, read: bool, write: bool) -> None:
-        loop = self.loop
-        if loop.is_closed():
+        loop = self.loop_ref()
+        if loop is None or loop.is_closed():
             return
         if read:
             loop.add_reader(fd, self._on_io, token, True, False)
@@ -93,6 +96,15 @@ class _LoopBridge:
             loop.add_writer(fd, self._on_io, token, False, True)
         else:
             loop.remove_writer(fd)
+
+
+def _watcher(bridge: "weakref.ReferenceType[_LoopBridge]") -> Any:
+    def watch(fd: int, token: int, read: bool, write: bool) -> None:
+        b = bridge()
+        if b is not None:
+            b._watch(fd, token, read, write)
+
+    return watch
 
 
 _bridges: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopBridge]" = (
