@@ -202,7 +202,7 @@ class Connection extends EventEmitter {
   }
 
   #flushHeld () {
-    while (this.#heldBatches.length > 0 && !this.#userPaused) this.#onBatch(this.#heldBatches.shift())
+    while (this.#heldBatches.length > 0 && !this.#userPaused) this.#onBatch(this.#heldBatches.shift(), true)
   }
 
   /** Keeps the process alive while the connection is open (the default). */
@@ -330,11 +330,13 @@ class Connection extends EventEmitter {
     }
   }
 
-  #onBatch (batch) {
-    // Events already on their way when pause() was called wait here.
+  #onBatch (batch, held = false) {
+    // Events already on their way when pause() was called wait here; the
+    // rest of a held batch paused again goes back in front of the others.
     for (let i = 0; i < batch.length; i++) {
       if (this.#userPaused) {
-        this.#heldBatches.push(batch.slice(i))
+        if (held) this.#heldBatches.unshift(batch.slice(i))
+        else this.#heldBatches.push(batch.slice(i))
         return
       }
       const ev = batch[i]
