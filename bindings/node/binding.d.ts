@@ -252,6 +252,12 @@ export interface NativeOptions {
   cert?: string
   /** PEM file of the client private key. */
   key?: string
+  /** CA certificates as PEM text (instead of `ca`). */
+  caPem?: Buffer
+  /** The client certificate chain as PEM text (instead of `cert`). */
+  certPem?: Buffer
+  /** The client private key as PEM text (instead of `key`). */
+  keyPem?: Buffer
   /** Accept any server certificate. */
   insecure?: boolean
   /** Reconnect at all. */

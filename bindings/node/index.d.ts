@@ -113,12 +113,16 @@ export interface ConnectOptions {
   eventQueue?: number
   /** Bytes read from the socket at a time. Default 2048. */
   readBufferSize?: number
-  /** Path of a PEM file of CA certificates that replace the system roots. */
-  ca?: string
-  /** Path of a PEM client certificate chain (with `key`). */
-  cert?: string
-  /** Path of a PEM client private key (with `cert`). */
-  key?: string
+  /**
+   * CA certificates that replace the system roots: PEM text (a string
+   * holding `-----BEGIN`, a Buffer, or a list of them, as for
+   * `tls.connect`), or the path of a PEM file.
+   */
+  ca?: string | Uint8Array | Array<string | Uint8Array>
+  /** Client certificate chain (with `key`): PEM text or the path of a PEM file. */
+  cert?: string | Uint8Array
+  /** Client private key (with `cert`): PEM text or the path of a PEM file. */
+  key?: string | Uint8Array
   /** Accept any server certificate (tests only). Default false. */
   insecure?: boolean
   /** `false` disables reconnecting. Default: on, with the defaults above. */

@@ -84,6 +84,15 @@ pub struct TlsOptions {
     pub client_cert_file: Option<PathBuf>,
     /// PEM file with the client private key.
     pub client_key_file: Option<PathBuf>,
+    /// CA certificates as PEM text in memory: the same as `ca_file`,
+    /// without a file (at most one of the two).
+    pub ca_pem: Option<Vec<u8>>,
+    /// The client certificate chain as PEM text in memory (instead of
+    /// `client_cert_file`; needs a key).
+    pub client_cert_pem: Option<Vec<u8>>,
+    /// The client private key as PEM text in memory (instead of
+    /// `client_key_file`).
+    pub client_key_pem: Option<Vec<u8>>,
     /// Accept any server certificate. Off by default: only for tests against
     /// self-signed servers; it makes the connection open to interception.
     pub insecure: bool,
@@ -536,6 +545,13 @@ impl Options {
         self
     }
 
+    /// Trusts the CA certificates in this PEM text instead of the system
+    /// roots.
+    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.ca_pem = Some(pem.into());
+        self
+    }
+
     /// Trusts the CA certificates in this PEM file instead of the system
     /// roots.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
@@ -636,8 +652,20 @@ impl Options {
         {
             return bad("keepalive interval and timeout must be greater than zero");
         }
-        if self.tls.client_cert_file.is_some() != self.tls.client_key_file.is_some() {
-            return bad("client_cert_file and client_key_file go together");
+        let t = &self.tls;
+        if t.ca_file.is_some() && t.ca_pem.is_some() {
+            return bad("give ca_file or ca_pem, not both");
+        }
+        if t.client_cert_file.is_some() && t.client_cert_pem.is_some() {
+            return bad("give client_cert_file or client_cert_pem, not both");
+        }
+        if t.client_key_file.is_some() && t.client_key_pem.is_some() {
+            return bad("give client_key_file or client_key_pem, not both");
+        }
+        let has_cert = t.client_cert_file.is_some() || t.client_cert_pem.is_some();
+        let has_key = t.client_key_file.is_some() || t.client_key_pem.is_some();
+        if has_cert != has_key {
+            return bad("a client certificate and its key go together");
         }
         for (name, value) in &self.headers {
             if http::HeaderName::from_bytes(name.as_bytes()).is_err() {

@@ -41,18 +41,54 @@ fn default_roots() -> Arc<RootCertStore> {
         .clone()
 }
 
-fn load_certs(path: &std::path::Path, what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
-    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| tls_err(format!("cannot read {what} {}: {e}", path.display())))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| tls_err(format!("bad PEM in {what} {}: {e}", path.display())))?;
-    if certs.is_empty() {
-        return Err(tls_err(format!(
-            "{what} {} holds no certificate",
-            path.display()
-        )));
+/// PEM from a file or from memory, and how to name it in errors.
+enum Pem<'a> {
+    File(&'a std::path::Path),
+    Text(&'a [u8]),
+}
+
+impl Pem<'_> {
+    fn pick<'a>(
+        file: &'a Option<std::path::PathBuf>,
+        text: &'a Option<Vec<u8>>,
+    ) -> Option<Pem<'a>> {
+        match (file, text) {
+            (Some(f), _) => Some(Pem::File(f)),
+            (None, Some(t)) => Some(Pem::Text(t)),
+            (None, None) => None,
+        }
     }
-    Ok(certs)
+
+    fn label(&self, what: &str) -> String {
+        match self {
+            Pem::File(p) => format!("{what} {}", p.display()),
+            Pem::Text(_) => format!("{what} (PEM text)"),
+        }
+    }
+
+    fn certs(&self, what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
+        let label = self.label(what);
+        let parsed: Result<Vec<_>, _> = match self {
+            Pem::File(p) => CertificateDer::pem_file_iter(p)
+                .map_err(|e| tls_err(format!("cannot read {label}: {e}")))?
+                .collect(),
+            Pem::Text(t) => CertificateDer::pem_slice_iter(t).collect(),
+        };
+        let certs = parsed.map_err(|e| tls_err(format!("bad PEM in {label}: {e}")))?;
+        if certs.is_empty() {
+            return Err(tls_err(format!("{label} holds no certificate")));
+        }
+        Ok(certs)
+    }
+
+    fn key(&self, what: &str) -> Result<PrivateKeyDer<'static>, Error> {
+        let label = self.label(what);
+        match self {
+            Pem::File(p) => PrivateKeyDer::from_pem_file(p),
+            Pem::Text(t) => PrivateKeyDer::from_pem_slice(t),
+        }
+        .map_err(|e| tls_err(format!("cannot read {label}: {e}")))
+    }
 }
 
 /// Builds the client config; `alpn` is offered as given.
@@ -64,13 +100,13 @@ pub(crate) fn client_config(opts: &TlsOptions, alpn: &[&[u8]]) -> Result<Arc<Cli
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider())))
-    } else if let Some(path) = &opts.ca_file {
+    } else if let Some(ca) = Pem::pick(&opts.ca_file, &opts.ca_pem) {
         let mut roots = RootCertStore::empty();
-        for cert in load_certs(path, "CA file")? {
+        for cert in ca.certs("CA file")? {
             roots.add(cert).map_err(|e| {
                 tls_err(format!(
-                    "unusable CA certificate in {}: {e}",
-                    path.display()
+                    "unusable certificate in {}: {e}",
+                    ca.label("CA file")
                 ))
             })?;
         }
@@ -78,11 +114,12 @@ pub(crate) fn client_config(opts: &TlsOptions, alpn: &[&[u8]]) -> Result<Arc<Cli
     } else {
         builder.with_root_certificates(default_roots())
     };
-    let mut config = match (&opts.client_cert_file, &opts.client_key_file) {
+    let cert = Pem::pick(&opts.client_cert_file, &opts.client_cert_pem);
+    let key = Pem::pick(&opts.client_key_file, &opts.client_key_pem);
+    let mut config = match (cert, key) {
         (Some(cert), Some(key)) => {
-            let chain = load_certs(cert, "client certificate")?;
-            let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| tls_err(format!("cannot read client key {}: {e}", key.display())))?;
+            let chain = cert.certs("client certificate")?;
+            let key = key.key("client key")?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| tls_err(format!("client certificate rejected: {e}")))?

@@ -171,3 +171,44 @@ async fn ws_over_ipv6_loopback() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_trusted_through_ca_pem_text() {
+    guard(async {
+        let pki = make_pki("rtwire test");
+        let port = wss_echo_server(&pki, 2).await;
+        let url = format!("wss://127.0.0.1:{port}/echo");
+        echo_round_trip(&url, Options::new().ca_pem(pki.ca_pem.clone())).await;
+        // Another CA's PEM text: refused like another CA's file.
+        let other = make_pki("rtwire test");
+        let err = rtwire::connect(&url, Options::new().ca_pem(other.ca_pem.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Tls, "{err:?}");
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_ca_pem_text_is_refused_before_io() {
+    guard(async {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let url = format!("wss://127.0.0.1:{port}/");
+        let err = rtwire::connect(&url, Options::new().ca_pem("not a certificate"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Tls, "{err:?}");
+        assert!(err.message().contains("PEM text"), "{err}");
+        let pki = make_pki("rtwire test");
+        let ca = TempFile::new("ca-both", &pki.ca_pem);
+        let err = rtwire::connect(
+            &url,
+            Options::new().ca_file(ca.path()).ca_pem(pki.ca_pem.clone()),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err:?}");
+    })
+    .await
+}

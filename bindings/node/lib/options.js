@@ -6,6 +6,28 @@
 
 const { argType, argRange } = require('./errors.js')
 
+const PEM_BEGIN = '-----BEGIN '
+
+/**
+ * The PEM text of a `ca`/`cert`/`key` value as a Buffer, or null for a
+ * path. Lists (only for `ca`) are joined.
+ */
+function pemText (label, v, list) {
+  if (typeof v === 'string') return v.includes(PEM_BEGIN) ? Buffer.from(v) : (v === '' ? bad() : null)
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+  if (list && Array.isArray(v) && v.length > 0) {
+    return Buffer.concat(v.map((x, i) => {
+      if (typeof x === 'string' && x.includes(PEM_BEGIN)) return Buffer.from(x + '\n')
+      if (x instanceof Uint8Array) return Buffer.concat([x, Buffer.from('\n')])
+      throw argType(`${label}[${i}]`, 'PEM text (of type string or Buffer)', x)
+    }))
+  }
+  throw argType(label, list
+    ? 'a PEM file path or PEM text (of type string, Buffer or an array of them)'
+    : 'a PEM file path or PEM text (of type string or Buffer)', v)
+  function bad () { throw argType(label, 'a non-empty path or PEM text', v) }
+}
+
 function isPlainObject (v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
@@ -113,10 +135,14 @@ function nativeOptions (options, argName = 'options') {
           if (v.timeout !== undefined) o.keepaliveTimeout = ms(`${name(k)}.timeout`, v.timeout)
         } else throw argType(name(k), 'of type boolean or an object { interval, timeout }', v)
         break
-      case 'ca': case 'cert': case 'key':
-        if (typeof v !== 'string') throw argType(name(k), 'a path to a PEM file (of type string)', v)
-        o[k] = v
+      case 'ca': case 'cert': case 'key': {
+        // As for tls.connect(): PEM text (string or Buffer), or a list of
+        // them for `ca`; a string that is not PEM text is a file's path.
+        const pem = pemText(name(k), v, k === 'ca')
+        if (pem === null) o[k] = v
+        else o[`${k}Pem`] = pem
         break
+      }
       case 'insecure': case 'longPollPost': case 'jsonArray': case 'retryServerErrors':
         o[k] = bool(name(k), v)
         break

@@ -6,14 +6,23 @@
 
 use std::time::Duration;
 
+use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use rtwire::{
     Cursor, CursorFrom, CursorTo, Error, ErrorKind, Framing, Options, Proxy, Reconnect, Transport,
 };
 
+impl std::fmt::Debug for NativeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeOptions")
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Connection options, flattened; durations in milliseconds.
 #[napi(object)]
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct NativeOptions {
     /// `websocket`, `sse`, `long_poll`, `poll`, `stream` or `auto`.
     pub transport: Option<String>,
@@ -49,6 +58,12 @@ pub struct NativeOptions {
     pub cert: Option<String>,
     /// PEM file of the client private key.
     pub key: Option<String>,
+    /// CA certificates as PEM text (instead of `ca`).
+    pub ca_pem: Option<Buffer>,
+    /// The client certificate chain as PEM text (instead of `cert`).
+    pub cert_pem: Option<Buffer>,
+    /// The client private key as PEM text (instead of `key`).
+    pub key_pem: Option<Buffer>,
     /// Accept any server certificate.
     pub insecure: Option<bool>,
     /// Reconnect at all.
@@ -165,6 +180,9 @@ impl NativeOptions {
         o.tls.ca_file = self.ca.map(Into::into);
         o.tls.client_cert_file = self.cert.map(Into::into);
         o.tls.client_key_file = self.key.map(Into::into);
+        o.tls.ca_pem = self.ca_pem.map(|b| b.to_vec());
+        o.tls.client_cert_pem = self.cert_pem.map(|b| b.to_vec());
+        o.tls.client_key_pem = self.key_pem.map(|b| b.to_vec());
         o.tls.insecure = self.insecure.unwrap_or(false);
         let mut r = if self.reconnect == Some(false) {
             Reconnect::disabled()

@@ -149,10 +149,28 @@ async function tlsMaterial () {
     algorithm: 'sha256',
     ca: { key: ca.private, cert: ca.cert }
   })
+  const client = await selfsigned.generate([{ name: 'commonName', value: 'rtwire test client' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    ca: { key: ca.private, cert: ca.cert }
+  })
   const dir = tmpDir()
   const caFile = path.join(dir, 'ca.pem')
   fs.writeFileSync(caFile, ca.cert)
-  return { caFile, key: leaf.private, cert: leaf.cert }
+  const clientCertFile = path.join(dir, 'client.pem')
+  const clientKeyFile = path.join(dir, 'client.key')
+  fs.writeFileSync(clientCertFile, client.cert)
+  fs.writeFileSync(clientKeyFile, client.private)
+  return {
+    caFile,
+    caPem: ca.cert,
+    key: leaf.private,
+    cert: leaf.cert,
+    clientCert: client.cert,
+    clientKey: client.private,
+    clientCertFile,
+    clientKeyFile
+  }
 }
 
 /** Resolves with the first `event` of `emitter` (other events, `error`

@@ -30,6 +30,49 @@ test('TLS', { timeout: 60000 }, async (t) => {
     await assert.rejects(connect(srv.url, { ca: '/nonexistent/ca.pem' }), { code: 'ERR_RTWIRE_TLS' })
   })
 
+  await t.test('the CA as PEM text: a string, a Buffer, a list', async () => {
+    const other = await tlsMaterial()
+    for (const ca of [tls.caPem, Buffer.from(tls.caPem), new Uint8Array(Buffer.from(tls.caPem)), [other.caPem, tls.caPem], [Buffer.from(tls.caPem)]]) {
+      const conn = await connect(srv.url, { ca, reconnect: false })
+      const p = waitEvent(conn, 'message')
+      await conn.send('pem')
+      assert.equal((await p).data, 'pem')
+      await conn.close()
+    }
+    // Another CA's PEM text is not trusted.
+    await assert.rejects(connect(srv.url, { ca: other.caPem, reconnect: false }), { code: 'ERR_RTWIRE_TLS' })
+    // Text that is not PEM is a path; PEM text without a certificate fails.
+    await assert.rejects(connect(srv.url, { ca: 'not-a-file.pem', reconnect: false }), { code: 'ERR_RTWIRE_TLS' })
+    await assert.rejects(connect(srv.url, { ca: Buffer.from('junk'), reconnect: false }), (e) => e.code === 'ERR_RTWIRE_TLS' && /PEM text/.test(e.message))
+  })
+
+  await t.test('wrong TLS option types are TypeErrors', async () => {
+    assert.throws(() => connect(srv.url, { ca: 42 }), (e) => e instanceof TypeError && /ca/.test(e.message))
+    assert.throws(() => connect(srv.url, { ca: [tls.caPem, 7] }), (e) => e instanceof TypeError && /ca\[1\]/.test(e.message))
+    assert.throws(() => connect(srv.url, { cert: [tls.clientCert] }), (e) => e instanceof TypeError && /cert/.test(e.message))
+    assert.throws(() => connect(srv.url, { key: '' }), TypeError)
+  })
+
+  await t.test('client certificates as PEM text or files (mutual TLS)', async () => {
+    const mtls = await wsServer({ tls: { key: tls.key, cert: tls.cert, ca: tls.caPem, requestCert: true, rejectUnauthorized: true } })
+    t.after(() => mtls.close())
+    for (const client of [
+      { cert: tls.clientCert, key: tls.clientKey },
+      { cert: Buffer.from(tls.clientCert), key: Buffer.from(tls.clientKey) },
+      { cert: tls.clientCertFile, key: tls.clientKeyFile }
+    ]) {
+      const conn = await connect(mtls.url, { ca: tls.caPem, ...client, reconnect: false })
+      const p = waitEvent(conn, 'message')
+      await conn.send('mtls')
+      assert.equal((await p).data, 'mtls')
+      await conn.close()
+    }
+    // Without a client certificate the server refuses.
+    await assert.rejects(connect(mtls.url, { ca: tls.caPem, reconnect: false }), (e) => ['ERR_RTWIRE_TLS', 'ERR_RTWIRE_IO', 'ERR_RTWIRE_HANDSHAKE'].includes(e.code))
+    // A certificate without its key is refused before any I/O.
+    await assert.rejects(connect(mtls.url, { ca: tls.caPem, cert: tls.clientCert, reconnect: false }), { code: 'ERR_RTWIRE_INVALID_ARGUMENT' })
+  })
+
   await t.test('WebSocket class: rejectUnauthorized: false and ca', async () => {
     const ws = new WebSocket(srv.url, { ca: tls.caFile })
     await waitEvent(ws, 'open')

@@ -294,6 +294,7 @@ impl PyOptions {
         event_queue = None,
         proxy = None,
         cafile = None,
+        cadata = None,
         certfile = None,
         keyfile = None,
         insecure = None,
@@ -330,6 +331,7 @@ impl PyOptions {
         event_queue: Option<&Bound<'_, PyAny>>,
         proxy: Option<&Bound<'_, PyAny>>,
         cafile: Option<&Bound<'_, PyAny>>,
+        cadata: Option<&Bound<'_, PyAny>>,
         certfile: Option<&Bound<'_, PyAny>>,
         keyfile: Option<&Bound<'_, PyAny>>,
         insecure: Option<&Bound<'_, PyAny>>,
@@ -427,6 +429,25 @@ impl PyOptions {
         }
         if let Some(p) = path("cafile", cafile)? {
             o = o.ca_file(p);
+        }
+        if let Some(d) = cadata.filter(|v| !v.is_none()) {
+            // As for `ssl.SSLContext.load_verify_locations`: PEM as str or bytes.
+            let pem: Vec<u8> = if d.is_instance_of::<pyo3::types::PyString>() {
+                d.extract::<String>()?.into_bytes()
+            } else if let Ok(b) = d.cast::<pyo3::types::PyBytes>() {
+                b.as_bytes().to_vec()
+            } else {
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "cadata must be PEM text (str or bytes), not {}",
+                    type_name(d)
+                )));
+            };
+            if o.tls.ca_file.is_some() {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "give cafile or cadata, not both",
+                ));
+            }
+            o = o.ca_pem(pem);
         }
         let cert = path("certfile", certfile)?;
         let key = path("keyfile", keyfile)?;

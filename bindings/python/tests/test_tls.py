@@ -66,3 +66,29 @@ def test_insecure_opt_in(tls_server: Tuple[int, str]) -> None:
     with rtwire.sync.connect(f"wss://127.0.0.1:{port}/", insecure=True) as conn:
         conn.send("ok")
         assert conn.recv(timeout=5) == "ok"
+
+
+def test_cadata_pem_text(tls_server: Tuple[int, str]) -> None:
+    """`cadata`: the CA as PEM text (str or bytes), as for `ssl`."""
+    port, cafile = tls_server
+    with open(cafile, "rb") as f:
+        pem = f.read()
+
+    async def main() -> None:
+        async with rtwire.connect(f"wss://127.0.0.1:{port}/", cadata=pem.decode()) as conn:
+            await conn.send("pem text")
+            assert await conn.recv() == "pem text"
+
+    run(main())
+    with rtwire.sync.connect(f"wss://localhost:{port}/", cadata=pem) as conn:
+        conn.send(b"pem bytes")
+        assert conn.recv(timeout=5) == b"pem bytes"
+    other = trustme.CA().cert_pem.bytes()
+    with pytest.raises(rtwire.TlsError):
+        rtwire.sync.connect(f"wss://127.0.0.1:{port}/", cadata=other, reconnect=False)
+    with pytest.raises(rtwire.TlsError, match="PEM text"):
+        rtwire.sync.connect(f"wss://127.0.0.1:{port}/", cadata="junk", reconnect=False)
+    with pytest.raises(TypeError, match="cadata"):
+        rtwire.sync.connect(f"wss://127.0.0.1:{port}/", cadata=42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cadata"):
+        rtwire.sync.connect(f"wss://127.0.0.1:{port}/", cafile=cafile, cadata=pem)

@@ -115,6 +115,7 @@ class Options:
         event_queue: Optional[int] = None,
         proxy: Optional[Union[str, bool]] = None,
         cafile: Optional[_Path] = None,
+        cadata: Union[str, bytes, None] = None,
         certfile: Optional[_Path] = None,
         keyfile: Optional[_Path] = None,
         insecure: Optional[bool] = None,

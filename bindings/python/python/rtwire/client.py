@@ -456,6 +456,8 @@ class connect:
             (HTTP CONNECT), ``https://...``, ``socks5://...``, ``socks5h://...``.
         cafile: PEM file of CA certificates trusted *instead of* the system
             roots.
+        cadata: the same as PEM text (``str`` or ``bytes``), instead of a
+            file.
         certfile: PEM client certificate chain (with ``keyfile``).
         keyfile: PEM client private key (with ``certfile``).
         insecure: accept any server certificate (default ``False``; tests only).
@@ -516,6 +518,7 @@ class connect:
         event_queue: int = 256,
         proxy: Union[str, bool, None] = True,
         cafile: Optional[PathLike] = None,
+        cadata: Union[str, bytes, None] = None,
         certfile: Optional[PathLike] = None,
         keyfile: Optional[PathLike] = None,
         insecure: bool = False,
@@ -552,6 +555,7 @@ class connect:
             event_queue=event_queue,
             proxy=proxy,
             cafile=cafile,
+            cadata=cadata,
             certfile=certfile,
             keyfile=keyfile,
             insecure=insecure,
