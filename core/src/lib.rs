@@ -37,6 +37,9 @@
 //!   basic auth, HTTPS and SOCKS5 proxies, from [`Proxy`] or the usual
 //!   `HTTPS_PROXY`/`NO_PROXY` variables (rules on [`Proxy`]).
 //! - A [`blocking`] facade for code without a runtime.
+//! - [`hosted`] connections, run on an application's own event loop (asyncio,
+//!   libuv) with their sockets watched by that loop: no thread hop per
+//!   message. The Python and Node bindings use them.
 //!
 //! ## Errors
 //! One [`Error`] with a stable [`ErrorKind`]; every binding maps the kind.
