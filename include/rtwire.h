@@ -1311,6 +1311,19 @@ rtwire_result rtwire_options_set_read_buffer_size(rtwire_options *opts, size_t b
 rtwire_result rtwire_options_set_ca_file(rtwire_options *opts, const char *path);
 
 /**
+ * Trusts the CA certificates in this PEM text instead of the system roots
+ * (the same as `rtwire_options_set_ca_file()` without a file; the later
+ * of the two calls wins). The text is copied; unusable text makes
+ * `rtwire_context_connect()` return `RTWIRE_RESULT_TLS`.
+ *
+ * Returns as `rtwire_options_add_header()`.
+ *
+ * # Safety
+ * `pem` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_ca_pem(rtwire_options *opts, const char *pem);
+
+/**
  * Presents a client certificate: a PEM certificate chain file and a PEM
  * private key file. Paths are copied; files are read at connect time.
  *
@@ -1322,6 +1335,20 @@ rtwire_result rtwire_options_set_ca_file(rtwire_options *opts, const char *path)
 rtwire_result rtwire_options_set_client_cert(rtwire_options *opts,
                                              const char *cert_path,
                                              const char *key_path);
+
+/**
+ * Presents a client certificate given as PEM text: the certificate chain
+ * and the private key (the later of this and
+ * `rtwire_options_set_client_cert()` wins). The texts are copied.
+ *
+ * Returns as `rtwire_options_add_header()`.
+ *
+ * # Safety
+ * `cert_pem` and `key_pem` are NULL or NUL-terminated strings.
+ */
+rtwire_result rtwire_options_set_client_cert_pem(rtwire_options *opts,
+                                                 const char *cert_pem,
+                                                 const char *key_pem);
 
 /**
  * Accepts any server certificate when `insecure` is true. Off by default;

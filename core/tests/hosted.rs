@@ -622,6 +622,20 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S, plan: Plan) -> End {
     End::Dropped
 }
 
+/// An echo server, a loop and one connection on it that echoed "hello".
+fn echoing() -> (Runtime, Server, Loop, ConnHandle) {
+    let rt = runtime();
+    let server = echo_server(&rt, None, vec![Plan::Echo]);
+    let lp = Loop::start(&rt);
+    let c = lp
+        .connect(&server.url("ws"), Options::new())
+        .expect("connect");
+    c.expect_open();
+    lp.send_ok(&c, "hello");
+    assert_eq!(c.expect_message().as_text(), Some("hello"));
+    (rt, server, lp, c)
+}
+
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -800,15 +814,7 @@ fn readiness_comes_from_the_loop() {
 /// goes on running on the host.
 #[test]
 fn dropped_connection_closes_with_1001() {
-    let rt = runtime();
-    let server = echo_server(&rt, None, vec![Plan::Echo]);
-    let lp = Loop::start(&rt);
-    let c = lp
-        .connect(&server.url("ws"), Options::new())
-        .expect("connect");
-    c.expect_open();
-    lp.send_ok(&c, "hello");
-    assert_eq!(c.expect_message().as_text(), Some("hello"));
+    let (_rt, server, lp, c) = echoing();
     lp.drop_conn(&c);
     assert_eq!(server.next_end(EVENT_LIMIT), End::Close(Some(1001)));
     lp.wait_idle();
@@ -819,15 +825,7 @@ fn dropped_connection_closes_with_1001() {
 /// connection asked of a host that is gone fails with `Closed`.
 #[test]
 fn dropped_host_ends_its_connections() {
-    let rt = runtime();
-    let server = echo_server(&rt, None, vec![Plan::Echo]);
-    let lp = Loop::start(&rt);
-    let c = lp
-        .connect(&server.url("ws"), Options::new())
-        .expect("connect");
-    c.expect_open();
-    lp.send_ok(&c, "hello");
-    assert_eq!(c.expect_message().as_text(), Some("hello"));
+    let (rt, server, lp, _c) = echoing();
     lp.stop(); // drops the host, then the connection
     assert_eq!(server.next_end(Duration::from_secs(5)), End::Lost);
 

@@ -949,6 +949,30 @@ pub unsafe extern "C" fn rtwire_options_set_ca_file(
         // SAFETY: per this function's contract.
         let p = tri!(unsafe { string(path, "CA file path", err) });
         o.tls.ca_file = Some(p.into());
+        o.tls.ca_pem = None;
+        rtwire_result::Ok
+    })
+}
+
+/// Trusts the CA certificates in this PEM text instead of the system roots
+/// (the same as `rtwire_options_set_ca_file()` without a file; the later
+/// of the two calls wins). The text is copied; unusable text makes
+/// `rtwire_context_connect()` return `RTWIRE_RESULT_TLS`.
+///
+/// Returns as `rtwire_options_add_header()`.
+///
+/// # Safety
+/// `pem` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_options_set_ca_pem(
+    opts: *mut rtwire_options,
+    pem: *const c_char,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        // SAFETY: per this function's contract.
+        let p = tri!(unsafe { string(pem, "CA PEM text", err) });
+        o.tls.ca_pem = Some(p.into_bytes());
+        o.tls.ca_file = None;
         rtwire_result::Ok
     })
 }
@@ -973,6 +997,35 @@ pub unsafe extern "C" fn rtwire_options_set_client_cert(
         let k = tri!(unsafe { string(key_path, "client key path", err) });
         o.tls.client_cert_file = Some(c.into());
         o.tls.client_key_file = Some(k.into());
+        o.tls.client_cert_pem = None;
+        o.tls.client_key_pem = None;
+        rtwire_result::Ok
+    })
+}
+
+/// Presents a client certificate given as PEM text: the certificate chain
+/// and the private key (the later of this and
+/// `rtwire_options_set_client_cert()` wins). The texts are copied.
+///
+/// Returns as `rtwire_options_add_header()`.
+///
+/// # Safety
+/// `cert_pem` and `key_pem` are NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_options_set_client_cert_pem(
+    opts: *mut rtwire_options,
+    cert_pem: *const c_char,
+    key_pem: *const c_char,
+) -> rtwire_result {
+    with(opts, |o, err| {
+        // SAFETY: per this function's contract.
+        let c = tri!(unsafe { string(cert_pem, "client certificate PEM text", err) });
+        // SAFETY: per this function's contract.
+        let k = tri!(unsafe { string(key_pem, "client key PEM text", err) });
+        o.tls.client_cert_pem = Some(c.into_bytes());
+        o.tls.client_key_pem = Some(k.into_bytes());
+        o.tls.client_cert_file = None;
+        o.tls.client_key_file = None;
         rtwire_result::Ok
     })
 }

@@ -307,38 +307,35 @@ impl AsyncRead for HostIo {
             buf.advance(n);
             return Poll::Ready(Ok(()));
         }
-        if !this.bulk || len >= AHEAD {
-            return match this.poll_op(cx, false, len, |mut s| s.read(dst)) {
-                Poll::Ready(Ok(n)) => {
-                    this.bulk = n == len && len > 0;
-                    buf.advance(n);
-                    Poll::Ready(Ok(()))
-                }
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                Poll::Pending => {
-                    this.bulk = false;
-                    Poll::Pending
-                }
-            };
-        }
-        let mut ahead = vec![0u8; AHEAD].into_boxed_slice();
-        match this.poll_op(cx, false, AHEAD, |mut s| s.read(&mut ahead)) {
-            Poll::Ready(Ok(got)) => {
-                this.bulk = got == AHEAD;
-                let n = got.min(len);
-                dst[..n].copy_from_slice(&ahead[..n]);
-                if n < got {
-                    this.ahead = Some((ahead, n, got));
-                }
-                buf.advance(n);
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        // Straight into the reader's buffer, or (bulk) into a fresh
+        // read-ahead buffer.
+        let mut ahead = (this.bulk && len < AHEAD).then(|| vec![0u8; AHEAD].into_boxed_slice());
+        let want = ahead.as_ref().map_or(len, |a| a.len());
+        let got = match this.poll_op(cx, false, want, |mut s| match &mut ahead {
+            Some(a) => s.read(a),
+            None => s.read(dst),
+        }) {
+            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => {
                 this.bulk = false;
-                Poll::Pending
+                return Poll::Pending;
             }
-        }
+        };
+        this.bulk = got == want && want > 0;
+        let n = match ahead {
+            Some(a) => {
+                let n = got.min(len);
+                dst[..n].copy_from_slice(&a[..n]);
+                if n < got {
+                    this.ahead = Some((a, n, got));
+                }
+                n
+            }
+            None => got,
+        };
+        buf.advance(n);
+        Poll::Ready(Ok(()))
     }
 }
 

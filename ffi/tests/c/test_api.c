@@ -100,6 +100,8 @@ static void test_null_arguments(void) {
     CHECK_RESULT(rtwire_options_set_read_timeout_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_ca_file(NULL, "x"), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_client_cert(NULL, "x", "y"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_ca_pem(NULL, "x"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_client_cert_pem(NULL, "x", "y"), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_insecure(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK(rtwire_options_last_error(NULL, buf, sizeof buf) == 0);
 
@@ -115,6 +117,9 @@ static void test_null_arguments(void) {
     CHECK_RESULT(rtwire_options_set_ca_file(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_client_cert(opts, NULL, "k"), RTWIRE_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_client_cert(opts, "c", NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_ca_pem(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_client_cert_pem(opts, NULL, "k"), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_client_cert_pem(opts, "c", NULL), RTWIRE_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(rtwire_options_free(opts), RTWIRE_RESULT_OK);
 
     CHECK_RESULT(rtwire_context_new(NULL), RTWIRE_RESULT_NULL_ARGUMENT);
@@ -279,6 +284,24 @@ static void test_connect_errors(void) {
     /* An unreadable CA file is a TLS error, reported at once. */
     CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_ca_file(opts, "/nonexistent/ca.pem"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_context_connect(ctx, "wss://127.0.0.1:1/", opts, NULL, &conn), RTWIRE_RESULT_TLS);
+    CHECK_RESULT(rtwire_options_free(opts), RTWIRE_RESULT_OK);
+    CHECK(conn == NULL);
+
+    /* CA PEM text without a certificate: a TLS error, reported at once; the
+     * later of set_ca_file and set_ca_pem wins. */
+    CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_ca_file(opts, "/nonexistent/ca.pem"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_ca_pem(opts, "not a certificate"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_context_connect(ctx, "wss://127.0.0.1:1/", opts, NULL, &conn), RTWIRE_RESULT_TLS);
+    CHECK(rtwire_context_last_error(ctx, buf, sizeof buf) > 0);
+    CHECK(strstr(buf, "PEM text") != NULL);
+    CHECK(strstr(buf, "nonexistent") == NULL);
+    CHECK_RESULT(rtwire_options_free(opts), RTWIRE_RESULT_OK);
+    CHECK(conn == NULL);
+    /* A client certificate as PEM text that is not one: a TLS error. */
+    CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_client_cert_pem(opts, "no cert", "no key"), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_context_connect(ctx, "wss://127.0.0.1:1/", opts, NULL, &conn), RTWIRE_RESULT_TLS);
     CHECK_RESULT(rtwire_options_free(opts), RTWIRE_RESULT_OK);
     CHECK(conn == NULL);
