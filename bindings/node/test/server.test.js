@@ -10,7 +10,7 @@ const { once } = require('node:events')
 const NodeWebSocket = require('ws')
 const rtwire = require('..')
 const { connect, serve, Server, RtwireError } = rtwire
-const { waitEvent, until } = require('./helpers.js')
+const { waitEvent, until, tlsMaterial } = require('./helpers.js')
 
 const PKG = path.resolve(__dirname, '..')
 
@@ -179,6 +179,82 @@ test('serve()', { timeout: 60000 }, async (t) => {
       await conn.close()
     } finally {
       await guarded.close()
+    }
+  })
+
+  await t.test('TLS: wss for rtwire and ws clients trusting the CA', async () => {
+    const tls = await tlsMaterial()
+    const fs = require('node:fs')
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'rtwire-srv-tls-'))
+    const certFile = path.join(dir, 'cert.pem')
+    const keyFile = path.join(dir, 'key.pem')
+    fs.writeFileSync(certFile, tls.cert)
+    fs.writeFileSync(keyFile, tls.key)
+    const secure = await serve({ tlsCert: certFile, tlsKey: keyFile })
+    try {
+      assert.match(secure.url, /^https:\/\/127\.0\.0\.1:\d+$/)
+      const url = `${secure.url.replace(/^https/, 'wss')}/ws/sec`
+      const conn = await connect(url, { ca: tls.caPem, reconnect: false })
+      const got = take(conn, 1)
+      secure.publish('sec', 'over tls')
+      assert.equal((await got)[0].data, 'over tls')
+      await conn.close()
+      // The ws package trusting the same CA.
+      const peer = new NodeWebSocket(url, { ca: tls.caPem })
+      await once(peer, 'open')
+      const msg = once(peer, 'message')
+      secure.publish('sec', 'to ws')
+      assert.equal(String((await msg)[0]), 'to ws')
+      peer.close()
+      // Without the CA the certificate is not trusted.
+      await assert.rejects(connect(url, { reconnect: false }), { code: 'ERR_RTWIRE_TLS' })
+    } finally {
+      await secure.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  await t.test('allowedOrigins: WebSocket handshakes from other origins get 403', async () => {
+    const strict = await serve({ allowedOrigins: ['https://app.example'] })
+    try {
+      const url = wsUrl(strict, 'o')
+      await assert.rejects(connect(url, { reconnect: false, origin: 'https://evil.example' }),
+        (e) => e.code === 'ERR_RTWIRE_HANDSHAKE' && e.status === 403)
+      await assert.rejects(connect(url, { reconnect: false }),
+        (e) => e.code === 'ERR_RTWIRE_HANDSHAKE' && e.status === 403)
+      const conn = await connect(url, { reconnect: false, origin: 'https://app.example' })
+      await conn.close()
+      // The ws package: refused with 403 unless its origin is allowed.
+      const bad = new NodeWebSocket(url, { origin: 'https://evil.example' })
+      const [, res] = await once(bad, 'unexpected-response')
+      assert.equal(res.statusCode, 403)
+      res.destroy()
+      const good = new NodeWebSocket(url, { origin: 'https://app.example' })
+      await once(good, 'open')
+      good.close()
+    } finally {
+      await strict.close()
+    }
+  })
+
+  await t.test('cors: HTTP responses carry Access-Control-Allow-Origin only when on', async () => {
+    const open = await serve({ cors: true })
+    const closed = await serve({ cors: false })
+    try {
+      open.publish('c', 'x')
+      closed.publish('c', 'x')
+      const withCors = await fetch(`${open.url}/latest/c`, { headers: { origin: 'https://app.example' } })
+      assert.equal(withCors.status, 200)
+      assert.equal(withCors.headers.get('access-control-allow-origin'), '*')
+      assert.match(withCors.headers.get('access-control-allow-headers') || '', /last-event-id/)
+      await withCors.arrayBuffer()
+      const without = await fetch(`${closed.url}/latest/c`, { headers: { origin: 'https://app.example' } })
+      assert.equal(without.status, 200)
+      assert.equal(without.headers.get('access-control-allow-origin'), null)
+      await without.arrayBuffer()
+    } finally {
+      await open.close()
+      await closed.close()
     }
   })
 
