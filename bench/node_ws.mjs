@@ -126,8 +126,11 @@ async function main () {
   const small = Buffer.alloc(64, 7)
   const big = Buffer.alloc(1 << 20, 9)
   const samples = Object.fromEntries(Object.keys(clients).map((n) => [n, { rt: [], mib: [] }]))
+  // The order rotates from round to round, so that no client always runs
+  // right after the same other one.
+  const names = Object.keys(clients)
   for (let r = 0; r < rounds; r++) {
-    for (const name of Object.keys(clients)) {
+    for (const name of [...names.slice(r % names.length), ...names.slice(0, r % names.length)]) {
       samples[name].rt.push(await pingPong(clients[name], small, seconds))
       samples[name].mib.push(await pingPong(clients[name], big, seconds))
     }

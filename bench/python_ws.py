@@ -170,8 +170,12 @@ def main() -> int:
         url = f"ws://127.0.0.1:{int(line.split()[1])}/echo"
         # Interleaved rounds, best of each: the machine's other load varies.
         results: Dict[str, Dict[str, float]] = {n: {"pingpong": 0.0, "mib_s": 0.0} for n in clients}
-        for _ in range(args.rounds):
-            for name, make in clients.items():
+        # The order rotates from round to round, so that no client always
+        # runs right after the same other one.
+        order = list(clients.items())
+        for r in range(args.rounds):
+            k = r % len(order)
+            for name, make in order[k:] + order[:k]:
                 pp = asyncio.run(measure(make(), url, SMALL, args.seconds))
                 big = asyncio.run(measure(make(), url, LARGE, args.seconds))
                 r = results[name]

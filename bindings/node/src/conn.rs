@@ -12,7 +12,7 @@ use napi_derive::napi;
 use rtwire::{Connection, Data, Event, Sender};
 use tokio::sync::Notify;
 
-use crate::direct::Direct;
+use crate::direct::{self, Direct};
 use crate::errors::ErrorInfo;
 use crate::events::{is_final, item, open_event, Item, NativeEvent};
 use crate::host;
@@ -216,7 +216,7 @@ impl NativeConnection {
                 };
                 let done = batch.last().is_some_and(is_final);
                 let batch = match &direct {
-                    Some(d) if host::in_loop_callback() && flight.idle() => {
+                    Some(d) if host::in_loop_callback() && !direct::calling() && flight.idle() => {
                         match d.call(batch, batch_to_js) {
                             Ok(()) if done => break,
                             Ok(()) => continue,

@@ -14,6 +14,18 @@ use std::thread::ThreadId;
 
 use napi::sys;
 
+thread_local! {
+    /// A direct call is running on this thread: JavaScript is on the stack.
+    static CALLING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether JavaScript called directly is on this thread's stack (then an
+/// event must not be handed over synchronously: it would reach a listener
+/// in the middle of, say, its own `send()`).
+pub(crate) fn calling() -> bool {
+    CALLING.with(std::cell::Cell::get)
+}
+
 /// A JavaScript function and an async context to call it in.
 pub(crate) struct Direct {
     env: sys::napi_env,

@@ -134,6 +134,8 @@ pub(crate) struct Shared {
     next_id: AtomicU64,
     /// `Reactor::wake` was called and `run` has not started since.
     signaled: AtomicBool,
+    /// Drains running on the host's thread (more than one when nested).
+    draining: std::sync::atomic::AtomicUsize,
     /// Sockets by token.
     ios: Mutex<HashMap<u64, Weak<io::IoState>>>,
     /// Sockets whose watch changed since the last `run`.
@@ -230,6 +232,7 @@ impl Host {
                 tasks: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 signaled: AtomicBool::new(false),
+                draining: std::sync::atomic::AtomicUsize::new(0),
                 ios: Mutex::new(HashMap::new()),
                 dirty: Mutex::new(Vec::new()),
                 graveyard: Mutex::new(Vec::new()),
@@ -280,16 +283,16 @@ impl Host {
     }
 
     /// Runs `f` on the host's thread, then polls the tasks it woke (a
-    /// `send` writes to the socket before `enter` returns). Nested calls
-    /// poll once, when the outermost returns.
+    /// `send` writes to the socket before `enter` returns). A nested call —
+    /// from code a task runs, such as an event handler — polls the other
+    /// tasks it woke at once; the task running it is polled again by the
+    /// outer call.
     pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
         let me = Arc::as_ptr(&self.inner);
         let outer = CURRENT.with(|c| c.replace(me));
         let guard = ScopeGuard(outer);
         let r = f();
-        if !std::ptr::eq(outer, me) {
-            self.drain();
-        }
+        self.drain();
         drop(guard);
         r
     }
@@ -308,13 +311,25 @@ impl Host {
         let host = &self.inner;
         let _rt = host.runtime.enter();
         host.signaled.store(false, Ordering::Release);
+        let nested = host.draining.fetch_add(1, Ordering::AcqRel) > 0;
+        // Tasks being polled further up this thread's stack (a nested
+        // drain): put back for the outer drain.
+        let mut busy = Vec::new();
         for _ in 0..BUDGET {
             let Some(task) = lock(&host.queue).pop_front() else {
                 break;
             };
             task.queued.store(false, Ordering::Release);
+            let locked = match task.fut.try_lock() {
+                Ok(slot) => Some(slot),
+                Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            };
+            let Some(mut slot) = locked else {
+                busy.push(task.clone());
+                continue;
+            };
             let waker = Waker::from(task.clone());
-            let mut slot = lock(&task.fut);
             let Some(fut) = slot.as_mut() else {
                 continue;
             };
@@ -331,7 +346,19 @@ impl Host {
                 lock(&host.tasks).remove(&task.id);
             }
         }
-        if !lock(&host.queue).is_empty() && !host.signaled.swap(true, Ordering::AcqRel) {
+        let left = !lock(&host.queue).is_empty();
+        if !busy.is_empty() {
+            let mut q = lock(&host.queue);
+            for task in busy {
+                if !task.queued.swap(true, Ordering::AcqRel) {
+                    q.push_back(task);
+                }
+            }
+        }
+        host.draining.fetch_sub(1, Ordering::AcqRel);
+        // The outer drain goes on with what is left; the outermost asks the
+        // loop for another turn.
+        if left && !nested && !host.signaled.swap(true, Ordering::AcqRel) {
             host.reactor.wake();
         }
         io::settle(host);
