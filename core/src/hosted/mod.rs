@@ -364,3 +364,100 @@ impl Host {
         io::settle(host);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Debug, Default)]
+    struct CountingReactor {
+        wakes: AtomicUsize,
+    }
+
+    impl Reactor for CountingReactor {
+        fn wake(&self) {
+            self.wakes.fetch_add(1, Ordering::SeqCst);
+        }
+        fn watch(&self, _fd: RawFd, _token: u64, _read: bool, _write: bool) {}
+    }
+
+    fn host() -> (tokio::runtime::Runtime, Host, Arc<CountingReactor>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let reactor = Arc::new(CountingReactor::default());
+        let host = Host::new(reactor.clone(), rt.handle().clone());
+        (rt, host, reactor)
+    }
+
+    /// What a nested scope wakes is polled before the scope returns; the
+    /// task that opened the scope is not polled again inside it (its lock
+    /// is held) but by the outer drain, once it returned.
+    #[test]
+    fn nested_scope_polls_what_it_woke_but_not_its_own_task() {
+        let (_rt, host, reactor) = host();
+        let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+        let got = Arc::new(AtomicUsize::new(0));
+        let g = got.clone();
+        host.spawn(async move {
+            g.store(rx.await.unwrap() as usize, Ordering::SeqCst);
+        });
+        let h = host.clone();
+        let seen_inside = Arc::new(AtomicUsize::new(usize::MAX));
+        let polls = Arc::new(AtomicUsize::new(0));
+        let (seen, p, g2) = (seen_inside.clone(), polls.clone(), got.clone());
+        let mut tx = Some(tx);
+        host.spawn(std::future::poll_fn(move |cx| {
+            if p.fetch_add(1, Ordering::SeqCst) > 0 {
+                return Poll::Ready(());
+            }
+            h.enter(|| {
+                let _ = tx.take().unwrap().send(7);
+                // Woken while running: must not deadlock.
+                cx.waker().wake_by_ref();
+            });
+            seen.store(g2.load(Ordering::SeqCst), Ordering::SeqCst);
+            Poll::Pending
+        }));
+        host.run();
+        assert_eq!(
+            seen_inside.load(Ordering::SeqCst),
+            7,
+            "the receiver ran inside the nested scope"
+        );
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            2,
+            "polled again by the outer drain"
+        );
+        assert_eq!(host.tasks(), 0);
+        // Everything happened inside `run`: no loop turn was asked for.
+        assert_eq!(
+            reactor.wakes.load(Ordering::SeqCst),
+            1,
+            "only the first spawn's wake-up"
+        );
+    }
+
+    /// Wake-ups from another thread ask the loop for a turn, once until
+    /// the next `run`.
+    #[test]
+    fn wakes_from_other_threads_reach_the_reactor_once() {
+        let (_rt, host, reactor) = host();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        host.spawn(async move {
+            let _ = rx.await;
+        });
+        host.run();
+        let before = reactor.wakes.load(Ordering::SeqCst);
+        std::thread::spawn(move || tx.send(()).unwrap())
+            .join()
+            .unwrap();
+        assert_eq!(reactor.wakes.load(Ordering::SeqCst), before + 1);
+        assert_eq!(host.tasks(), 1);
+        host.run();
+        assert_eq!(host.tasks(), 0);
+    }
+}
