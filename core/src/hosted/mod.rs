@@ -311,7 +311,7 @@ impl Host {
         let host = &self.inner;
         let _rt = host.runtime.enter();
         host.signaled.store(false, Ordering::Release);
-        let nested = host.draining.fetch_add(1, Ordering::AcqRel) > 0;
+        host.draining.fetch_add(1, Ordering::AcqRel);
         // Tasks being polled further up this thread's stack (a nested
         // drain): put back for the outer drain.
         let mut busy = Vec::new();
@@ -346,7 +346,6 @@ impl Host {
                 lock(&host.tasks).remove(&task.id);
             }
         }
-        let left = !lock(&host.queue).is_empty();
         if !busy.is_empty() {
             let mut q = lock(&host.queue);
             for task in busy {
@@ -355,13 +354,17 @@ impl Host {
                 }
             }
         }
-        host.draining.fetch_sub(1, Ordering::AcqRel);
-        // The outer drain goes on with what is left; the outermost asks the
-        // loop for another turn.
-        if left && !nested && !host.signaled.swap(true, Ordering::AcqRel) {
+        io::settle(host);
+        let nested_left = host.draining.fetch_sub(1, Ordering::AcqRel) > 1;
+        // An outer drain goes on with what is left (tasks running further
+        // up, wake-ups during `settle`); the outermost asks the loop for
+        // another turn.
+        if !nested_left
+            && !lock(&host.queue).is_empty()
+            && !host.signaled.swap(true, Ordering::AcqRel)
+        {
             host.reactor.wake();
         }
-        io::settle(host);
     }
 }
 
