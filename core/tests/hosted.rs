@@ -765,15 +765,7 @@ fn large_message_and_watch_cleared() {
 /// loop's readiness reports that deliver the echoes.
 #[test]
 fn readiness_comes_from_the_loop() {
-    let rt = runtime();
-    let server = echo_server(&rt, None, vec![Plan::Echo]);
-    let lp = Loop::start(&rt);
-    let c = lp
-        .connect(&server.url("ws"), Options::new())
-        .expect("connect");
-    c.expect_open();
-    lp.send_ok(&c, "first");
-    assert_eq!(c.expect_message().as_text(), Some("first"));
+    let (_rt, server, lp, c) = echoing();
 
     // Idle: exactly one descriptor watched, for reading, and it is the TCP
     // connection to the server.
