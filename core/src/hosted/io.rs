@@ -187,14 +187,15 @@ const AHEAD: usize = 64 * 1024;
 /// served from. WebSocket frames are read in `read_buffer_size` steps
 /// (2 KiB by default, to keep idle connections small); without this, a
 /// 1 MiB message would take 512 syscalls. The buffer exists only while a
-/// transfer lasts.
+/// transfer lasts (it is dropped once a read comes up short or would block).
 pub(crate) struct HostIo {
     stream: Option<TcpStream>,
     state: Arc<IoState>,
     host: Weak<Shared>,
     /// The last read filled the reader's buffer.
     bulk: bool,
-    /// Read-ahead bytes and how many of them were handed out.
+    /// The read-ahead buffer, how many of its bytes were handed out, and
+    /// where they end (kept, empty, between reads while `bulk`).
     ahead: Option<(Box<[u8]>, usize, usize)>,
 }
 
@@ -298,18 +299,22 @@ impl AsyncRead for HostIo {
         let dst = buf.initialize_unfilled();
         let len = dst.len();
         if let Some((ahead, start, end)) = &mut this.ahead {
-            let n = (*end - *start).min(len);
-            dst[..n].copy_from_slice(&ahead[*start..*start + n]);
-            *start += n;
-            if *start == *end {
-                this.ahead = None;
+            if start < end {
+                let n = (*end - *start).min(len);
+                dst[..n].copy_from_slice(&ahead[*start..*start + n]);
+                *start += n;
+                if *start == *end && !this.bulk {
+                    this.ahead = None;
+                }
+                buf.advance(n);
+                return Poll::Ready(Ok(()));
             }
-            buf.advance(n);
-            return Poll::Ready(Ok(()));
         }
-        // Straight into the reader's buffer, or (bulk) into a fresh
-        // read-ahead buffer.
-        let mut ahead = (this.bulk && len < AHEAD).then(|| vec![0u8; AHEAD].into_boxed_slice());
+        // Straight into the reader's buffer, or (bulk) into the read-ahead
+        // buffer, reused while the transfer lasts.
+        let spare = this.ahead.take().map(|(a, _, _)| a);
+        let mut ahead = (this.bulk && len < AHEAD)
+            .then(|| spare.unwrap_or_else(|| vec![0u8; AHEAD].into_boxed_slice()));
         let want = ahead.as_ref().map_or(len, |a| a.len());
         let got = match this.poll_op(cx, false, want, |mut s| match &mut ahead {
             Some(a) => s.read(a),
@@ -327,7 +332,7 @@ impl AsyncRead for HostIo {
             Some(a) => {
                 let n = got.min(len);
                 dst[..n].copy_from_slice(&a[..n]);
-                if n < got {
+                if n < got || this.bulk {
                     this.ahead = Some((a, n, got));
                 }
                 n
