@@ -223,7 +223,8 @@ async fn cross_origin_redirect_drops_authorization() {
 async fn send_posts_to_send_url_and_is_unsupported_without_it() {
     guard(async {
         let peer = sse_peer().await;
-        let url = http(&peer, "/events?total=50&per_conn=50");
+        // Held open after its events: the close below meets an open stream.
+        let url = http(&peer, "/events?total=50&per_conn=50&hold=1");
         let opts = Options::new().send_url(http(&peer, "/send"));
         let mut conn = rtwire::connect(&url, opts).await.unwrap();
         conn.send("first").await.unwrap();

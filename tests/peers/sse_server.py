@@ -6,8 +6,9 @@ Stops when stdin closes or after ``--idle`` seconds.
 Endpoints:
 - ``/events?total=N&per_conn=K&then=STATUS`` events with ids 1..N, type ``tick``
   every third, resuming after the request's ``Last-Event-ID``; each connection
-  sends at most K events, then ends the stream. Once all N were sent, further
-  requests get STATUS (default 204).
+  sends at most K events, then ends the stream (with ``hold=1``: keeps it open,
+  silent, until the client leaves). Once all N were sent, further requests get
+  STATUS (default 204).
 - ``/retry?ms=M``  sends ``retry: M`` and one event, then ends the stream.
 - ``/status/{code}``  answers with that status (and a short body).
 - ``/html``  a 200 with ``text/html``.
@@ -46,6 +47,7 @@ async def events(request: Request):
     total = int(request.query_params.get("total", "6"))
     per_conn = int(request.query_params.get("per_conn", "2"))
     then = int(request.query_params.get("then", "204"))
+    hold = request.query_params.get("hold") == "1"
     last = request.headers.get("last-event-id")
     start = int(last) + 1 if last and last.isdigit() else 1
     if start > total:
@@ -55,6 +57,8 @@ async def events(request: Request):
         for i in range(start, min(total, start + per_conn - 1) + 1):
             kind = "tick" if i % 3 == 0 else None
             yield ServerSentEvent(data=f"event {i}", id=str(i), event=kind)
+        if hold:
+            await asyncio.sleep(600)
 
     return EventSourceResponse(gen(), ping=600)
 
