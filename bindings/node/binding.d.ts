@@ -17,12 +17,15 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class NativeConnection {
   /**
-   * Starts delivering events to `callback`, in batches (an array per
-   * call); at most two batches wait for the JavaScript thread. The
-   * callback does not keep the process alive. Only the first call has an
-   * effect.
+   * Starts delivering events to `callback`: in batches (an array per
+   * call) through a threadsafe function, at most two waiting for the
+   * JavaScript thread; or, on a hosting loop, one event per call made
+   * right where the event is read (see `direct`), a small binary message
+   * then as `(arrayBuffer, offset, length)` in the connection's pool (see
+   * `pool`). The callback does not keep the process alive. Only the
+   * first call has an effect.
    */
-  start(callback: (batch: Array<string | Buffer | NativeEvent>) => void): void
+  start(callback: (item: Array<string | Buffer | NativeEvent> | string | Buffer | NativeEvent | ArrayBuffer, offset?: number, length?: number) => void): void
   /**
    * Stops reading events until [`resume`](Self::resume); the core's
    * bounded queue then fills and the socket stops being read.
@@ -31,15 +34,13 @@ export declare class NativeConnection {
   /** Reads events again after [`pause`](Self::pause). */
   resume(): void
   /**
-   * Queues a text message without waiting: `null` when queued, else the
-   * error (`queue_full` when over the high-water mark, `closed`, ...).
+   * A `trySend(data)` function bound to this connection: it queues a
+   * string as text or a `Uint8Array` as binary (copied) without waiting,
+   * and returns `null` when queued, else the error (`queue_full` when
+   * over the high-water mark, `closed`, ...). A plain napi function (see
+   * `send_fn`), for the hot path of `send()`.
    */
-  trySendText(data: string): ErrorInfo | null
-  /**
-   * Queues a binary message (copied) without waiting; see
-   * [`try_send_text`](Self::try_send_text).
-   */
-  trySendBinary(data: Uint8Array): ErrorInfo | null
+  trySendFn(): (data: string | Uint8Array) => ErrorInfo | null
   /**
    * Queues a text message, waiting while the queue is over its
    * high-water mark; resolves with `null` or the error.

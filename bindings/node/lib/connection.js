@@ -2,6 +2,7 @@
 // Connection: the EventEmitter and async iterator over one core connection.
 
 const { EventEmitter } = require('node:events')
+const { markAsUntransferable } = require('node:worker_threads')
 const native = require('../binding.js')
 const { fromInfo, headerObject, argType, argRange } = require('./errors.js')
 const { nativeOptions, urlArg } = require('./options.js')
@@ -81,6 +82,8 @@ function message (data, binary, event, id) {
  */
 class Connection extends EventEmitter {
   #native
+  #trySend
+  #cell
   #state = 'open'
   #info
   #closeInfo = null
@@ -104,21 +107,41 @@ class Connection extends EventEmitter {
       throw new TypeError('Connection is not constructed directly: use connect(url, options)')
     }
     this.#native = handle
+    this.#trySend = handle.trySendFn()
     this.#info = openInfo(handle.openInfo())
     this.#closed = quiet(new Promise((resolve) => { this.#resolveClosed = resolve }))
     hold(this)
-    handle.start(Connection.#dispatcher(new WeakRef(this)))
+    this.#cell = { strong: this, weak: new WeakRef(this) }
+    handle.start(Connection.#dispatcher(this.#cell))
   }
 
   // The callback holds the connection weakly: an unreferenced connection
   // (see `unref()`) that the program dropped can be garbage-collected, which
-  // closes it.
-  static #dispatcher (weak) {
-    return (batch) => {
-      const conn = weak.deref()
+  // closes it. (While the connection is open and referenced, `held` keeps
+  // it anyway, and the callback holds it strongly too: `deref()` costs a
+  // call into the runtime per event.) It gets a batch (an array), one event, or a small binary
+  // message as (arrayBuffer, offset, length) in the addon's pool of 8 KiB
+  // blocks, of which it makes a Buffer here (cheaper than in C++), as
+  // Node's own Buffer pool does for small Buffers.
+  static #dispatcher (cell) {
+    let block = null
+    return (item, offset, length) => {
+      const conn = cell.strong ?? cell.weak.deref()
       if (conn === undefined) return
       try {
-        conn.#onBatch(batch)
+        if (offset !== undefined) {
+          if (item !== block) {
+            // Like Node's pool: a message's `.buffer` cannot be transferred
+            // away from under the messages that share it.
+            markAsUntransferable(item)
+            block = item
+          }
+          conn.#onItem(Buffer.from(item, offset, length))
+        } else if (Array.isArray(item)) {
+          conn.#onBatch(item)
+        } else {
+          conn.#onItem(item)
+        }
       } catch (err) {
         conn.#listenerFailed('batch', err)
       }
@@ -147,19 +170,25 @@ class Connection extends EventEmitter {
    * over. Rejects with ERR_RTWIRE_CLOSED after the end.
    */
   send (data) {
-    const [kind, value] = payload('data', data)
-    const n = this.#native
+    // Strings and Uint8Arrays (Buffers) go to the addon as they are; it
+    // answers `false` for one backed by a SharedArrayBuffer.
+    const value = typeof data === 'string' || data instanceof Uint8Array ? data : payload('data', data)[1]
     if (this.#waitingSends === 0) {
-      const info = kind === TEXT ? n.trySendText(value) : n.trySendBinary(value)
+      const info = this.#trySend(value)
       if (info === null) return RESOLVED
+      if (info === false) throw argType('data', 'not backed by a SharedArrayBuffer', data)
       if (info.kind !== 'queue_full') return quiet(Promise.reject(fromInfo(info)))
+    } else if (typeof value !== 'string' && isShared(value.buffer)) {
+      throw argType('data', 'not backed by a SharedArrayBuffer', data)
     }
     // Over the high-water mark: wait for room, in order. Binary data is
     // copied now, so that later changes to the caller's buffer do not show.
-    const v = kind === TEXT ? value : Buffer.from(value)
+    const text = typeof value === 'string'
+    const v = text ? value : Buffer.from(value)
+    const n = this.#native
     this.#waitingSends++
     const p = this.#sendTail
-      .then(() => (kind === TEXT ? n.sendText(v) : n.sendBinary(v)))
+      .then(() => (text ? n.sendText(v) : n.sendBinary(v)))
       .then((info) => {
         this.#waitingSends--
         if (info !== null) throw fromInfo(info)
@@ -208,7 +237,10 @@ class Connection extends EventEmitter {
   /** Keeps the process alive while the connection is open (the default). */
   ref () {
     this.#referenced = true
-    if (this.#state !== 'closed') hold(this)
+    if (this.#state !== 'closed') {
+      hold(this)
+      this.#cell.strong = this
+    }
     return this
   }
 
@@ -220,6 +252,7 @@ class Connection extends EventEmitter {
   unref () {
     this.#referenced = false
     release(this)
+    this.#cell.strong = null
     return this
   }
 
@@ -339,37 +372,47 @@ class Connection extends EventEmitter {
         else this.#heldBatches.push(batch.slice(i))
         return
       }
-      const ev = batch[i]
-      if (typeof ev === 'string') {
-        this.#onMessage(message(ev, false, undefined, undefined))
-        continue
+      this.#onEvent(batch[i])
+    }
+  }
+
+  // One event handed over on its own (never while paused: the addon keeps
+  // it queued then, but hold it like a batch if it comes anyway).
+  #onItem (ev) {
+    if (this.#userPaused) this.#heldBatches.push([ev])
+    else this.#onEvent(ev)
+  }
+
+  #onEvent (ev) {
+    if (typeof ev === 'string') {
+      this.#onMessage(message(ev, false, undefined, undefined))
+      return
+    }
+    if (ev instanceof Uint8Array) {
+      this.#onMessage(message(ev, true, undefined, undefined))
+      return
+    }
+    switch (ev.type) {
+      case 'message':
+        this.#onMessage(message(ev.data, typeof ev.data !== 'string', ev.event ?? undefined, ev.id ?? undefined))
+        break
+      case 'open':
+        if (this.#state === 'reconnecting') this.#state = 'open'
+        this.#emit('open', openInfo(ev))
+        break
+      case 'reconnecting':
+        if (this.#state === 'open') this.#state = 'reconnecting'
+        this.#emit('reconnecting', { attempt: ev.attempt, delay: ev.delay, error: fromInfo(ev.error) })
+        break
+      case 'error': {
+        const e = fromInfo(ev.error)
+        this.#lastError = e
+        this.#emit('error', e)
+        break
       }
-      if (ev instanceof Uint8Array) {
-        this.#onMessage(message(ev, true, undefined, undefined))
-        continue
-      }
-      switch (ev.type) {
-        case 'message':
-          this.#onMessage(message(ev.data, typeof ev.data !== 'string', ev.event ?? undefined, ev.id ?? undefined))
-          break
-        case 'open':
-          if (this.#state === 'reconnecting') this.#state = 'open'
-          this.#emit('open', openInfo(ev))
-          break
-        case 'reconnecting':
-          if (this.#state === 'open') this.#state = 'reconnecting'
-          this.#emit('reconnecting', { attempt: ev.attempt, delay: ev.delay, error: fromInfo(ev.error) })
-          break
-        case 'error': {
-          const e = fromInfo(ev.error)
-          this.#lastError = e
-          this.#emit('error', e)
-          break
-        }
-        case 'close':
-          this.#onClose(ev)
-          break
-      }
+      case 'close':
+        this.#onClose(ev)
+        break
     }
   }
 
@@ -378,6 +421,7 @@ class Connection extends EventEmitter {
     this.#state = 'closed'
     this.#closeInfo = info
     release(this)
+    this.#cell.strong = null
     const readers = this.#readers
     this.#readers = []
     for (const r of readers) this.#endOfIteration().then(r.resolve, r.reject)

@@ -5,18 +5,22 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use napi::bindgen_prelude::{Either, Function, Object, PromiseRaw, ToNapiValue};
+use napi::bindgen_prelude::{
+    Either, FromNapiValue, Function, Object, PromiseRaw, ToNapiValue, Unknown,
+};
 use napi::threadsafe_function::{ThreadsafeFunctionCallMode, UnknownReturnValue};
 use napi::{Env, JsValue, Result};
 use napi_derive::napi;
 use rtwire::{Connection, Data, Event, Sender};
 use tokio::sync::Notify;
 
-use crate::direct::{self, Direct};
+use crate::direct::{self, Args, Direct};
 use crate::errors::ErrorInfo;
-use crate::events::{is_final, item, open_event, Item, NativeEvent};
+use crate::events::{event_args, is_final, item, open_event, Item, NativeEvent};
 use crate::host;
 use crate::options::NativeOptions;
+use crate::pool::Pool;
+use crate::send_fn;
 
 /// Events handed to JavaScript in one call at most.
 const BATCH: usize = 256;
@@ -60,14 +64,44 @@ impl Flight {
 /// What the JavaScript object and the pump task share.
 struct Shared {
     conn: Mutex<Connection>,
-    paused: AtomicBool,
-    resumed: Notify,
 }
 
 impl Shared {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Whether JavaScript asked for no events (`pause()`), shared with the pump
+/// and the connection's event sink (not part of [`Shared`], which the sink
+/// may not hold: the connection owns the sink).
+#[derive(Default)]
+struct Gate {
+    paused: AtomicBool,
+    resumed: Notify,
+}
+
+impl Gate {
+    fn paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+
+    async fn wait_open(&self) {
+        while self.paused() {
+            let resumed = self.resumed.notified();
+            if !self.paused() {
+                break;
+            }
+            resumed.await;
+        }
+    }
+}
+
+/// Whether an event may be handed to JavaScript directly now: in a libuv
+/// callback of the host, with no JavaScript on the stack and no batch
+/// waiting in the threadsafe function (which keeps the order).
+fn may_call_now(flight: &Flight) -> bool {
+    host::in_loop_callback() && !direct::calling() && flight.idle()
 }
 
 /// A connection of the core, driven from JavaScript.
@@ -77,6 +111,7 @@ impl Shared {
 #[napi]
 pub struct NativeConnection {
     shared: Arc<Shared>,
+    gate: Arc<Gate>,
     sender: Sender,
     started: bool,
 }
@@ -117,9 +152,8 @@ impl NativeConnection {
         NativeConnection {
             shared: Arc::new(Shared {
                 conn: Mutex::new(conn),
-                paused: AtomicBool::new(false),
-                resumed: Notify::new(),
             }),
+            gate: Arc::default(),
             sender,
             started: false,
         }
@@ -153,10 +187,10 @@ fn next_batch(conn: &mut Connection, cx: &mut Context<'_>) -> Poll<Option<Vec<Ev
 }
 
 /// A batch as a JavaScript array.
-fn batch_to_js(env: napi::sys::napi_env, batch: Vec<Event>) -> Result<napi::sys::napi_value> {
+fn batch_to_js(env: napi::sys::napi_env, _pool: &mut Pool, batch: Vec<Event>) -> Result<Args> {
     let items: Vec<Item> = batch.into_iter().map(item).collect();
     // SAFETY: called by `Direct::call` on the JavaScript thread, in a scope.
-    unsafe { Vec::<Item>::to_napi_value(env, items) }
+    unsafe { Vec::<Item>::to_napi_value(env, items) }.map(Args::one)
 }
 
 fn outcome(r: std::result::Result<(), rtwire::Error>) -> Option<ErrorInfo> {
@@ -165,11 +199,16 @@ fn outcome(r: std::result::Result<(), rtwire::Error>) -> Option<ErrorInfo> {
 
 #[napi]
 impl NativeConnection {
-    /// Starts delivering events to `callback`, in batches (an array per
-    /// call); at most two batches wait for the JavaScript thread. The
-    /// callback does not keep the process alive. Only the first call has an
-    /// effect.
-    #[napi(ts_args_type = "callback: (batch: Array<string | Buffer | NativeEvent>) => void")]
+    /// Starts delivering events to `callback`: in batches (an array per
+    /// call) through a threadsafe function, at most two waiting for the
+    /// JavaScript thread; or, on a hosting loop, one event per call made
+    /// right where the event is read (see `direct`), a small binary message
+    /// then as `(arrayBuffer, offset, length)` in the connection's pool (see
+    /// `pool`). The callback does not keep the process alive. Only the
+    /// first call has an effect.
+    #[napi(
+        ts_args_type = "callback: (item: Array<string | Buffer | NativeEvent> | string | Buffer | NativeEvent | ArrayBuffer, offset?: number, length?: number) => void"
+    )]
     pub fn start(
         &mut self,
         env: &Env,
@@ -194,35 +233,38 @@ impl NativeConnection {
                 Ok(ctx.value.into_iter().map(item).collect::<Vec<Item>>())
             })?;
         let hosted = host::host(env);
-        // On a hosting loop, batches read in a libuv callback are handed to
-        // `callback` right there (see `direct`) — unless earlier batches
-        // still wait in the threadsafe function, which keeps the order.
         let direct = hosted
             .as_ref()
-            .and_then(|_| Direct::new(env.raw(), callback.value().value));
+            .and_then(|_| Direct::new(env.raw(), callback.value().value))
+            .map(Arc::new);
+        if let Some(d) = &direct {
+            // Events read in a libuv callback go to JavaScript from the
+            // connection's own task, as they are read: no queue, no pump.
+            let (d, flight, gate) = (d.clone(), flight.clone(), self.gate.clone());
+            self.shared.conn().set_event_sink(move |ev| {
+                if gate.paused() || !may_call_now(&flight) {
+                    return Err(ev); // queued: the pump takes it
+                }
+                // SAFETY: `Direct::call` runs it on the JavaScript thread, in a scope.
+                d.call(ev, |env, pool, ev| unsafe { event_args(env, pool, ev) })
+            });
+        }
         let shared = self.shared.clone();
+        let gate = self.gate.clone();
         let pump = async move {
             loop {
-                while shared.paused.load(Ordering::Acquire) {
-                    let resumed = shared.resumed.notified();
-                    if !shared.paused.load(Ordering::Acquire) {
-                        break;
-                    }
-                    resumed.await;
-                }
+                gate.wait_open().await;
                 flight.wait_room().await;
                 let Some(batch) = poll_fn(|cx| next_batch(&mut shared.conn(), cx)).await else {
                     break;
                 };
                 let done = batch.last().is_some_and(is_final);
                 let batch = match &direct {
-                    Some(d) if host::in_loop_callback() && !direct::calling() && flight.idle() => {
-                        match d.call(batch, batch_to_js) {
-                            Ok(()) if done => break,
-                            Ok(()) => continue,
-                            Err(batch) => batch,
-                        }
-                    }
+                    Some(d) if may_call_now(&flight) => match d.call(batch, batch_to_js) {
+                        Ok(()) if done => break,
+                        Ok(()) => continue,
+                        Err(batch) => batch,
+                    },
                     _ => batch,
                 };
                 flight.put();
@@ -248,28 +290,28 @@ impl NativeConnection {
     /// bounded queue then fills and the socket stops being read.
     #[napi]
     pub fn pause(&self) {
-        self.shared.paused.store(true, Ordering::Release);
+        self.gate.paused.store(true, Ordering::Release);
     }
 
     /// Reads events again after [`pause`](Self::pause).
     #[napi]
     pub fn resume(&self) {
-        self.shared.paused.store(false, Ordering::Release);
-        host::enter(|| self.shared.resumed.notify_one());
+        self.gate.paused.store(false, Ordering::Release);
+        host::enter(|| self.gate.resumed.notify_one());
     }
 
-    /// Queues a text message without waiting: `null` when queued, else the
-    /// error (`queue_full` when over the high-water mark, `closed`, ...).
-    #[napi]
-    pub fn try_send_text(&self, data: String) -> Option<ErrorInfo> {
-        outcome(host::enter(|| self.sender.try_send(data)))
-    }
-
-    /// Queues a binary message (copied) without waiting; see
-    /// [`try_send_text`](Self::try_send_text).
-    #[napi]
-    pub fn try_send_binary(&self, data: &[u8]) -> Option<ErrorInfo> {
-        outcome(host::enter(|| self.sender.try_send(data)))
+    /// A `trySend(data)` function bound to this connection: it queues a
+    /// string as text or a `Uint8Array` as binary (copied) without waiting,
+    /// and returns `null` when queued, else the error (`queue_full` when
+    /// over the high-water mark, `closed`, ...). A plain napi function (see
+    /// `send_fn`), for the hot path of `send()`.
+    #[napi(ts_return_type = "(data: string | Uint8Array) => ErrorInfo | null")]
+    pub fn try_send_fn<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        // SAFETY: called by napi on the JavaScript thread of `env`.
+        unsafe {
+            let f = send_fn::try_send_function(env.raw(), self.sender.clone())?;
+            Unknown::from_napi_value(env.raw(), f)
+        }
     }
 
     /// Queues a text message, waiting while the queue is over its

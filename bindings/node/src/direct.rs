@@ -9,10 +9,13 @@
 //! Node does for its own I/O callbacks. An exception the callback throws is
 //! reported as uncaught, as for any event listener.
 
+use std::cell::RefCell;
 use std::ptr;
 use std::thread::ThreadId;
 
 use napi::sys;
+
+use crate::pool::Pool;
 
 thread_local! {
     /// A direct call is running on this thread: JavaScript is on the stack.
@@ -26,17 +29,47 @@ pub(crate) fn calling() -> bool {
     CALLING.with(std::cell::Cell::get)
 }
 
-/// A JavaScript function and an async context to call it in.
+/// The arguments of one call: up to three values.
+#[derive(Debug)]
+pub(crate) struct Args {
+    argv: [sys::napi_value; 3],
+    argc: usize,
+}
+
+impl Args {
+    /// One argument.
+    pub(crate) fn one(a: sys::napi_value) -> Args {
+        Args {
+            argv: [a, ptr::null_mut(), ptr::null_mut()],
+            argc: 1,
+        }
+    }
+
+    /// Three arguments.
+    pub(crate) fn three(a: sys::napi_value, b: sys::napi_value, c: sys::napi_value) -> Args {
+        Args {
+            argv: [a, b, c],
+            argc: 3,
+        }
+    }
+}
+
+/// A JavaScript function and an async context to call it in, and the pool
+/// its binary messages are copied into (see `pool`).
 pub(crate) struct Direct {
     env: sys::napi_env,
     func: sys::napi_ref,
     ctx: sys::napi_async_context,
     thread: ThreadId,
+    pool: RefCell<Pool>,
 }
 
-// SAFETY: the handles are only used on `thread` (checked), where they were
-// made; elsewhere `Direct` is only moved, or dropped (and then leaked).
+// SAFETY: the handles and the pool are only used on `thread` (checked),
+// where they were made; elsewhere `Direct` is only moved, shared or dropped
+// (and then leaked).
 unsafe impl Send for Direct {}
+// SAFETY: as above: every method that touches a handle checks the thread.
+unsafe impl Sync for Direct {}
 
 impl std::fmt::Debug for Direct {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +107,7 @@ impl Direct {
             func: func_ref,
             ctx,
             thread: std::thread::current().id(),
+            pool: RefCell::new(Pool::default()),
         })
     }
 
@@ -82,18 +116,21 @@ impl Direct {
         std::thread::current().id() == self.thread
     }
 
-    /// Calls the function with `value`, turned into JavaScript by `to_js`
-    /// in a fresh handle scope. Only on the JavaScript thread, outside
-    /// JavaScript (in a libuv callback). Hands `value` back if it could not
-    /// call.
+    /// Calls the function with `value`, turned into its arguments by
+    /// `to_js` (which may use the pool) in a fresh handle scope. Only on the
+    /// JavaScript thread, outside JavaScript (in a libuv callback). Hands
+    /// `value` back if it could not call.
     pub(crate) fn call<T>(
         &self,
         value: T,
-        to_js: impl FnOnce(sys::napi_env, T) -> napi::Result<sys::napi_value>,
+        to_js: impl FnOnce(sys::napi_env, &mut Pool, T) -> napi::Result<Args>,
     ) -> Result<(), T> {
         if !self.here() {
             return Err(value);
         }
+        let Ok(mut pool) = self.pool.try_borrow_mut() else {
+            return Err(value); // a call is already running further up
+        };
         let env = self.env;
         // SAFETY: on the env's thread; every handle below lives in `scope`.
         unsafe {
@@ -113,10 +150,20 @@ impl Direct {
             }
             // A value that cannot be made (out of memory) is dropped, as a
             // threadsafe function would.
-            if let Ok(arg) = to_js(env, value) {
+            if let Ok(args) = to_js(env, &mut pool, value) {
+                drop(pool); // JavaScript may come back for another call
                 let mut result = ptr::null_mut();
-                let status =
-                    sys::napi_make_callback(env, self.ctx, recv, func, 1, &arg, &mut result);
+                let outer = CALLING.with(|c| c.replace(true));
+                let status = sys::napi_make_callback(
+                    env,
+                    self.ctx,
+                    recv,
+                    func,
+                    args.argc,
+                    args.argv.as_ptr(),
+                    &mut result,
+                );
+                CALLING.with(|c| c.set(outer));
                 if status == sys::Status::napi_pending_exception {
                     let mut err = ptr::null_mut();
                     if sys::napi_get_and_clear_last_exception(env, &mut err) == sys::Status::napi_ok
@@ -136,6 +183,7 @@ impl Drop for Direct {
         if !self.here() {
             return; // leaked: these handles may only be freed on their thread
         }
+        self.pool.get_mut().release(self.env);
         // SAFETY: on the env's thread; each handle freed once.
         unsafe {
             sys::napi_async_destroy(self.env, self.ctx);

@@ -11,7 +11,9 @@ use napi::sys;
 use napi_derive::napi;
 use rtwire::{Data, Event};
 
+use crate::direct::Args;
 use crate::errors::ErrorInfo;
+use crate::pool::Pool;
 
 /// An event other than a plain message. Which fields are set depends on
 /// `type`: `open` (transport, url, protocol, headers), `message` (data,
@@ -127,6 +129,36 @@ impl ToNapiValue for Item {
             }
         }
     }
+}
+
+/// The arguments of a direct call for one event: `(arrayBuffer, offset,
+/// length)` for a small binary message, copied into `pool` (JavaScript
+/// makes the `Buffer`), else `(value)` as in a batch.
+///
+/// # Safety
+/// On the JavaScript thread of `env`, in an open handle scope.
+pub(crate) unsafe fn event_args(
+    env: sys::napi_env,
+    pool: &mut Pool,
+    ev: Event,
+) -> napi::Result<Args> {
+    let item = item(ev);
+    if let Item::Binary(b) = &item {
+        // SAFETY: per this function's contract.
+        if let Some((buffer, offset)) = unsafe { pool.put(env, b) } {
+            let (mut off, mut len) = (std::ptr::null_mut(), std::ptr::null_mut());
+            // SAFETY: as above; both fit in u32 (a block is 8 KiB).
+            unsafe {
+                sys::napi_create_uint32(env, offset as u32, &mut off);
+                sys::napi_create_uint32(env, b.len() as u32, &mut len);
+            }
+            if !off.is_null() && !len.is_null() {
+                return Ok(Args::three(buffer, off, len));
+            }
+        }
+    }
+    // SAFETY: as above.
+    unsafe { Item::to_napi_value(env, item) }.map(Args::one)
 }
 
 /// Whether this is the last event of a connection.

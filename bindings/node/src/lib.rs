@@ -28,6 +28,8 @@ mod errors;
 mod events;
 mod host;
 mod options;
+mod pool;
+mod send_fn;
 mod server;
 
 pub use conn::{connect, NativeConnection};

@@ -5,6 +5,11 @@
 //! burst, so an idle connection holds none: tokio's channels keep a block of
 //! 32 slots per channel for life, which is most of an idle connection's
 //! memory.
+//!
+//! The consumer may also install a sink ([`EventRx::set_sink`]): while the
+//! queue is empty, the producer offers each event to the sink first, on its
+//! own thread, and queues it only when the sink hands it back. Order holds:
+//! an event is offered only when none waits before it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -15,9 +20,16 @@ use crate::event::Event;
 /// A buffer larger than this is released when the queue empties.
 const KEEP: usize = 8;
 
-#[derive(Debug)]
+/// Takes an event as it is produced, or hands it back to be queued.
+pub(crate) type Sink = Box<dyn FnMut(Event) -> Result<(), Event> + Send>;
+
 struct State {
     queue: VecDeque<Event>,
+    /// Offered each event while the queue is empty; out while it runs.
+    sink: Option<Sink>,
+    /// Bumped by every `set_sink`, so that a sink replaced while it ran is
+    /// not put back.
+    sink_gen: u64,
     cap: usize,
     /// The consumer waiting for an event.
     rx_waker: Option<Waker>,
@@ -25,6 +37,18 @@ struct State {
     tx_waker: Option<Waker>,
     rx_gone: bool,
     tx_gone: bool,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("queued", &self.queue.len())
+            .field("cap", &self.cap)
+            .field("sink", &self.sink.is_some())
+            .field("rx_gone", &self.rx_gone)
+            .field("tx_gone", &self.tx_gone)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -49,6 +73,8 @@ pub(crate) struct EventRx(Arc<Shared>);
 pub(crate) fn channel(cap: usize) -> (EventTx, EventRx) {
     let shared = Arc::new(Shared(Mutex::new(State {
         queue: VecDeque::new(),
+        sink: None,
+        sink_gen: 0,
         cap: cap.max(1),
         rx_waker: None,
         tx_waker: None,
@@ -74,6 +100,30 @@ impl EventTx {
             let mut st = self.0.lock();
             if st.rx_gone {
                 return Poll::Ready(Err(event.take().expect("polled after completion")));
+            }
+            if st.queue.is_empty() {
+                if let Some(mut sink) = st.sink.take() {
+                    let gen = st.sink_gen;
+                    drop(st);
+                    // Unlocked: the sink may call back into the connection.
+                    let offered = sink(event.take().expect("polled after completion"));
+                    st = self.0.lock();
+                    if st.sink_gen == gen && !st.rx_gone {
+                        st.sink = Some(sink);
+                    } else {
+                        // Replaced or abandoned meanwhile: dropped unlocked.
+                        drop(st);
+                        drop(sink);
+                        st = self.0.lock();
+                    }
+                    match offered {
+                        Ok(()) => return Poll::Ready(Ok(())),
+                        Err(back) => event = Some(back),
+                    }
+                    if st.rx_gone {
+                        return Poll::Ready(Err(event.take().expect("handed back")));
+                    }
+                }
             }
             if st.queue.len() < st.cap {
                 st.queue
@@ -103,6 +153,18 @@ impl Drop for EventTx {
 }
 
 impl EventRx {
+    /// Installs `sink` (replacing any other): while no event is queued, the
+    /// producer offers each new event to it, on the producer's thread, and
+    /// queues the events it hands back. The sink must not block; it runs
+    /// without the queue's lock, so it may call into the connection.
+    pub fn set_sink(&mut self, sink: Sink) {
+        let mut st = self.0.lock();
+        st.sink_gen += 1;
+        let old = st.sink.replace(sink);
+        drop(st);
+        drop(old);
+    }
+
     /// The next event; `Ready(None)` once the producer is gone and the queue
     /// is empty.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
@@ -155,9 +217,14 @@ impl Drop for EventRx {
     fn drop(&mut self) {
         let mut st = self.0.lock();
         st.rx_gone = true;
-        st.queue.clear();
-        if let Some(w) = st.tx_waker.take() {
-            drop(st);
+        let queued = std::mem::take(&mut st.queue);
+        let sink = st.sink.take();
+        let waker = st.tx_waker.take();
+        drop(st);
+        // Dropped unlocked: an event's or the sink's drop may reach back.
+        drop(queued);
+        drop(sink);
+        if let Some(w) = waker {
             w.wake();
         }
     }
@@ -216,6 +283,59 @@ mod tests {
         tokio::task::yield_now().await;
         drop(rx);
         assert!(blocked.await.unwrap(), "the waiting send is refused");
+    }
+
+    /// The sink takes events while none is queued; what it hands back is
+    /// queued, and later events queue behind it until the queue is empty.
+    #[tokio::test]
+    async fn sink_takes_events_only_while_none_waits() {
+        let (tx, mut rx) = channel(8);
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let accept = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (t, a) = (taken.clone(), accept.clone());
+        rx.set_sink(Box::new(move |ev| {
+            if a.load(std::sync::atomic::Ordering::SeqCst) {
+                t.lock().unwrap().push(byte(ev));
+                Ok(())
+            } else {
+                Err(ev)
+            }
+        }));
+        tx.send(msg(1)).await.unwrap();
+        accept.store(false, std::sync::atomic::Ordering::SeqCst);
+        tx.send(msg(2)).await.unwrap();
+        accept.store(true, std::sync::atomic::Ordering::SeqCst);
+        // 2 waits in the queue: 3 must queue behind it, not jump ahead.
+        tx.send(msg(3)).await.unwrap();
+        assert_eq!(*taken.lock().unwrap(), vec![1]);
+        assert_eq!(byte(rx.try_recv().unwrap()), 2);
+        assert_eq!(byte(rx.try_recv().unwrap()), 3);
+        assert!(rx.try_recv().is_none());
+        tx.send(msg(4)).await.unwrap();
+        assert_eq!(*taken.lock().unwrap(), vec![1, 4]);
+        drop(rx);
+        assert!(tx.send(msg(5)).await.is_err(), "no consumer, no sink");
+    }
+
+    /// A sink may replace itself while it runs: the new one stays.
+    #[tokio::test]
+    async fn a_sink_replaced_while_running_is_not_put_back() {
+        let (tx, rx) = channel(8);
+        let rx = Arc::new(Mutex::new(rx));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (r, s) = (rx.clone(), seen.clone());
+        rx.lock().unwrap().set_sink(Box::new(move |ev| {
+            s.lock().unwrap().push(("first", byte(ev)));
+            let s2 = s.clone();
+            r.lock().unwrap().set_sink(Box::new(move |ev| {
+                s2.lock().unwrap().push(("second", byte(ev)));
+                Ok(())
+            }));
+            Ok(())
+        }));
+        tx.send(msg(1)).await.unwrap();
+        tx.send(msg(2)).await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), vec![("first", 1), ("second", 2)]);
     }
 
     #[tokio::test]

@@ -197,6 +197,44 @@ impl Connection {
         r
     }
 
+    /// Offers each new event to `sink` as the connection produces it,
+    /// before it would be queued for [`recv`](Self::recv): the sink returns
+    /// `Ok(())` when it took the event, or hands it back with `Err(event)`,
+    /// and then the event is queued as usual. An event is offered only while
+    /// none is queued, so events reach the application in order whichever
+    /// way each one goes; keep calling [`recv`](Self::recv) (or
+    /// [`poll_recv`](Self::poll_recv)) for the ones handed back, and for the
+    /// end: `None` after the last event, also when the sink took
+    /// [`Event::Closed`].
+    ///
+    /// The sink runs on the connection's task, in the middle of its I/O: on
+    /// a runtime thread, or on the loop's thread for a hosted connection
+    /// (see [`hosted`](crate::hosted)), where it lets a binding hand a
+    /// message to its application without a second task or a loop turn. It
+    /// must not block; it may send and close (the queue's lock is not held).
+    /// A new sink replaces the previous one.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut conn: rtwire::Connection) {
+    /// conn.set_event_sink(|event| match event {
+    ///     rtwire::Event::Message(m) => {
+    ///         println!("{:?}", m.data);
+    ///         Ok(())
+    ///     }
+    ///     other => Err(other), // queued for recv()
+    /// });
+    /// while let Some(event) = conn.recv().await {
+    ///     println!("{event:?}");
+    /// }
+    /// # }
+    /// ```
+    pub fn set_event_sink(
+        &mut self,
+        sink: impl FnMut(Event) -> Result<(), Event> + Send + 'static,
+    ) {
+        self.events.set_sink(Box::new(sink));
+    }
+
     /// Whether [`Event::Closed`] has been returned.
     pub fn is_finished(&self) -> bool {
         self.finished

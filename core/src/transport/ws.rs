@@ -494,7 +494,7 @@ impl WsSession {
                 }
                 out = link.outgoing.recv(), if st.closing.is_none() => {
                     let Some(out) = out else { continue };
-                    match timeout(write_limit, self.write_batch(link, out)).await {
+                    match timeout_if_pending(write_limit, self.write_batch(link, out)).await {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => {
                             let (cause, _) = read_error(e, opts.limits.max_message_size);
@@ -579,5 +579,20 @@ impl WsSession {
                 close: CloseInfo::abnormal(""),
             },
         }
+    }
+}
+
+/// `timeout(limit, fut)`, with the timer set only when `fut` is not ready
+/// at once: a write that fits in the socket's buffer (the usual case) costs
+/// no clock read and no timer entry.
+async fn timeout_if_pending<F: std::future::Future>(
+    limit: Duration,
+    fut: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+    match first {
+        std::task::Poll::Ready(v) => Ok(v),
+        std::task::Poll::Pending => timeout(limit, fut).await,
     }
 }
