@@ -16,7 +16,7 @@ use napi::sys;
 use rtwire::{Data, Sender};
 
 use crate::errors::ErrorInfo;
-use crate::host;
+use crate::{direct, host};
 
 /// A new `trySend` function over `sender`: it returns `null` when the
 /// message was queued, `false` for bytes in a `SharedArrayBuffer` (which
@@ -124,7 +124,14 @@ unsafe fn try_send_inner(
         }
         Read::Wrong => return Err(WRONG),
     };
-    let outcome = host::enter(|| sender.try_send(message));
+    // Within a direct call the connection's own task is running further up
+    // and writes the message as soon as the listener returns: no nested
+    // drain needed.
+    let outcome = if direct::calling() {
+        sender.try_send(message)
+    } else {
+        host::enter(|| sender.try_send(message))
+    };
     match outcome {
         // SAFETY: as above.
         Ok(()) => unsafe { sys::napi_get_null(env, &mut result) },

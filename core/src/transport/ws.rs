@@ -491,20 +491,21 @@ impl WsSession {
                             return end;
                         }
                     }
+                    // Replies the application queued meanwhile (an event
+                    // sink runs it right inside `on_item`) go out now, not
+                    // after another turn of the select.
+                    if st.closing.is_none() {
+                        if let Some(out) = link.outgoing.try_recv() {
+                            if let Some(end) = self.write_out(link, out, write_limit, opts).await {
+                                return end;
+                            }
+                        }
+                    }
                 }
                 out = link.outgoing.recv(), if st.closing.is_none() => {
                     let Some(out) = out else { continue };
-                    match timeout_if_pending(write_limit, self.write_batch(link, out)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => {
-                            let (cause, _) = read_error(e, opts.limits.max_message_size);
-                            return SessionEnd::Lost { cause, close: CloseInfo::abnormal("") };
-                        }
-                        Err(_) => {
-                            let cause = Error::new(ErrorKind::Timeout, format!(
-                                "the peer took no data for {} ms", write_limit.as_millis()));
-                            return SessionEnd::Lost { cause, close: CloseInfo::abnormal("") };
-                        }
+                    if let Some(end) = self.write_out(link, out, write_limit, opts).await {
+                        return end;
                     }
                 }
                 _ = &mut timer, if deadline.is_some() => {
@@ -530,6 +531,37 @@ impl WsSession {
                         return SessionEnd::Lost { cause, close: CloseInfo::abnormal("keepalive failed") };
                     }
                 }
+            }
+        }
+    }
+
+    /// Writes `out` and what is queued behind it (see `write_batch`) within
+    /// `write_limit`; the session's end if the write failed.
+    async fn write_out(
+        &mut self,
+        link: &mut Link,
+        out: crate::client::queue::Outgoing,
+        write_limit: Duration,
+        opts: &Options,
+    ) -> Option<SessionEnd> {
+        match timeout_if_pending(write_limit, self.write_batch(link, out)).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => {
+                let (cause, _) = read_error(e, opts.limits.max_message_size);
+                Some(SessionEnd::Lost {
+                    cause,
+                    close: CloseInfo::abnormal(""),
+                })
+            }
+            Err(_) => {
+                let cause = Error::new(
+                    ErrorKind::Timeout,
+                    format!("the peer took no data for {} ms", write_limit.as_millis()),
+                );
+                Some(SessionEnd::Lost {
+                    cause,
+                    close: CloseInfo::abnormal(""),
+                })
             }
         }
     }
