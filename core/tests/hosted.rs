@@ -909,3 +909,77 @@ fn reconnects_while_hosted() {
     lp.wait_idle();
     lp.stop();
 }
+
+/// An event sink set on a hosted connection runs on the loop's thread,
+/// inside the connection's task: it takes each echo and sends the next
+/// message from there (written without a command or a loop turn of the
+/// test's own). Every tenth echo it hands back: that one is queued, the
+/// test thread gets it from `recv` and sends the next itself. Order and
+/// content hold across both ways, and the connection closes cleanly.
+#[test]
+fn event_sink_takes_messages_on_the_loop_thread() {
+    const N: usize = 300;
+    let (_rt, server, lp, c) = echoing();
+    let loop_thread = lp.exec(|_| thread::current().id());
+    let taken: Arc<Mutex<Vec<(usize, ThreadId)>>> = Arc::default();
+    let log = taken.clone();
+    let id = c.id;
+    lp.exec(move |st| {
+        let conn = &mut st.conns.get_mut(&id).expect("the connection").conn;
+        let sender = conn.sender();
+        conn.set_event_sink(move |event| {
+            let Event::Message(m) = &event else {
+                return Err(event);
+            };
+            let Some(i) = m
+                .data
+                .as_text()
+                .and_then(|t| t.strip_prefix('#')?.parse().ok())
+            else {
+                return Err(event);
+            };
+            if i % 10 == 9 {
+                return Err(event);
+            }
+            log.lock().unwrap().push((i, thread::current().id()));
+            if i + 1 < N {
+                sender
+                    .try_send(format!("#{}", i + 1))
+                    .expect("try_send in the sink");
+            }
+            Ok(())
+        });
+    });
+
+    lp.send_ok(&c, "#0");
+    let mut handed_back = Vec::new();
+    while handed_back.len() < N / 10 {
+        let text = c.expect_message().as_text().expect("text").to_string();
+        let i: usize = text[1..].parse().expect("a numbered echo");
+        handed_back.push(i);
+        if i + 1 < N {
+            lp.send_ok(&c, format!("#{}", i + 1));
+        }
+    }
+    let want_back: Vec<usize> = (0..N).filter(|i| i % 10 == 9).collect();
+    assert_eq!(handed_back, want_back, "echoes handed back to the queue");
+    let taken = taken.lock().unwrap().clone();
+    let want_taken: Vec<usize> = (0..N).filter(|i| i % 10 != 9).collect();
+    assert_eq!(
+        taken.iter().map(|t| t.0).collect::<Vec<_>>(),
+        want_taken,
+        "echoes the sink took"
+    );
+    assert!(
+        taken.iter().all(|t| t.1 == loop_thread),
+        "the sink ran off the loop thread"
+    );
+
+    lp.close(&c, 1000, "");
+    let (events, info) = c.until_closed();
+    assert!(events.is_empty(), "{events:?}");
+    assert_eq!((info.code, info.clean), (1000, true), "{info:?}");
+    assert_eq!(server.next_end(EVENT_LIMIT), End::Close(Some(1000)));
+    lp.wait_idle();
+    lp.stop();
+}
