@@ -3,11 +3,15 @@
 //! When the loop hosts a connection (see `host`), its events are read in a
 //! libuv callback on the JavaScript thread. Handing them to a threadsafe
 //! function would cost another loop turn (a wake-up write, a poll and a
-//! read) per batch; instead the batch is passed to the callback right there,
-//! with `napi_make_callback`, which runs the microtasks it queued (a
-//! `for await` loop goes on, a Promise resolves) before returning — what
-//! Node does for its own I/O callbacks. An exception the callback throws is
-//! reported as uncaught, as for any event listener.
+//! read) per batch; instead the batch is passed to the callback right there.
+//! The first call of a libuv callback opens a callback scope in the
+//! connection's async context, as Node does for its own I/O callbacks; the
+//! calls run inside it, and the ticks and microtasks they queued (a
+//! `for await` loop goes on, a Promise resolves) run when it closes: at the
+//! end of the libuv callback ([`close_scope`]), after the connection has
+//! written what the listeners sent, or before another connection's call. An
+//! exception the callback throws is reported as uncaught, as for any event
+//! listener.
 
 use std::cell::RefCell;
 use std::ptr;
@@ -20,6 +24,36 @@ use crate::pool::Pool;
 thread_local! {
     /// A direct call is running on this thread: JavaScript is on the stack.
     static CALLING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The callback scope open in this libuv callback, if any.
+    static OPEN: std::cell::Cell<Option<Open>> = const { std::cell::Cell::new(None) };
+}
+
+/// A callback scope (and the handle scope of its resource) opened by a
+/// direct call, kept open until the libuv callback ends.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    env: sys::napi_env,
+    /// The `Direct` whose async context it is in (compared, never used).
+    owner: *const Direct,
+    handles: sys::napi_handle_scope,
+    scope: sys::napi_callback_scope,
+}
+
+/// Closes the callback scope a direct call opened, if any: the ticks and
+/// microtasks queued in it run now. The host calls it at the end of every
+/// libuv callback. While they run, JavaScript is on the stack: no event is
+/// handed over directly (and no scope opened) until they are done.
+pub(crate) fn close_scope() {
+    if let Some(open) = OPEN.with(std::cell::Cell::take) {
+        let outer = crate::host::set_in_loop_callback(false);
+        // SAFETY: opened by `open_scope` on this thread, closed once, in
+        // the reverse order of opening; nothing opened meanwhile (see above).
+        unsafe {
+            sys::napi_close_callback_scope(open.env, open.scope);
+            sys::napi_close_handle_scope(open.env, open.handles);
+        }
+        crate::host::set_in_loop_callback(outer);
+    }
 }
 
 /// Whether JavaScript called directly is on this thread's stack (then an
@@ -132,6 +166,7 @@ impl Direct {
             return Err(value); // a call is already running further up
         };
         let env = self.env;
+        let scoped = self.open_scope();
         // SAFETY: on the env's thread; every handle below lives in `scope`.
         unsafe {
             let mut scope = ptr::null_mut();
@@ -154,15 +189,26 @@ impl Direct {
                 drop(pool); // JavaScript may come back for another call
                 let mut result = ptr::null_mut();
                 let outer = CALLING.with(|c| c.replace(true));
-                let status = sys::napi_make_callback(
-                    env,
-                    self.ctx,
-                    recv,
-                    func,
-                    args.argc,
-                    args.argv.as_ptr(),
-                    &mut result,
-                );
+                let status = if scoped {
+                    sys::napi_call_function(
+                        env,
+                        recv,
+                        func,
+                        args.argc,
+                        args.argv.as_ptr(),
+                        &mut result,
+                    )
+                } else {
+                    sys::napi_make_callback(
+                        env,
+                        self.ctx,
+                        recv,
+                        func,
+                        args.argc,
+                        args.argv.as_ptr(),
+                        &mut result,
+                    )
+                };
                 CALLING.with(|c| c.set(outer));
                 if status == sys::Status::napi_pending_exception {
                     let mut err = ptr::null_mut();
@@ -178,10 +224,62 @@ impl Direct {
     }
 }
 
+impl Direct {
+    /// Within a libuv callback of the host, makes sure a callback scope in
+    /// this connection's async context is open (closing another
+    /// connection's first); false when there is none to be had (then the
+    /// call goes through `napi_make_callback`).
+    fn open_scope(&self) -> bool {
+        if !crate::host::in_loop_callback() {
+            return false;
+        }
+        let me: *const Direct = self;
+        match OPEN.with(std::cell::Cell::get) {
+            Some(open) if open.owner == me => return true,
+            Some(_) => close_scope(),
+            None => {}
+        }
+        let env = self.env;
+        // SAFETY: on the env's thread, outside JavaScript (a libuv
+        // callback); both scopes are closed by `close_scope`.
+        unsafe {
+            let mut handles = ptr::null_mut();
+            if sys::napi_open_handle_scope(env, &mut handles) != sys::Status::napi_ok {
+                return false;
+            }
+            let mut global = ptr::null_mut();
+            let mut scope = ptr::null_mut();
+            if sys::napi_get_global(env, &mut global) != sys::Status::napi_ok
+                || sys::napi_open_callback_scope(env, global, self.ctx, &mut scope)
+                    != sys::Status::napi_ok
+            {
+                sys::napi_close_handle_scope(env, handles);
+                return false;
+            }
+            OPEN.with(|o| {
+                o.set(Some(Open {
+                    env,
+                    owner: me,
+                    handles,
+                    scope,
+                }))
+            });
+        }
+        true
+    }
+}
+
 impl Drop for Direct {
     fn drop(&mut self) {
         if !self.here() {
             return; // leaked: these handles may only be freed on their thread
+        }
+        let me: *const Direct = self;
+        if OPEN
+            .with(std::cell::Cell::get)
+            .is_some_and(|o| o.owner == me)
+        {
+            close_scope(); // its async context goes below
         }
         self.pool.get_mut().release(self.env);
         // SAFETY: on the env's thread; each handle freed once.

@@ -189,13 +189,19 @@ pub(crate) fn in_loop_callback() -> bool {
     IN_LOOP_CALLBACK.with(std::cell::Cell::get)
 }
 
+/// Sets whether this thread counts as in a loop callback; the old value.
+pub(crate) fn set_in_loop_callback(on: bool) -> bool {
+    IN_LOOP_CALLBACK.with(|c| c.replace(on))
+}
+
 fn loop_callback(f: impl FnOnce(&Host)) {
     let Some(host) = current() else {
         return;
     };
-    let outer = IN_LOOP_CALLBACK.with(|c| c.replace(true));
+    let outer = set_in_loop_callback(true);
     f(&host);
-    IN_LOOP_CALLBACK.with(|c| c.set(outer));
+    crate::direct::close_scope();
+    set_in_loop_callback(outer);
 }
 
 extern "C" fn on_wake(_h: *mut c_void) {

@@ -9,6 +9,7 @@ const assert = require('node:assert/strict')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
 const { Worker } = require('node:worker_threads')
+const { AsyncLocalStorage } = require('node:async_hooks')
 const { connect } = require('..')
 const { wsServer, until } = require('./helpers.js')
 
@@ -86,6 +87,27 @@ test('loop-hosted connections', { timeout: 120000 }, async (t) => {
     await until(() => got.length === N, 20000, `${N} messages`)
     assert.deepEqual(got, Array.from({ length: N }, (_, i) => i))
     await conn.close()
+  })
+
+  await t.test('listeners and their microtasks run in the async context of connect()', async () => {
+    const als = new AsyncLocalStorage()
+    const a = await als.run('A', () => connect(srv.url, { reconnect: false }))
+    const b = await als.run('B', () => connect(srv.url, { reconnect: false }))
+    const seen = []
+    for (const [conn, name] of [[a, 'a'], [b, 'b']]) {
+      conn.on('message', () => {
+        seen.push(`${name}:${als.getStore()}`)
+        queueMicrotask(() => seen.push(`${name}-micro:${als.getStore()}`))
+      })
+    }
+    // Interleaved, so that one loop turn often carries both connections'
+    // messages.
+    for (let i = 0; i < 20; i++) { a.send(Buffer.alloc(8, i)); b.send(String(i)) }
+    await until(() => seen.length === 80, 5000, '80 records')
+    const counts = {}
+    for (const s of seen) counts[s] = (counts[s] ?? 0) + 1
+    assert.deepEqual(counts, { 'a:A': 20, 'a-micro:A': 20, 'b:B': 20, 'b-micro:B': 20 })
+    await Promise.all([a.close(), b.close()])
   })
 
   await t.test('RTWIRE_NODE_LOOP_IO=0 runs connections on the runtime thread', async () => {

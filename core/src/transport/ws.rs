@@ -484,21 +484,25 @@ impl WsSession {
                     if let Some(end) = self.on_item(item, &mut st, link, opts, resume).await {
                         return end;
                     }
-                    // Frames already read need no new wake-up: take them now.
+                    // A reply the application queued while handling it (an
+                    // event sink runs it right inside `on_item`) goes out
+                    // now, before anything else is read.
+                    if let Some(end) = self.write_queued(&st, link, write_limit, opts).await {
+                        return end;
+                    }
+                    // Frames already read need no new wake-up: take them
+                    // now, then write what was queued meanwhile at once.
+                    let mut more = false;
                     for _ in 0..64 {
                         let Some(item) = self.ws.next().now_or_never() else { break };
+                        more = true;
                         if let Some(end) = self.on_item(item, &mut st, link, opts, resume).await {
                             return end;
                         }
                     }
-                    // Replies the application queued meanwhile (an event
-                    // sink runs it right inside `on_item`) go out now, not
-                    // after another turn of the select.
-                    if st.closing.is_none() {
-                        if let Some(out) = link.outgoing.try_recv() {
-                            if let Some(end) = self.write_out(link, out, write_limit, opts).await {
-                                return end;
-                            }
+                    if more {
+                        if let Some(end) = self.write_queued(&st, link, write_limit, opts).await {
+                            return end;
                         }
                     }
                 }
@@ -533,6 +537,22 @@ impl WsSession {
                 }
             }
         }
+    }
+
+    /// Writes what the application has queued, if anything, unless the
+    /// session is closing (the close handshake flushes it then).
+    async fn write_queued(
+        &mut self,
+        st: &State,
+        link: &mut Link,
+        write_limit: Duration,
+        opts: &Options,
+    ) -> Option<SessionEnd> {
+        if st.closing.is_some() {
+            return None;
+        }
+        let out = link.outgoing.try_recv()?;
+        self.write_out(link, out, write_limit, opts).await
     }
 
     /// Writes `out` and what is queued behind it (see `write_batch`) within
