@@ -15,8 +15,11 @@
 //   - 1 MiB echo: MiB/s echoed, one message in flight at a time.
 // The clients take turns, R rounds (default 5) of S seconds (default 1)
 // each, and the median of each is kept, so that a busy machine affects all
-// of them alike. Prints each result and the ratios rtwire/ws and
-// rtwire/undici (> 1 means rtwire is faster).
+// of them alike. Prints each result with the process's CPU time per round
+// trip, the ratios rtwire/ws and rtwire/undici (> 1 means rtwire is
+// faster or, for CPU, cheaper), and the floor: a bare tokio-tungstenite
+// client in Rust (bench/ping_client.rs) against the same server, which
+// shows what the kernel and the server leave to any client.
 import { execFileSync, spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -35,12 +38,22 @@ if (process.argv[2] === '--server') {
   await main()
 }
 
-// Builds bench/echo_server.rs (release) and returns the path of the binary.
-function nativeServer () {
+// Builds the native echo server and reference client (release) and
+// returns the paths of the binaries.
+function nativeTools () {
   const root = fileURLToPath(new URL('..', import.meta.url))
-  execFileSync('cargo', ['build', '--quiet', '--release', '-p', 'rtwire', '--example', 'bench_echo_server'], { cwd: root, stdio: 'inherit' })
+  execFileSync('cargo', ['build', '--quiet', '--release', '-p', 'rtwire', '--example', 'bench_echo_server', '--example', 'bench_ping_client'], { cwd: root, stdio: 'inherit' })
   const meta = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: root, maxBuffer: 64 << 20 }))
-  return `${meta.target_directory}/release/examples/bench_echo_server`
+  const dir = `${meta.target_directory}/release/examples`
+  return { server: `${dir}/bench_echo_server`, client: `${dir}/bench_ping_client` }
+}
+
+// One run of the reference client: { rt, mib, cpu }.
+function floorRun (client, url, secs) {
+  const out = execFileSync(client, [url, String(secs)], { encoding: 'utf8', timeout: (secs * 4 + 30) * 1000 })
+  const m = /RT (\S+) MIB (\S+) CPU (\S+)/.exec(out)
+  if (!m) throw new Error('bench_ping_client printed: ' + out)
+  return { rt: Number(m[1]), mib: Number(m[2]), cpu: Number(m[3]) }
 }
 
 async function main () {
@@ -56,9 +69,10 @@ async function main () {
   const which = k > 0 ? process.argv[k + 1] : 'native'
   if (which !== 'native' && which !== 'ws') throw new Error('--server is native or ws')
   console.log(`server: ${which}`)
+  const tools = nativeTools()
   const server = which === 'ws'
     ? spawn(process.execPath, [fileURLToPath(import.meta.url), '--server'], { stdio: ['pipe', 'pipe', 'inherit'] })
-    : spawn(nativeServer(), [], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(tools.server, [], { stdio: ['pipe', 'pipe', 'inherit'] })
   const port = await new Promise((resolve, reject) => {
     server.stdout.once('data', (d) => resolve(Number(/PORT (\d+)/.exec(String(d))[1])))
     server.once('exit', () => reject(new Error('server exited')))
@@ -96,7 +110,9 @@ async function main () {
     }
   }
 
-  // Runs round trips of `payload` for `secs`; returns round trips/s.
+  // Runs round trips of `payload` for `secs`; returns round trips/s and
+  // the process's CPU time (user + system, all threads) per round trip in
+  // microseconds.
   async function pingPong (make, payload, secs) {
     const c = await make()
     let count = 0
@@ -115,36 +131,51 @@ async function main () {
     const warm = count
     const finished2 = new Promise((resolve) => { done = resolve })
     const start = performance.now()
+    const cpu = process.cpuUsage()
     deadline = start + secs * 1000
     c.send(payload)
     await finished2
     const elapsed = (performance.now() - start) / 1000
+    const used = process.cpuUsage(cpu)
     await c.close()
-    return (count - warm) / elapsed
+    const n = count - warm
+    return { rate: n / elapsed, cpu: (used.user + used.system) / n }
   }
 
   const small = Buffer.alloc(64, 7)
   const big = Buffer.alloc(1 << 20, 9)
-  const samples = Object.fromEntries(Object.keys(clients).map((n) => [n, { rt: [], mib: [] }]))
+  const samples = Object.fromEntries(Object.keys(clients).map((n) => [n, { rt: [], cpu: [], mib: [] }]))
+  const floor = { rt: [], cpu: [], mib: [] }
   // The order rotates from round to round, so that no client always runs
   // right after the same other one.
   const names = Object.keys(clients)
   for (let r = 0; r < rounds; r++) {
     for (const name of [...names.slice(r % names.length), ...names.slice(0, r % names.length)]) {
-      samples[name].rt.push(await pingPong(clients[name], small, seconds))
-      samples[name].mib.push(await pingPong(clients[name], big, seconds))
+      const p = await pingPong(clients[name], small, seconds)
+      samples[name].rt.push(p.rate)
+      samples[name].cpu.push(p.cpu)
+      samples[name].mib.push((await pingPong(clients[name], big, seconds)).rate)
     }
+    const f = floorRun(tools.client, url, seconds)
+    for (const k of Object.keys(floor)) floor[k].push(f[k])
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   const results = {}
   for (const name of Object.keys(clients)) {
     const rt = median(samples[name].rt)
+    const cpu = median(samples[name].cpu)
     const mib = median(samples[name].mib)
-    results[name] = { rt, mib }
-    console.log(`${name.padEnd(7)} 64 B ping-pong ${rt.toFixed(0).padStart(8)} round trips/s   1 MiB echo ${mib.toFixed(1).padStart(7)} MiB/s`)
+    results[name] = { rt, cpu, mib }
+    console.log(`${name.padEnd(7)} 64 B ping-pong ${rt.toFixed(0).padStart(8)} round trips/s (${cpu.toFixed(2)} µs CPU each)   1 MiB echo ${mib.toFixed(1).padStart(7)} MiB/s`)
   }
+  const fl = { rt: median(floor.rt), cpu: median(floor.cpu), mib: median(floor.mib) }
+  console.log(`floor (bare tokio-tungstenite client in Rust): ${fl.rt.toFixed(0)} round trips/s (${fl.cpu.toFixed(2)} µs CPU each), 1 MiB echo ${fl.mib.toFixed(1)} MiB/s`)
   const ratio = (a, b) => (a / b).toFixed(2)
-  console.log(`ratio rtwire/ws      ping-pong ${ratio(results.rtwire.rt, results.ws.rt)}   1 MiB echo ${ratio(results.rtwire.mib, results.ws.mib)}`)
-  console.log(`ratio rtwire/undici  ping-pong ${ratio(results.rtwire.rt, results.undici.rt)}   1 MiB echo ${ratio(results.rtwire.mib, results.undici.mib)}`)
+  for (const other of ['ws', 'undici']) {
+    const r = results.rtwire
+    const o = results[other]
+    console.log(`ratio rtwire/${other.padEnd(7)} ping-pong ${ratio(r.rt, o.rt)} (CPU per round trip ${ratio(o.cpu, r.cpu)})   1 MiB echo ${ratio(r.mib, o.mib)}`)
+  }
+  console.log(`ping-pong of the floor: rtwire ${ratio(results.rtwire.rt, fl.rt)}, ws ${ratio(results.ws.rt, fl.rt)}, undici ${ratio(results.undici.rt, fl.rt)}`)
   server.stdin.end()
 }

@@ -39,6 +39,10 @@ struct State {
     closed: bool,
     /// What the application asked, once.
     close: Option<CloseRequest>,
+    /// The transport is handling what it read and looks at the queue
+    /// before it waits again (see [`QueueRx::set_busy`]): a message
+    /// queued meanwhile needs no wake-up.
+    busy: bool,
 }
 
 #[derive(Debug)]
@@ -148,7 +152,11 @@ impl QueueTx {
             return Err(closed(data));
         }
         st.queue.push_back(Outgoing { data, permits });
-        Shared::wake(st);
+        if st.busy {
+            drop(st);
+        } else {
+            Shared::wake(st);
+        }
         Ok(())
     }
 
@@ -225,6 +233,16 @@ impl QueueRx {
         self.front
             .take()
             .or_else(|| Self::pop(&mut self.shared.lock()))
+    }
+
+    /// Says whether the task is busy handling what it read and will look
+    /// at the queue (with [`try_recv`](Self::try_recv) or
+    /// [`recv`](Self::recv)) before it waits again: messages queued while
+    /// busy do not wake it — a reply sent from an event sink would
+    /// otherwise have the task polled once more for nothing. Close
+    /// requests always wake it.
+    pub fn set_busy(&self, busy: bool) {
+        self.shared.lock().busy = busy;
     }
 
     /// Puts back a message taken out whose send failed: it goes out first
@@ -360,5 +378,56 @@ mod tests {
         rx.release(&out);
         waiter.await.unwrap().unwrap();
         assert_eq!(rx.recv().await.unwrap().data.as_bytes(), &[1, 1, 1, 1]);
+    }
+
+    /// Counts its wake-ups.
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Polls `rx.recv()` once with a counting waker: it must be pending.
+    fn wait_once(rx: &mut QueueRx, counter: &Arc<Counter>) {
+        use std::future::Future;
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = std::pin::pin!(rx.recv());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+    }
+
+    /// Messages queued while the task is busy do not wake it (it looks at
+    /// the queue before waiting again), nor lose their place; a close
+    /// request still does; once not busy, a message wakes it again.
+    #[test]
+    fn a_busy_task_is_not_woken_by_messages() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let (tx, mut rx, close, _r) = queue(1 << 10, None);
+        let counter = Arc::new(Counter(0.into()));
+        let wakes = || counter.0.load(SeqCst);
+
+        wait_once(&mut rx, &counter);
+        rx.set_busy(true);
+        tx.try_send("a".into()).unwrap();
+        tx.try_send("b".into()).unwrap();
+        assert_eq!(wakes(), 0, "woken while busy");
+        assert_eq!(rx.try_recv().unwrap().data.as_text(), Some("a"));
+        rx.set_busy(false);
+        assert_eq!(rx.try_recv().unwrap().data.as_text(), Some("b"));
+
+        wait_once(&mut rx, &counter);
+        tx.try_send("c".into()).unwrap();
+        assert_eq!(wakes(), 1, "not woken once not busy");
+        assert_eq!(rx.try_recv().unwrap().data.as_text(), Some("c"));
+
+        wait_once(&mut rx, &counter);
+        rx.set_busy(true);
+        close.request(CloseRequest {
+            code: 1000,
+            reason: String::new(),
+        });
+        assert_eq!(wakes(), 2, "a close request must wake a busy task");
     }
 }

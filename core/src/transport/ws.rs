@@ -446,6 +446,8 @@ impl WsSession {
             .map(|i| i + ka.timeout)
             .unwrap_or(Duration::from_secs(3600));
         let now = Instant::now();
+        // Not busy, whatever a session dropped midway left.
+        link.outgoing.set_busy(false);
         let mut st = State {
             last_heard: now,
             ping_sent: None,
@@ -481,29 +483,13 @@ impl WsSession {
                     st.closing = Some((Instant::now() + opts.close_timeout, Some((req.code, req.reason))));
                 }
                 item = self.ws.next() => {
-                    if let Some(end) = self.on_item(item, &mut st, link, opts, resume).await {
+                    // The queue is looked at below and again by the select:
+                    // replies queued meanwhile need no wake-up.
+                    link.outgoing.set_busy(true);
+                    let end = self.on_read(item, &mut st, link, opts, resume, write_limit).await;
+                    link.outgoing.set_busy(false);
+                    if let Some(end) = end {
                         return end;
-                    }
-                    // A reply the application queued while handling it (an
-                    // event sink runs it right inside `on_item`) goes out
-                    // now, before anything else is read.
-                    if let Some(end) = self.write_queued(&st, link, write_limit, opts).await {
-                        return end;
-                    }
-                    // Frames already read need no new wake-up: take them
-                    // now, then write what was queued meanwhile at once.
-                    let mut more = false;
-                    for _ in 0..64 {
-                        let Some(item) = self.ws.next().now_or_never() else { break };
-                        more = true;
-                        if let Some(end) = self.on_item(item, &mut st, link, opts, resume).await {
-                            return end;
-                        }
-                    }
-                    if more {
-                        if let Some(end) = self.write_queued(&st, link, write_limit, opts).await {
-                            return end;
-                        }
                     }
                 }
                 out = link.outgoing.recv(), if st.closing.is_none() => {
@@ -537,6 +523,43 @@ impl WsSession {
                 }
             }
         }
+    }
+
+    /// Handles `item` and the frames already read behind it, writing the
+    /// replies the application queued meanwhile (an event sink runs it
+    /// right inside `on_item`) before anything else is read; `Some` ends
+    /// the session.
+    async fn on_read(
+        &mut self,
+        item: Option<Result<WsMessage, tungstenite::Error>>,
+        st: &mut State,
+        link: &mut Link,
+        opts: &Options,
+        resume: &mut Resume,
+        write_limit: Duration,
+    ) -> Option<SessionEnd> {
+        if let Some(end) = self.on_item(item, st, link, opts, resume).await {
+            return Some(end);
+        }
+        if let Some(end) = self.write_queued(st, link, write_limit, opts).await {
+            return Some(end);
+        }
+        // Frames already read need no new wake-up: take them now, then
+        // write what was queued meanwhile at once.
+        let mut more = false;
+        for _ in 0..64 {
+            let Some(item) = self.ws.next().now_or_never() else {
+                break;
+            };
+            more = true;
+            if let Some(end) = self.on_item(item, st, link, opts, resume).await {
+                return Some(end);
+            }
+        }
+        if more {
+            return self.write_queued(st, link, write_limit, opts).await;
+        }
+        None
     }
 
     /// Writes what the application has queued, if anything, unless the
