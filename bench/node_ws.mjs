@@ -8,11 +8,15 @@
 // measures itself.
 //
 //   node bench/node_ws.mjs [--seconds S] [--rounds R] [--server native|ws]
+//                          [--connections N]
 //
 // Needs the Node package installed (`cd bindings/node && npm install`,
 // which builds the addon in release mode). Measures:
 //   - 64 B ping-pong: binary round trips per second, one at a time;
-//   - 1 MiB echo: MiB/s echoed, one message in flight at a time.
+//   - 1 MiB echo: MiB/s echoed, one message in flight at a time;
+//   - 64 B ping-pong on N connections at once (default 64), one message in
+//     flight on each: round trips/s of all of them together, where the
+//     client's CPU time per message counts more than its latency.
 // The clients take turns, R rounds (default 5) of S seconds (default 1)
 // each, and the median of each is kept, so that a busy machine affects all
 // of them alike. Prints each result with the process's CPU time per round
@@ -61,6 +65,9 @@ async function main () {
   const seconds = i > 0 ? Number(process.argv[i + 1]) : 1
   const j = process.argv.indexOf('--rounds')
   const rounds = j > 0 ? Number(process.argv[j + 1]) : 5
+  const c = process.argv.indexOf('--connections')
+  const many = c > 0 ? Number(process.argv[c + 1]) : 64
+  if (!Number.isInteger(many) || many < 1) throw new Error('--connections is an integer >= 1')
   const rtwire = require('rtwire')
   const WS = require('ws')
   const { WebSocket: UndiciWebSocket } = require('undici')
@@ -110,41 +117,47 @@ async function main () {
     }
   }
 
-  // Runs round trips of `payload` for `secs`; returns round trips/s and
-  // the process's CPU time (user + system, all threads) per round trip in
-  // microseconds.
-  async function pingPong (make, payload, secs) {
-    const c = await make()
+  // Runs round trips of `payload` for `secs` on `conns` connections at once,
+  // one message in flight on each; returns round trips/s (all connections
+  // together) and the process's CPU time (user + system, all threads) per
+  // round trip in microseconds.
+  async function pingPong (make, payload, secs, conns = 1) {
+    const cs = []
+    for (let i = 0; i < conns; i++) cs.push(await make())
     let count = 0
     let deadline = 0
+    let running = 0
     let done
-    const finished = new Promise((resolve) => { done = resolve })
-    c.onMessage(() => {
-      count++
-      if (performance.now() < deadline) c.send(payload)
-      else done()
-    })
+    for (const c of cs) {
+      c.onMessage(() => {
+        count++
+        if (performance.now() < deadline) c.send(payload)
+        else if (--running === 0) done()
+      })
+    }
+    const phase = (ms) => {
+      const finished = new Promise((resolve) => { done = resolve })
+      deadline = performance.now() + ms
+      running = cs.length
+      for (const c of cs) c.send(payload)
+      return finished
+    }
     // Warm up for a quarter of the time, then measure.
-    deadline = performance.now() + secs * 250
-    c.send(payload)
-    await finished
+    await phase(secs * 250)
     const warm = count
-    const finished2 = new Promise((resolve) => { done = resolve })
     const start = performance.now()
     const cpu = process.cpuUsage()
-    deadline = start + secs * 1000
-    c.send(payload)
-    await finished2
+    await phase(secs * 1000)
     const elapsed = (performance.now() - start) / 1000
     const used = process.cpuUsage(cpu)
-    await c.close()
+    for (const c of cs) await c.close()
     const n = count - warm
     return { rate: n / elapsed, cpu: (used.user + used.system) / n }
   }
 
   const small = Buffer.alloc(64, 7)
   const big = Buffer.alloc(1 << 20, 9)
-  const samples = Object.fromEntries(Object.keys(clients).map((n) => [n, { rt: [], cpu: [], mib: [] }]))
+  const samples = Object.fromEntries(Object.keys(clients).map((n) => [n, { rt: [], cpu: [], mib: [], many: [], manyCpu: [] }]))
   const floor = { rt: [], cpu: [], mib: [] }
   // The order rotates from round to round, so that no client always runs
   // right after the same other one.
@@ -155,6 +168,9 @@ async function main () {
       samples[name].rt.push(p.rate)
       samples[name].cpu.push(p.cpu)
       samples[name].mib.push((await pingPong(clients[name], big, seconds)).rate)
+      const m = await pingPong(clients[name], small, seconds, many)
+      samples[name].many.push(m.rate)
+      samples[name].manyCpu.push(m.cpu)
     }
     const f = floorRun(tools.client, url, seconds)
     for (const k of Object.keys(floor)) floor[k].push(f[k])
@@ -165,8 +181,10 @@ async function main () {
     const rt = median(samples[name].rt)
     const cpu = median(samples[name].cpu)
     const mib = median(samples[name].mib)
-    results[name] = { rt, cpu, mib }
-    console.log(`${name.padEnd(7)} 64 B ping-pong ${rt.toFixed(0).padStart(8)} round trips/s (${cpu.toFixed(2)} µs CPU each)   1 MiB echo ${mib.toFixed(1).padStart(7)} MiB/s`)
+    const mny = median(samples[name].many)
+    const mnyCpu = median(samples[name].manyCpu)
+    results[name] = { rt, cpu, mib, many: mny, manyCpu: mnyCpu }
+    console.log(`${name.padEnd(7)} 64 B ping-pong ${rt.toFixed(0).padStart(8)} round trips/s (${cpu.toFixed(2)} µs CPU each)   1 MiB echo ${mib.toFixed(1).padStart(7)} MiB/s   ${many} connections ${mny.toFixed(0).padStart(8)} round trips/s (${mnyCpu.toFixed(2)} µs CPU each)`)
   }
   const fl = { rt: median(floor.rt), cpu: median(floor.cpu), mib: median(floor.mib) }
   console.log(`floor (bare tokio-tungstenite client in Rust): ${fl.rt.toFixed(0)} round trips/s (${fl.cpu.toFixed(2)} µs CPU each), 1 MiB echo ${fl.mib.toFixed(1)} MiB/s`)
@@ -174,7 +192,7 @@ async function main () {
   for (const other of ['ws', 'undici']) {
     const r = results.rtwire
     const o = results[other]
-    console.log(`ratio rtwire/${other.padEnd(7)} ping-pong ${ratio(r.rt, o.rt)} (CPU per round trip ${ratio(o.cpu, r.cpu)})   1 MiB echo ${ratio(r.mib, o.mib)}`)
+    console.log(`ratio rtwire/${other.padEnd(7)} ping-pong ${ratio(r.rt, o.rt)} (CPU per round trip ${ratio(o.cpu, r.cpu)})   1 MiB echo ${ratio(r.mib, o.mib)}   ${many} connections ${ratio(r.many, o.many)} (CPU ${ratio(o.manyCpu, r.manyCpu)})`)
   }
   console.log(`ping-pong of the floor: rtwire ${ratio(results.rtwire.rt, fl.rt)}, ws ${ratio(results.ws.rt, fl.rt)}, undici ${ratio(results.undici.rt, fl.rt)}`)
   server.stdin.end()
