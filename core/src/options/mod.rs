@@ -1,4 +1,13 @@
 //! Connection options with documented, safe defaults.
+//!
+//! The options are plain data. Every option is also declared in
+//! [`SCHEMA`] (name in each language, kind, documentation, rules), which
+//! the bindings, the CLI and the generated stubs and docs use, and through
+//! which [`Options::set`] sets any option by name.
+
+mod schema;
+
+pub use schema::{spec, Kind, Spec, TextRule, Value, SCHEMA};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -28,6 +37,10 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// The stable names, in the order of the variants.
+    pub const NAMES: &'static [&'static str] =
+        &["auto", "websocket", "sse", "long_poll", "poll", "stream"];
+
     /// The stable name: `websocket`, `sse`, `long_poll`, `poll`, `stream`,
     /// `auto`.
     pub fn as_str(self) -> &'static str {
@@ -282,6 +295,38 @@ pub enum Framing {
     /// Each line is one JSON value (NDJSON); a line that is not JSON is a
     /// protocol error. Blank lines are skipped.
     Ndjson,
+}
+
+impl Framing {
+    /// The stable names: `chunks`, `lines`, `ndjson`.
+    pub const NAMES: &'static [&'static str] = &["chunks", "lines", "ndjson"];
+
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Framing::Chunks => "chunks",
+            Framing::Lines => "lines",
+            Framing::Ndjson => "ndjson",
+        }
+    }
+}
+
+impl FromStr for Framing {
+    type Err = Error;
+    /// Parses a stable name (any case).
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "chunks" => Framing::Chunks,
+            "lines" => Framing::Lines,
+            "ndjson" => Framing::Ndjson,
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("unknown framing {s:?} (expected lines, ndjson or chunks)"),
+                ))
+            }
+        })
+    }
 }
 
 /// Where a long-poll cursor is read from in a response.
@@ -621,112 +666,80 @@ impl Options {
         self
     }
 
+    /// Sets the longest time a long-poll request may be held.
+    pub fn long_poll_timeout(mut self, d: Duration) -> Self {
+        self.http.long_poll_timeout = d;
+        self
+    }
+
+    /// Long polling with POST instead of GET.
+    pub fn long_poll_post(mut self, yes: bool) -> Self {
+        self.http.long_poll_post = yes;
+        self
+    }
+
+    /// Long polling: a JSON array body is one message per element.
+    pub fn json_array(mut self, yes: bool) -> Self {
+        self.http.json_array = yes;
+        self
+    }
+
+    /// Sets the longest SSE or framed line.
+    pub fn max_line(mut self, n: usize) -> Self {
+        self.http.max_line = n;
+        self
+    }
+
+    /// SSE: retry on 5xx and 429 answers instead of failing.
+    pub fn retry_server_errors(mut self, yes: bool) -> Self {
+        self.http.retry_server_errors = yes;
+        self
+    }
+
+    /// Sets how many redirects are followed at most.
+    pub fn max_redirects(mut self, n: usize) -> Self {
+        self.http.max_redirects = n;
+        self
+    }
+
+    /// Presents this client certificate chain and key (PEM text).
+    pub fn client_cert_pem(mut self, cert: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+        self.tls.client_cert_pem = Some(cert.into());
+        self.tls.client_key_pem = Some(key.into());
+        self
+    }
+
     /// Sets the SSE `Last-Event-ID` of the first request.
     pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
         self.http.last_event_id = Some(id.into());
         self
     }
 
-    /// Checks ranges that would otherwise fail later or oddly.
-    pub(crate) fn validate(&self) -> Result<(), Error> {
+    /// Checks every option against the rules of [`SCHEMA`] (for fields
+    /// written directly) and the rules that tie options together. `connect`
+    /// calls it; bindings need not.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidArgument`], naming the option.
+    pub fn validate(&self) -> Result<(), Error> {
         let bad = |m: &str| Err(Error::new(ErrorKind::InvalidArgument, m.to_string()));
-        if self.limits.max_message_size == 0 {
-            return bad("max_message_size must be at least 1");
-        }
-        if self.limits.max_frame_size == 0 {
-            return bad("max_frame_size must be at least 1");
-        }
-        if self.limits.send_queue_bytes == 0 {
-            return bad("send_queue_bytes must be at least 1");
-        }
-        if self.limits.event_queue == 0 {
-            return bad("event_queue must be at least 1");
-        }
-        if self.limits.read_buffer_size < 256 {
-            return bad("read_buffer_size must be at least 256");
-        }
-        if self.open_timeout.is_zero() {
-            return bad("open_timeout must be greater than zero");
-        }
-        if self.keepalive.interval.is_some_and(|d| d.is_zero()) || self.keepalive.timeout.is_zero()
-        {
-            return bad("keepalive interval and timeout must be greater than zero");
+        for s in SCHEMA {
+            schema::check_current(s, self)?;
         }
         let t = &self.tls;
         if t.ca_file.is_some() && t.ca_pem.is_some() {
-            return bad("give ca_file or ca_pem, not both");
+            return bad("give tls.ca_file or tls.ca_pem, not both");
         }
         if t.client_cert_file.is_some() && t.client_cert_pem.is_some() {
-            return bad("give client_cert_file or client_cert_pem, not both");
+            return bad("give tls.client_cert_file or tls.client_cert_pem, not both");
         }
         if t.client_key_file.is_some() && t.client_key_pem.is_some() {
-            return bad("give client_key_file or client_key_pem, not both");
+            return bad("give tls.client_key_file or tls.client_key_pem, not both");
         }
         let has_cert = t.client_cert_file.is_some() || t.client_cert_pem.is_some();
         let has_key = t.client_key_file.is_some() || t.client_key_pem.is_some();
         if has_cert != has_key {
             return bad("a client certificate and its key go together");
-        }
-        for (name, value) in &self.headers {
-            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return bad(&format!("invalid header name {name:?}"));
-            }
-            if http::HeaderValue::from_str(value).is_err() {
-                return bad(&format!("invalid value for header {name:?}"));
-            }
-        }
-        for p in &self.subprotocols {
-            if p.is_empty()
-                || !p
-                    .bytes()
-                    .all(|b| b.is_ascii_graphic() && !b"(),/:;<=>?@[\\]{}\"".contains(&b))
-            {
-                return bad(&format!(
-                    "invalid subprotocol {p:?} (must be an HTTP token)"
-                ));
-            }
-        }
-        if self.http.read_timeout.is_zero()
-            || self.http.poll_interval.is_zero()
-            || self.http.long_poll_timeout.is_zero()
-        {
-            return bad(
-                "HTTP read_timeout, poll_interval and long_poll_timeout must be greater than zero",
-            );
-        }
-        if self.http.max_line == 0 {
-            return bad("max_line must be at least 1");
-        }
-        if let Some(c) = &self.http.cursor {
-            let header_ok = |n: &str| http::HeaderName::from_bytes(n.as_bytes()).is_ok();
-            match &c.from {
-                CursorFrom::Header(n) if !header_ok(n) => {
-                    return bad(&format!("invalid cursor header name {n:?}"))
-                }
-                CursorFrom::JsonField(f) if f.is_empty() => {
-                    return bad("the cursor JSON field name is empty")
-                }
-                _ => {}
-            }
-            match &c.to {
-                CursorTo::Header(n) if !header_ok(n) => {
-                    return bad(&format!("invalid cursor header name {n:?}"))
-                }
-                CursorTo::Query(q) if q.is_empty() => {
-                    return bad("the cursor query parameter name is empty")
-                }
-                _ => {}
-            }
-            if let Some(init) = &c.initial {
-                if init.chars().any(char::is_control) {
-                    return bad("the initial cursor must not contain control characters");
-                }
-            }
-        }
-        if let Some(id) = &self.http.last_event_id {
-            if id.contains(['\0', '\r', '\n']) {
-                return bad("last_event_id must not contain NUL, CR or LF");
-            }
         }
         self.reconnect.validate()
     }
