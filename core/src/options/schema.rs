@@ -188,7 +188,8 @@ pub struct Spec {
     pub node: &'static str,
     /// The long flag of `rtwire connect` without the dashes, or empty.
     pub cli: &'static str,
-    /// The suffix of the C setter `rtwire_options_set_<c>`.
+    /// The C setter's name after `rtwire_options_set_` (for lists, after
+    /// `rtwire_options_add_`); durations take milliseconds and end in `_ms`.
     pub c: &'static str,
     get: fn(&Options) -> Value,
     set: fn(&mut Options, Value) -> Result<(), Error>,
@@ -624,8 +625,8 @@ macro_rules! cursor_opt {
 fn cursor_needs_from(c: &mut Option<Cursor>) -> Result<&mut Cursor, Error> {
     c.as_mut().ok_or_else(|| {
         invalid(
-            "set where the cursor is read from (http.cursor.from_header or \
-             http.cursor.from_json_field) before where it goes"
+            "set where the cursor is read from (http.cursor.header or \
+             http.cursor.json_field) before where it goes"
                 .into(),
         )
     })
@@ -645,13 +646,13 @@ const SECS: Kind = Kind::Duration { zero: false };
 /// cursor's source before its destination).
 pub static SCHEMA: &[Spec] = &[
     opt!("transport", transport, Kind::Choice(Transport::NAMES), None,
-        py "transport", node "transport", cli "transport", c "transport_name",
+        py "transport", node "transport", cli "transport", c "transport",
         "The transport: `websocket`, `sse`, `long_poll`, `poll`, `stream` or `auto` (the default: `ws`/`wss` URLs use WebSocket; `http`/`https` URLs ask an rtwire server which transports it offers, else use SSE)."),
     opt!("headers", headers, Kind::Headers, None,
-        py "headers", node "headers", cli "header", c "",
+        py "headers", node "headers", cli "header", c "header",
         "Extra request headers, sent on every attempt."),
     opt!("subprotocols", subprotocols, Kind::Tokens, None,
-        py "subprotocols", node "protocols", cli "protocol", c "",
+        py "subprotocols", node "protocols", cli "protocol", c "subprotocol",
         "WebSocket subprotocols to offer (`Sec-WebSocket-Protocol`), in order of preference."),
     opt!("origin", origin, Kind::Text(TextRule::Line), Some("no Origin header"),
         py "origin", node "origin", cli "origin", c "origin",
@@ -743,23 +744,23 @@ pub static SCHEMA: &[Spec] = &[
     opt!("http.json_array", http.json_array, Kind::Bool, None,
         py "json_array", node "jsonArray", cli "json-array", c "json_array",
         "Long polling: a JSON array body is delivered as one message per element."),
-    cursor_opt!("http.cursor.from_header", Kind::Text(TextRule::HeaderName),
-        py "", node "cursor.header", cli "cursor-header", c "cursor_from_header",
+    cursor_opt!("http.cursor.header", Kind::Text(TextRule::HeaderName),
+        py "", node "cursor.header", cli "cursor-header", c "cursor_header",
         "Long polling: read the next cursor from this response header.",
         get |c| match &c.from { CursorFrom::Header(h) => Some(h.clone()), _ => None },
         set |c, v| { set_from(c, v.map(CursorFrom::Header)); Ok(()) }),
-    cursor_opt!("http.cursor.from_json_field", Kind::Text(TextRule::Name),
-        py "", node "cursor.jsonField", cli "cursor-json", c "cursor_from_json_field",
+    cursor_opt!("http.cursor.json_field", Kind::Text(TextRule::Name),
+        py "", node "cursor.jsonField", cli "cursor-json", c "cursor_json_field",
         "Long polling: read the next cursor from this field of a JSON object body (the messages are then in its `messages` array).",
         get |c| match &c.from { CursorFrom::JsonField(f) => Some(f.clone()), _ => None },
         set |c, v| { set_from(c, v.map(CursorFrom::JsonField)); Ok(()) }),
-    cursor_opt!("http.cursor.to_query", Kind::Text(TextRule::Name),
-        py "", node "cursor.query", cli "cursor-query", c "cursor_to_query",
+    cursor_opt!("http.cursor.query", Kind::Text(TextRule::Name),
+        py "", node "cursor.query", cli "cursor-query", c "cursor_query",
         "Long polling: send the cursor in this query parameter (the default, named `cursor`).",
         get |c| match &c.to { CursorTo::Query(q) => Some(q.clone()), _ => None },
         set |c, v| { let cur = cursor_needs_from(c)?; cur.to = CursorTo::Query(v.unwrap_or_else(|| "cursor".into())); Ok(()) }),
-    cursor_opt!("http.cursor.to_header", Kind::Text(TextRule::HeaderName),
-        py "", node "cursor.sendHeader", cli "cursor-send-header", c "cursor_to_header",
+    cursor_opt!("http.cursor.send_header", Kind::Text(TextRule::HeaderName),
+        py "", node "cursor.sendHeader", cli "cursor-send-header", c "cursor_send_header",
         "Long polling: send the cursor in this request header instead of the query.",
         get |c| match &c.to { CursorTo::Header(h) => Some(h.clone()), _ => None },
         set |c, v| { let cur = cursor_needs_from(c)?; cur.to = v.map_or_else(|| CursorTo::Query("cursor".into()), CursorTo::Header); Ok(()) }),
@@ -769,7 +770,7 @@ pub static SCHEMA: &[Spec] = &[
         get |c| c.initial.clone(),
         set |c, v| { cursor_needs_from(c)?.initial = v; Ok(()) }),
     opt!("http.framing", http.framing, Kind::Choice(Framing::NAMES), None,
-        py "framing", node "framing", cli "framing", c "framing_name",
+        py "framing", node "framing", cli "framing", c "framing",
         "HTTP streaming: how the body is cut into messages: `lines` (each line a text message), `ndjson` (each line a JSON value) or `chunks` (each chunk a binary message as it arrived)."),
     opt!("http.max_line", http.max_line, Kind::Bytes { min: 1 }, None,
         py "max_line", node "maxLine", cli "max-line", c "max_line",
@@ -975,12 +976,10 @@ mod tests {
             .is_err());
         assert!(o.set("tls.ca_pem", Value::Text("not pem".into())).is_err());
         assert!(o.set("nope", Value::Bool(true)).is_err());
-        assert!(o
-            .set("http.cursor.to_query", Value::Text("c".into()))
-            .is_err());
-        o.set("http.cursor.from_header", Value::Text("X-Cursor".into()))
+        assert!(o.set("http.cursor.query", Value::Text("c".into())).is_err());
+        o.set("http.cursor.header", Value::Text("X-Cursor".into()))
             .unwrap();
-        o.set("http.cursor.to_header", Value::Text("X-After".into()))
+        o.set("http.cursor.send_header", Value::Text("X-After".into()))
             .unwrap();
         assert_eq!(
             o.http.cursor.as_ref().unwrap().to,
