@@ -19,7 +19,7 @@
 //! assert!(o.set("limits.event_queue", Value::Int(0)).is_err());
 //! // The default of every option, as a value:
 //! let spec = SCHEMA.iter().find(|s| s.name == "open_timeout").unwrap();
-//! assert_eq!(Options::new().get(spec.name), Value::Duration(std::time::Duration::from_secs(10)));
+//! assert_eq!(spec.default_value(), Value::Duration(std::time::Duration::from_secs(10)));
 //! ```
 
 use std::fmt;
