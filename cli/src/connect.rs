@@ -1,13 +1,13 @@
 //! `rtwire connect`: stdin → messages, events → stdout.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use rtwire::{Cursor, CursorFrom, CursorTo, Event, Framing, Options, Proxy, Reconnect, Transport};
+use rtwire::Event;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::oneshot;
 
+use crate::options::OptionArgs;
 use crate::render;
 
 /// Arguments of `rtwire connect`.
@@ -15,37 +15,13 @@ use crate::render;
 pub struct Args {
     /// ws://, wss://, http:// or https:// URL.
     url: String,
-    /// Transport: websocket, sse, long-poll, poll, stream or auto (default:
-    /// from the URL scheme).
-    #[arg(long, short = 't', default_value = "auto", value_parser = parse_transport)]
-    transport: Transport,
-    /// Extra request header "Name: value" (repeatable).
-    #[arg(long = "header", short = 'H', value_name = "K:V", value_parser = parse_header)]
-    headers: Vec<(String, String)>,
-    /// Subprotocol to offer (repeatable, in preference order).
-    #[arg(long = "protocol", short = 'p', value_name = "P")]
-    protocols: Vec<String>,
-    /// Origin header value.
+    /// Connection options (from the option schema: `rtwire options`).
+    #[command(flatten)]
+    options: OptionArgs,
+    /// Check the URL and the options, print the options, and exit without
+    /// connecting.
     #[arg(long)]
-    origin: Option<String>,
-    /// PEM file of CA certificates to trust instead of the system roots.
-    #[arg(long, value_name = "FILE")]
-    cacert: Option<PathBuf>,
-    /// Accept any server certificate (testing only).
-    #[arg(long)]
-    insecure: bool,
-    /// Do not reconnect when the connection is lost.
-    #[arg(long)]
-    no_reconnect: bool,
-    /// Largest incoming message in bytes (default 64 MiB).
-    #[arg(long, value_name = "N")]
-    max_message_size: Option<usize>,
-    /// Handshake timeout in milliseconds (default 10000).
-    #[arg(long, value_name = "MS")]
-    open_timeout: Option<u64>,
-    /// Keepalive ping interval in milliseconds; 0 disables (default 20000).
-    #[arg(long, value_name = "MS")]
-    ping_interval: Option<u64>,
+    dry_run: bool,
     /// Each stdin line is base64 and is sent as a binary message; binary
     /// messages are printed as base64.
     #[arg(long)]
@@ -53,128 +29,22 @@ pub struct Args {
     /// Print every event as one JSON object per line on stdout.
     #[arg(long)]
     json: bool,
-    /// HTTP transports: URL that stdin lines are POSTed to.
-    #[arg(long, value_name = "URL")]
-    send_url: Option<String>,
-    /// SSE: Last-Event-ID of the first request (resume from there).
-    #[arg(long, value_name = "ID")]
-    last_event_id: Option<String>,
-    /// Short polling: milliseconds between requests (default 5000).
-    #[arg(long, value_name = "MS")]
-    interval: Option<u64>,
-    /// Long polling: take the next cursor from this response header.
-    #[arg(long, value_name = "H", conflicts_with = "cursor_json")]
-    cursor_header: Option<String>,
-    /// Long polling: take the next cursor from this field of a JSON object
-    /// body (messages in its "messages" array).
-    #[arg(long, value_name = "FIELD")]
-    cursor_json: Option<String>,
-    /// Long polling: query parameter that carries the cursor (default cursor).
-    #[arg(long, value_name = "NAME", default_value = "cursor")]
-    cursor_param: String,
-    /// Long polling: a JSON array body is one message per element.
-    #[arg(long)]
-    json_array: bool,
-    /// HTTP streaming: how the body is cut into messages: lines, ndjson or
-    /// chunks (default lines).
-    #[arg(long, value_name = "F", value_parser = parse_framing)]
-    framing: Option<Framing>,
-    /// Proxy URL (http://, https://, socks5://, socks5h://); "none" disables
-    /// the proxy; default: HTTP(S)_PROXY / ALL_PROXY / NO_PROXY from the
-    /// environment.
-    #[arg(long, value_name = "URL")]
-    proxy: Option<String>,
     /// After stdin ends, keep reading replies until none has arrived for this
     /// many milliseconds, then close with 1000.
     #[arg(long, value_name = "MS", default_value_t = 300)]
     linger: u64,
 }
 
-fn parse_transport(s: &str) -> Result<Transport, String> {
-    s.parse::<Transport>().map_err(|e| e.to_string())
-}
-
-fn parse_framing(s: &str) -> Result<Framing, String> {
-    match s {
-        "lines" => Ok(Framing::Lines),
-        "ndjson" => Ok(Framing::Ndjson),
-        "chunks" | "raw" => Ok(Framing::Chunks),
-        _ => Err(format!("unknown framing {s:?} (lines, ndjson or chunks)")),
-    }
-}
-
-fn parse_header(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s
-        .split_once(':')
-        .ok_or_else(|| format!("header {s:?} must look like \"Name: value\""))?;
-    Ok((k.trim().to_string(), v.trim().to_string()))
-}
-
-fn options(a: &Args) -> Options {
-    let mut o = Options::new().transport(a.transport);
-    for (k, v) in &a.headers {
-        o = o.header(k, v);
-    }
-    for p in &a.protocols {
-        o = o.subprotocol(p);
-    }
-    if let Some(origin) = &a.origin {
-        o = o.origin(origin);
-    }
-    if let Some(f) = &a.cacert {
-        o = o.ca_file(f);
-    }
-    if a.insecure {
-        o = o.insecure(true);
-    }
-    if a.no_reconnect {
-        o = o.reconnect(Reconnect::disabled());
-    }
-    if let Some(n) = a.max_message_size {
-        o = o.max_message_size(n);
-    }
-    if let Some(ms) = a.open_timeout {
-        o = o.open_timeout(Duration::from_millis(ms));
-    }
-    if let Some(u) = &a.send_url {
-        o = o.send_url(u);
-    }
-    if let Some(id) = &a.last_event_id {
-        o = o.last_event_id(id);
-    }
-    if let Some(ms) = a.interval {
-        o = o.poll_interval(Duration::from_millis(ms.max(1)));
-    }
-    let from = match (&a.cursor_header, &a.cursor_json) {
-        (Some(h), _) => Some(CursorFrom::Header(h.clone())),
-        (None, Some(f)) => Some(CursorFrom::JsonField(f.clone())),
-        (None, None) => None,
-    };
-    if let Some(from) = from {
-        let mut c = Cursor::new(from);
-        c.to = CursorTo::Query(a.cursor_param.clone());
-        o = o.cursor(c);
-    }
-    o.http.json_array = a.json_array;
-    if let Some(f) = a.framing {
-        o = o.framing(f);
-    }
-    match a.proxy.as_deref() {
-        None => {}
-        Some("none") => o = o.proxy(Proxy::Disabled),
-        Some(u) => o = o.proxy(Proxy::Url(u.to_string())),
-    }
-    if let Some(ms) = a.ping_interval {
-        let iv = (ms > 0).then(|| Duration::from_millis(ms));
-        let timeout = o.keepalive.timeout;
-        o = o.keepalive(iv, timeout);
-    }
-    o
-}
-
 /// Runs `rtwire connect`.
 pub async fn run(a: Args) -> Result<(), String> {
-    let mut conn = rtwire::connect(&a.url, options(&a))
+    let fail = |e: rtwire::Error| format!("{} ({})", e, e.kind());
+    let opts = a.options.options().map_err(fail)?;
+    if a.dry_run {
+        rtwire::connect_check(&a.url, &opts).map_err(fail)?;
+        println!("{opts:?}");
+        return Ok(());
+    }
+    let mut conn = rtwire::connect(&a.url, opts)
         .await
         .map_err(|e| format!("{} ({})", e, e.kind()))?;
 

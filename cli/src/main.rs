@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod autobahn;
 mod connect;
 mod demo;
+mod options;
 mod refusing_proxy;
 mod render;
 mod serve;
@@ -26,6 +27,10 @@ enum Command {
     /// to stdout. End of stdin closes with 1000. Exit status 0 on a clean
     /// close, 1 otherwise (with a one-line message on stderr).
     Connect(connect::Args),
+    /// List every connection option: canonical name, flag, default and
+    /// what it does (`--json`: the whole schema, with the names in every
+    /// language).
+    Options(options::ListArgs),
     /// Run the embedded server on a port (Ctrl-C stops it).
     Serve(serve::Args),
     /// Run the demo: the embedded server on a free loopback port, a client
@@ -39,6 +44,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Options(a) = &cli.command {
+        return match options::list(a) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(msg) => {
+                eprintln!("rtwire: {msg}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -56,6 +70,7 @@ fn main() -> ExitCode {
             Command::Serve(a) => serve::run(a).await,
             Command::Demo(a) => demo::run(a).await,
             Command::AutobahnClient(a) => autobahn::run(a).await,
+            Command::Options(_) => Ok(()),
         }
     });
     // Do not wait for background tasks (e.g. stdin readers) on the way out.

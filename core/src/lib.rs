@@ -68,7 +68,7 @@ mod target;
 mod tls;
 mod transport;
 
-pub use client::{connect, is_valid_close_code, Connection, Sender};
+pub use client::{connect, connect_check, is_valid_close_code, Connection, Sender};
 pub use error::{Error, ErrorKind, Result};
 pub use event::{CloseInfo, Event, OpenInfo};
 pub use message::{Data, Message, Text};

@@ -47,7 +47,21 @@ use queue::QueueTx;
 /// I/O; then whatever the first attempt failed with (`Connect`, `Tls`,
 /// `Handshake`, `Timeout`, ...).
 pub async fn connect(url: &str, options: Options) -> Result<Connection, Error> {
-    let plan = Plan::new(url, options)?;
+    connect_planned(Plan::new(url, options)?).await
+}
+
+/// Checks a URL and options as [`connect`] does before any I/O (the URL,
+/// every option, the TLS files and PEM text, the proxy from the options or
+/// the environment), without connecting.
+///
+/// # Errors
+/// What [`connect`] would fail with before any I/O: [`ErrorKind::InvalidUrl`],
+/// [`ErrorKind::InvalidArgument`] or [`ErrorKind::Tls`].
+pub fn connect_check(url: &str, options: &Options) -> Result<(), Error> {
+    Plan::new(url, options.clone()).map(drop)
+}
+
+async fn connect_planned(plan: Plan) -> Result<Connection, Error> {
     let mut resume = resume::Resume::default();
     let mut attempt = 0u32;
     let (session, info) = loop {

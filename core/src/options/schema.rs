@@ -257,7 +257,7 @@ fn whole(name: &str, v: &Value, min: u64, max: u64) -> Result<u64, Error> {
         return Err(invalid(format!("{name} must be a whole number, got {n}")));
     }
     if n < min as f64 || n > max as f64 {
-        let upper = if max == u64::MAX {
+        let upper = if max >= i64::MAX as u64 {
             String::new()
         } else {
             format!(" and at most {max}")

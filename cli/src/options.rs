@@ -1,0 +1,233 @@
+//! The connection flags of `rtwire connect`, made from the option schema
+//! (one flag per option that has a `cli` name), and `rtwire options`, which
+//! lists them.
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use rtwire::options::{Kind, Spec, Value, SCHEMA};
+use rtwire::Options;
+
+/// Short flags and old spellings kept for the flags that had them.
+fn extras(flag: &str) -> (Option<char>, &'static [&'static str]) {
+    match flag {
+        "transport" => (Some('t'), &[]),
+        "header" => (Some('H'), &[]),
+        "protocol" => (Some('p'), &[]),
+        "ca-file" => (None, &["cacert"]),
+        "poll-interval" => (None, &["interval"]),
+        "cursor-query" => (None, &["cursor-param"]),
+        _ => (None, &[]),
+    }
+}
+
+fn value_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Bytes { .. } => "SIZE",
+        Kind::Count { .. } => "N",
+        Kind::Duration { .. } => "DURATION",
+        Kind::Choice(_) => "WORD",
+        Kind::Path => "FILE",
+        Kind::Headers => "K:V",
+        _ => "TEXT",
+    }
+}
+
+/// A boolean option's flag sets it to this value (`--no-reconnect`: false).
+fn flag_value(spec: &Spec) -> bool {
+    !spec.cli.starts_with("no-")
+}
+
+fn flagged() -> impl Iterator<Item = &'static Spec> {
+    SCHEMA.iter().filter(|s| !s.cli.is_empty())
+}
+
+/// The connection options as flags (help from the schema's docs).
+#[derive(Debug, Clone, Default)]
+pub struct OptionArgs {
+    /// (canonical name, text) in the order given; booleans as "true"/"false".
+    given: Vec<(usize, &'static str, String)>,
+}
+
+impl OptionArgs {
+    /// The options: each flag's text through [`Options::set_text`], in
+    /// schema order (a cursor's source before its destination), then
+    /// [`Options::validate`].
+    ///
+    /// # Errors
+    /// The core's message, naming the option.
+    pub fn options(&self) -> Result<Options, rtwire::Error> {
+        let mut given = self.given.clone();
+        given.sort_by_key(|(i, idx_in_schema, _)| (schema_index(idx_in_schema), *i));
+        let mut o = Options::new();
+        for (_, name, text) in &given {
+            o.set_text(name, text)?;
+        }
+        o.validate()?;
+        Ok(o)
+    }
+}
+
+fn schema_index(name: &str) -> usize {
+    SCHEMA
+        .iter()
+        .position(|s| s.name == name)
+        .unwrap_or(usize::MAX)
+}
+
+impl clap::FromArgMatches for OptionArgs {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut a = OptionArgs::default();
+        a.update_from_arg_matches(m)?;
+        Ok(a)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        for s in flagged() {
+            if matches!(s.kind, Kind::Bool) {
+                if m.get_flag(s.cli) {
+                    let i = m.index_of(s.cli).unwrap_or(0);
+                    self.given.push((i, s.name, flag_value(s).to_string()));
+                }
+                continue;
+            }
+            let (Some(vals), Some(idx)) = (m.get_many::<String>(s.cli), m.indices_of(s.cli)) else {
+                continue;
+            };
+            for (v, i) in vals.zip(idx) {
+                self.given.push((i, s.name, v.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl clap::Args for OptionArgs {
+    fn augment_args(mut cmd: Command) -> Command {
+        for s in flagged() {
+            let (short, aliases) = extras(s.cli);
+            let mut help = s.doc.to_string();
+            if !matches!(s.kind, Kind::Bool) {
+                help.push_str(&format!(" [default: {}]", crate::options::default_text(s)));
+            }
+            let mut arg = Arg::new(s.cli)
+                .long(s.cli)
+                .help(help)
+                .visible_aliases(aliases.iter().copied());
+            if let Some(c) = short {
+                arg = arg.short(c);
+            }
+            arg = match s.kind {
+                Kind::Bool => arg.action(ArgAction::SetTrue),
+                Kind::Choice(words) => arg
+                    .action(ArgAction::Append)
+                    .value_name(value_name(s.kind))
+                    .value_parser(clap::builder::PossibleValuesParser::new(
+                        words.iter().copied(),
+                    )),
+                _ => arg.action(ArgAction::Append).value_name(value_name(s.kind)),
+            };
+            cmd = cmd.arg(arg);
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// A default as a person reads it.
+pub fn default_text(s: &Spec) -> String {
+    match s.default_value() {
+        Value::Off => format!("off ({})", s.optional.unwrap_or("none")),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(n) if matches!(s.kind, Kind::Bytes { .. }) => {
+            let n = n as u64;
+            match n {
+                n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{}MiB", n >> 20),
+                n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{}KiB", n >> 10),
+                n => n.to_string(),
+            }
+        }
+        Value::Int(n) => n.to_string(),
+        Value::Duration(d) if d.subsec_millis() == 0 => format!("{}s", d.as_secs()),
+        Value::Duration(d) => format!("{}ms", d.as_millis()),
+        Value::Text(t) => t,
+        Value::List(l) if l.is_empty() => "none".into(),
+        Value::Pairs(l) if l.is_empty() => "none".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Arguments of `rtwire options`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Print the schema as JSON: one object per option with its names in
+    /// every language, kind, range, default and documentation.
+    #[arg(long)]
+    json: bool,
+}
+
+fn kind_json(k: Kind) -> serde_json::Value {
+    use serde_json::json;
+    match k {
+        Kind::Bool => json!({"kind": "bool"}),
+        Kind::Bytes { min } => json!({"kind": "bytes", "min": min}),
+        Kind::Count { min, max } => json!({"kind": "count", "min": min, "max": max}),
+        Kind::Duration { zero } => json!({"kind": "duration", "zero": zero}),
+        Kind::Choice(w) => json!({"kind": "choice", "words": w}),
+        Kind::Text(rule) => json!({"kind": "text", "rule": format!("{rule:?}").to_lowercase()}),
+        Kind::Path => json!({"kind": "path"}),
+        Kind::Pem => json!({"kind": "pem"}),
+        Kind::Tokens => json!({"kind": "tokens"}),
+        Kind::Headers => json!({"kind": "headers"}),
+        _ => json!({"kind": "unknown"}),
+    }
+}
+
+fn value_json(v: &Value) -> serde_json::Value {
+    use serde_json::json;
+    match v {
+        Value::Off => serde_json::Value::Null,
+        Value::Bool(b) => json!(b),
+        Value::Int(n) => json!(n),
+        Value::Duration(d) => json!(d.as_secs_f64()),
+        Value::Text(t) => json!(t),
+        Value::List(l) => json!(l),
+        Value::Pairs(p) => json!(p),
+        other => json!(format!("{other:?}")),
+    }
+}
+
+/// Runs `rtwire options`.
+pub fn list(a: &ListArgs) -> Result<(), String> {
+    if a.json {
+        let all: Vec<_> = SCHEMA
+            .iter()
+            .map(|s| {
+                let mut o = kind_json(s.kind);
+                let m = o.as_object_mut().expect("an object");
+                m.insert("name".into(), s.name.into());
+                m.insert("python".into(), s.python.into());
+                m.insert("node".into(), s.node.into());
+                m.insert("cli".into(), s.cli.into());
+                m.insert("c".into(), s.c.into());
+                m.insert("optional".into(), s.optional.is_some().into());
+                m.insert("default".into(), value_json(&s.default_value()));
+                m.insert("doc".into(), s.doc.into());
+                o
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(all));
+        return Ok(());
+    }
+    for s in SCHEMA {
+        let flag = if s.cli.is_empty() {
+            String::new()
+        } else {
+            format!("--{}", s.cli)
+        };
+        println!("{:<28} {:<26} default {}", s.name, flag, default_text(s));
+        println!("    {}", s.doc);
+    }
+    Ok(())
+}
