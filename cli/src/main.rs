@@ -53,11 +53,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match rtwire::runtime::build("rtwire", rtwire::runtime::threads(2)) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("rtwire: cannot start the runtime: {e}");

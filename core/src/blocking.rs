@@ -16,11 +16,7 @@ use crate::options::Options;
 pub fn runtime() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
     RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("rtwire-rt")
-            .enable_all()
-            .build()
+        crate::runtime::build("rtwire-rt", crate::runtime::threads(2))
             .expect("cannot start the rtwire runtime")
     })
 }

@@ -63,10 +63,13 @@ pub mod options;
 pub mod proto;
 mod proxy;
 pub mod reconnect;
+pub mod runtime;
 pub mod server;
 mod target;
 mod tls;
 mod transport;
+#[cfg(unix)]
+mod wake_fd;
 
 pub use client::{connect, connect_check, is_valid_close_code, Connection, Sender};
 pub use error::{Error, ErrorKind, Result};
@@ -77,6 +80,8 @@ pub use options::{
     TlsOptions, Transport,
 };
 pub use reconnect::Reconnect;
+#[cfg(unix)]
+pub use wake_fd::WakeFd;
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -52,10 +52,49 @@ use crate::message::Data;
 
 mod encode;
 mod hub;
+mod inbox;
 mod routes;
 mod ws;
 
 pub use hub::ChannelStats;
+pub use inbox::{Inbox, Pushed};
+
+/// Checks a channel name: 1 to 128 of `A-Z a-z 0-9 . _ -` (what the routes
+/// serve, so a name that passes can be subscribed to by URL).
+///
+/// # Errors
+/// [`ErrorKind::InvalidArgument`] naming the channel.
+pub fn validate_channel(name: &str) -> Result<(), Error> {
+    let ok = (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("invalid channel name {name:?}: 1 to 128 of A-Z a-z 0-9 . _ -"),
+        ))
+    }
+}
+
+/// The address to listen on: an IP address (IPv6 with or without brackets)
+/// or a host name resolved here, and a port (0 picks a free one).
+///
+/// # Errors
+/// [`ErrorKind::Connect`] when the name does not resolve.
+pub async fn bind_addr(host: &str, port: u16) -> Result<SocketAddr, Error> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    tokio::net::lookup_host((host, port))
+        .await
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| Error::new(ErrorKind::Connect, format!("cannot resolve host {host:?}")))
+}
 
 /// What to do with a message a WebSocket client sent: return what to publish
 /// to the channel (`Some(data)`, possibly changed) or `None` to publish
@@ -402,9 +441,20 @@ impl Server {
         self.shared.hub.epoch()
     }
 
-    /// Publishes to a channel; returns the message id.
+    /// Publishes to a channel; returns the message id. The name is not
+    /// checked: see [`Server::try_publish`].
     pub fn publish(&self, channel: &str, data: impl Into<Data>) -> String {
         self.shared.publish(channel, data.into())
+    }
+
+    /// Publishes to a channel whose name [`validate_channel`] accepts;
+    /// returns the message id.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidArgument`] for an invalid channel name.
+    pub fn try_publish(&self, channel: &str, data: impl Into<Data>) -> Result<String, Error> {
+        validate_channel(channel)?;
+        Ok(self.shared.publish(channel, data.into()))
     }
 
     /// Sets the observer of [`ServerEvent`]s (connections, publishes).

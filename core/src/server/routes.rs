@@ -160,10 +160,7 @@ fn authorized(shared: &Shared, req: &Request<Incoming>) -> bool {
 }
 
 fn valid_channel(name: &str) -> bool {
-    (1..=128).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    super::validate_channel(name).is_ok()
 }
 
 fn cursor(req: &Request<Incoming>) -> Option<String> {
