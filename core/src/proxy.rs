@@ -22,7 +22,7 @@ use url::Url;
 
 use crate::error::{Error, ErrorKind};
 use crate::net::{self, Io};
-use crate::options::Proxy;
+use crate::options::{redact, Proxy};
 use crate::target::Target;
 
 /// Largest proxy response head (status line and headers) read for `CONNECT`.
@@ -104,18 +104,6 @@ pub(crate) fn host_port(host: &str, port: u16) -> String {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
-    }
-}
-
-/// `value` with its userinfo (which may hold a password) replaced by `***`,
-/// for messages and `Debug` output.
-pub(crate) fn redact(value: &str) -> String {
-    let start = value.find("://").map_or(0, |i| i + 3);
-    let rest = &value[start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}***{}", &value[..start], &rest[at..]),
-        None => value.to_string(),
     }
 }
 

@@ -275,10 +275,7 @@ impl fmt::Debug for Proxy {
         match self {
             Proxy::FromEnv => f.write_str("FromEnv"),
             Proxy::Disabled => f.write_str("Disabled"),
-            Proxy::Url(u) => f
-                .debug_tuple("Url")
-                .field(&crate::proxy::redact(u))
-                .finish(),
+            Proxy::Url(u) => f.debug_tuple("Url").field(&redact(u)).finish(),
         }
     }
 }
@@ -742,5 +739,17 @@ impl Options {
             return bad("a client certificate and its key go together");
         }
         self.reconnect.validate()
+    }
+}
+
+/// `value` with its userinfo (which may hold a password) replaced by `***`,
+/// for messages and `Debug` output.
+pub(crate) fn redact(value: &str) -> String {
+    let start = value.find("://").map_or(0, |i| i + 3);
+    let rest = &value[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &value[..start], &rest[at..]),
+        None => value.to_string(),
     }
 }

@@ -910,11 +910,9 @@ mod tests {
             let v = d.get(s.name).unwrap();
             let mut o = Options::default();
             // Cursor parts need a source first; their default is "off".
-            if v != Value::Off || s.optional.is_some() {
-                if !(s.group() == "http.cursor" && v == Value::Off) {
-                    o.set(s.name, v.clone())
-                        .unwrap_or_else(|e| panic!("{}: default refused: {e}", s.name));
-                }
+            if !(s.group() == "http.cursor" && v == Value::Off) {
+                o.set(s.name, v.clone())
+                    .unwrap_or_else(|e| panic!("{}: default refused: {e}", s.name));
             }
             assert_eq!(o.get(s.name).unwrap(), v, "{}", s.name);
         }
