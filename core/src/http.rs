@@ -11,10 +11,10 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, ORIGIN};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
-use crate::client::link::{close_requested, CloseRequest, Link};
 use crate::error::{Error, ErrorKind};
 use crate::message::Data;
 use crate::options::Options;
+use crate::session::link::{close_requested, CloseRequest, Link};
 use crate::target::Target;
 
 /// Most of a refused response's body kept in the error.
@@ -344,7 +344,7 @@ pub(crate) async fn pump_body(
     resp: Response,
     url: &str,
     mut decode: impl FnMut(Option<&[u8]>, &mut Vec<crate::message::Message>) -> Result<(), Error>,
-) -> crate::client::link::SessionEnd {
+) -> crate::session::link::SessionEnd {
     let mut messages = Vec::new();
     pump_events(link, http, opts, resp, url, |feed, out| {
         let chunk = match feed {
@@ -369,9 +369,9 @@ pub(crate) async fn pump_events(
     mut resp: Response,
     url: &str,
     mut decode: impl FnMut(Feed<'_>, &mut Vec<crate::event::Event>) -> Result<(), Error>,
-) -> crate::client::link::SessionEnd {
-    use crate::client::link::SessionEnd;
+) -> crate::session::link::SessionEnd {
     use crate::event::CloseInfo;
+    use crate::session::link::SessionEnd;
 
     let send_url = opts.http.send_url.as_deref();
     let idle = opts.http.read_timeout;

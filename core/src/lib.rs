@@ -65,6 +65,7 @@ mod proxy;
 pub mod reconnect;
 pub mod runtime;
 pub mod server;
+mod session;
 mod target;
 mod tls;
 mod transport;

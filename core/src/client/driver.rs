@@ -4,9 +4,9 @@
 
 use tokio::time::sleep;
 
-use crate::client::link::{close_requested, Link, SessionEnd};
-use crate::client::resume::Resume;
 use crate::event::{CloseInfo, Event};
+use crate::session::link::{close_requested, Link, SessionEnd};
+use crate::session::resume::Resume;
 use crate::transport::{Plan, Session};
 
 /// Drives a connection whose first session is already open, until it is

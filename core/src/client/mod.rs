@@ -11,10 +11,8 @@ use crate::options::Options;
 use crate::transport::Plan;
 
 pub(crate) mod driver;
-pub(crate) mod events;
-pub(crate) mod link;
-pub(crate) mod queue;
-pub(crate) mod resume;
+
+use crate::session::{events, link, queue, resume};
 
 use link::{CloseRequest, Link};
 use queue::QueueTx;

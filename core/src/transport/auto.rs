@@ -13,11 +13,11 @@ use std::sync::Mutex;
 use reqwest::header::CONTENT_TYPE;
 use url::Url;
 
-use crate::client::resume::Resume;
 use crate::error::{Error, ErrorKind};
 use crate::event::OpenInfo;
 use crate::http;
 use crate::options::{Cursor, CursorFrom, Options, Transport};
+use crate::session::resume::Resume;
 use crate::transport::{sse, Plan, Session};
 
 /// Media type of the negotiate document.

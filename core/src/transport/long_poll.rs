@@ -54,13 +54,13 @@ use reqwest::header::{HeaderMap, CACHE_CONTROL, CONTENT_LENGTH};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 
-use crate::client::link::{Link, SessionEnd};
-use crate::client::resume::Resume;
 use crate::error::{Error, ErrorKind};
 use crate::event::{CloseInfo, Event, OpenInfo};
 use crate::http::{self, serve_while, FetchLimits, Fetched, Wake};
 use crate::message::{Data, Message};
 use crate::options::{Cursor, CursorFrom, CursorTo, HttpOptions, Options, Transport};
+use crate::session::link::{Link, SessionEnd};
+use crate::session::resume::Resume;
 use crate::transport::Plan;
 
 /// What one answer delivers: its messages and the cursor that came with

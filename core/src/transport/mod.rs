@@ -1,17 +1,17 @@
 //! Transports: each opens a session over the network and runs it against the
-//! connection's [`Link`]. One file per transport; the reconnect loop, queues
-//! and events they share live in [`crate::client`], the HTTP plumbing in
-//! [`crate::http`].
+//! connection's [`Link`]. One file per transport; the queues, events and
+//! resume state they share live in `crate::session`, the reconnect loop in
+//! `crate::client`, the HTTP plumbing in [`crate::http`].
 
 use std::sync::Arc;
 
-use crate::client::link::{Link, SessionEnd};
-use crate::client::resume::Resume;
 use crate::error::{Error, ErrorKind};
 use crate::event::OpenInfo;
 use crate::http::HttpClient;
 use crate::options::{Options, Transport};
 use crate::proxy::ProxyConfig;
+use crate::session::link::{Link, SessionEnd};
+use crate::session::resume::Resume;
 use crate::target::Target;
 
 pub(crate) mod auto;

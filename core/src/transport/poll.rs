@@ -33,13 +33,13 @@ use rand::Rng;
 use reqwest::header::{HeaderMap, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::{Method, StatusCode};
 
-use crate::client::link::{Link, SessionEnd};
-use crate::client::resume::Resume;
 use crate::error::Error;
 use crate::event::{CloseInfo, Event, OpenInfo};
 use crate::http::{self, serve_while, FetchLimits, Fetched, Wake};
 use crate::message::Message;
 use crate::options::Transport;
+use crate::session::link::{Link, SessionEnd};
+use crate::session::resume::Resume;
 use crate::transport::Plan;
 
 /// An open short-polling session: the first answer's message, if it is

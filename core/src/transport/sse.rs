@@ -6,13 +6,13 @@
 use reqwest::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use reqwest::{Method, Response, StatusCode};
 
-use crate::client::link::{Link, SessionEnd};
-use crate::client::resume::Resume;
 use crate::error::{Error, ErrorKind};
 use crate::event::OpenInfo;
 use crate::http::{self, pump_body};
 use crate::options::{Options, Transport};
 use crate::proto::sse::{SseLimits, SseParser};
+use crate::session::link::{Link, SessionEnd};
+use crate::session::resume::Resume;
 use crate::transport::Plan;
 
 /// An open event stream.

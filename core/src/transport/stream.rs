@@ -30,14 +30,14 @@
 use bytes::Bytes;
 use reqwest::Response;
 
-use crate::client::link::{Link, SessionEnd};
-use crate::client::resume::Resume;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, OpenInfo};
 use crate::http::{self, pump_events, Feed};
 use crate::message::{Data, Message, Text};
 use crate::options::{Cursor, CursorFrom, Framing, Options, Transport};
 use crate::proto::lines::LineSplitter;
+use crate::session::link::{Link, SessionEnd};
+use crate::session::resume::Resume;
 use crate::transport::long_poll;
 use crate::transport::Plan;
 

@@ -16,13 +16,13 @@ use tokio_tungstenite::tungstenite::{
 };
 use tokio_tungstenite::WebSocketStream;
 
-use crate::client::link::{close_requested, Link, SessionEnd};
-use crate::client::resume::Resume;
 use crate::error::{Error, ErrorKind};
 use crate::event::{CloseInfo, Event, OpenInfo};
 use crate::message::{Data, Message, Text};
 use crate::net::{self, NetStream};
 use crate::options::{Options, Transport};
+use crate::session::link::{close_requested, Link, SessionEnd};
+use crate::session::resume::Resume;
 use crate::transport::Plan;
 
 /// The subprotocol of rtwire servers under which every message carries its
@@ -337,7 +337,7 @@ impl WsSession {
     async fn write_batch(
         &mut self,
         link: &mut Link,
-        first: crate::client::queue::Outgoing,
+        first: crate::session::queue::Outgoing,
     ) -> Result<(), tungstenite::Error> {
         let mut bytes = first.data.len();
         link.outgoing.release(&first);
@@ -357,7 +357,7 @@ impl WsSession {
     async fn flush_then_close(
         &mut self,
         link: &mut Link,
-        req: &crate::client::link::CloseRequest,
+        req: &crate::session::link::CloseRequest,
         write_limit: Duration,
         close_timeout: Duration,
     ) {
@@ -583,7 +583,7 @@ impl WsSession {
     async fn write_out(
         &mut self,
         link: &mut Link,
-        out: crate::client::queue::Outgoing,
+        out: crate::session::queue::Outgoing,
         write_limit: Duration,
         opts: &Options,
     ) -> Option<SessionEnd> {

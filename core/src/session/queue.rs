@@ -16,9 +16,9 @@ use std::task::{Context, Poll, Waker};
 
 use tokio::sync::{Semaphore, TryAcquireError};
 
-use crate::client::link::CloseRequest;
 use crate::error::{Error, ErrorKind};
 use crate::message::Data;
+use crate::session::link::CloseRequest;
 
 /// A buffer larger than this is released when the queue empties.
 const KEEP: usize = 8;

@@ -1,10 +1,10 @@
 //! What a running transport session shares with the connection: the event
 //! sink, the outgoing queue and the close request; and how a session ends.
 
-use crate::client::events::EventTx;
-use crate::client::queue::{CloseRx, QueueRx};
 use crate::error::Error;
 use crate::event::{CloseInfo, Event};
+use crate::session::events::EventTx;
+use crate::session::queue::{CloseRx, QueueRx};
 
 /// A close asked for by the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
