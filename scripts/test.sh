@@ -15,6 +15,9 @@ step "test peers"
 step "format"
 cargo fmt --all -- --check
 
+step "generated files match the option schema (rtwire-gen --check)"
+cargo run -q --locked -p rtwire-gen -- --check
+
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
@@ -43,5 +46,10 @@ step "Python: build from source, stub check, pytest"
 
 step "Node: npm install (builds the addon), types, node --test"
 ./scripts/test-node.sh
+
+step "option and error-kind parity: C, Python, Node, CLI"
+cargo build -q --locked -p rtwire-cli -p rtwire-ffi
+"$root/.venv/bin/python" tests/parity/parity.py --cli "$root/target/debug/rtwire" \
+  --lib "$root/target/debug/librtwire.so" --node-dir "$root/bindings/node"
 
 printf '\nall test steps passed\n'

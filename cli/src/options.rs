@@ -161,8 +161,9 @@ pub fn default_text(s: &Spec) -> String {
 /// Arguments of `rtwire options`.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// Print the schema as JSON: one object per option with its names in
-    /// every language, kind, range, default and documentation.
+    /// Print the schema as JSON: `options`, one object per option with its
+    /// names in every language, kind, range, default and documentation, and
+    /// `error_kinds`, the stable names of every error kind.
     #[arg(long)]
     json: bool,
 }
@@ -217,7 +218,8 @@ pub fn list(a: &ListArgs) -> Result<(), String> {
                 o
             })
             .collect();
-        println!("{}", serde_json::Value::Array(all));
+        let kinds: Vec<_> = rtwire::ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        println!("{}", serde_json::json!({ "options": all, "error_kinds": kinds }));
         return Ok(());
     }
     for s in SCHEMA {
