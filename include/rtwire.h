@@ -231,8 +231,9 @@ typedef uint32_t rtwire_event_type;
 #endif // __cplusplus
 
 /**
- * Which transport carries a connection. Pass one of these values to
- * `rtwire_options_set_transport()`.
+ * Which transport carries a connection, as `rtwire_event_transport()`
+ * reports it (options name a transport by its word, see
+ * `rtwire_options_set_transport()`).
  */
 enum rtwire_transport
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -270,37 +271,6 @@ enum rtwire_transport
 typedef enum rtwire_transport rtwire_transport;
 #else
 typedef uint32_t rtwire_transport;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
- * How an HTTP streaming body is cut into messages. Pass one of these values
- * to `rtwire_options_set_framing()`.
- */
-enum rtwire_framing
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  /**
-   * Each line (LF or CRLF ended) is one text message (the default).
-   */
-  RTWIRE_FRAMING_LINES = 0,
-  /**
-   * Each line is one JSON value (NDJSON), delivered as a text message; a
-   * line that is not JSON is a protocol error. Blank lines are skipped.
-   */
-  RTWIRE_FRAMING_NDJSON = 1,
-  /**
-   * Each received chunk is one binary message, as it arrived.
-   */
-  RTWIRE_FRAMING_CHUNKS = 2,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum rtwire_framing rtwire_framing;
-#else
-typedef uint32_t rtwire_framing;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -455,8 +425,9 @@ const char *rtwire_version(void);
  *
  * Errors found before any network I/O are returned at once, with the text
  * on the context (`rtwire_context_last_error()`), and nothing is created:
- * `RTWIRE_RESULT_INVALID_URL`, `RTWIRE_RESULT_INVALID_ARGUMENT` (bad option
- * values, headers, subprotocols; `url` not UTF-8), `RTWIRE_RESULT_UNSUPPORTED`
+ * `RTWIRE_RESULT_INVALID_URL`, `RTWIRE_RESULT_INVALID_ARGUMENT` (options
+ * that do not go together, such as a client certificate without its key;
+ * `url` not UTF-8), `RTWIRE_RESULT_UNSUPPORTED`
  * (a transport not available yet), `RTWIRE_RESULT_TLS` (unreadable CA or
  * key file). Also `RTWIRE_RESULT_NULL_ARGUMENT` (`url` or `out`),
  * `RTWIRE_RESULT_INVALID_HANDLE` (`ctx`, or a non-NULL `opts` that is not
@@ -912,16 +883,10 @@ uint64_t rtwire_event_dropped(const rtwire_event *ev);
 rtwire_result rtwire_event_free(rtwire_event *ev);
 
 /**
- * Creates an options object with every setting at its default and writes
+ * Creates an options object with every option at its default and writes
  * it to `*out`.
  *
- * Defaults: transport auto; proxy from the environment; no extra headers
- * or subprotocols; open and
- * close timeouts 10 s; keepalive ping every 20 s, peer dead after 20 s;
- * max message 64 MiB, max frame 16 MiB; outgoing queue 8 MiB; event queue
- * 256 events per connection; reconnect on with backoff 500 ms doubling to
- * 30 s, unlimited attempts, first attempt not retried; system TLS roots;
- * certificate verification on.
+ * The defaults are listed in `docs/options.md`.
  *
  * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_NULL_ARGUMENT` (`out` is NULL;
  * nothing is allocated) or `RTWIRE_RESULT_INTERNAL` (too many live
@@ -945,419 +910,39 @@ rtwire_result rtwire_options_new(rtwire_options **out);
 rtwire_result rtwire_options_free(rtwire_options *opts);
 
 /**
- * Sets the transport: one of the `rtwire_transport` values.
- *
- * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`, or
- * `RTWIRE_RESULT_INVALID_ARGUMENT` for a value that is not an
- * `rtwire_transport`.
- */
-rtwire_result rtwire_options_set_transport(rtwire_options *opts, uint32_t transport);
-
-/**
- * Adds a request header sent on every connection attempt. Both strings are
- * copied; they must be NUL-terminated UTF-8. The name and value are checked
- * at connect time (an invalid one makes `rtwire_context_connect()` return
- * `RTWIRE_RESULT_INVALID_ARGUMENT`).
+ * Sets the option with canonical name `name` (see `docs/options.md`) from
+ * text, as a configuration file gives it: `true`/`false`, sizes in bytes
+ * with an optional `KiB`/`MiB`/`GiB` suffix (`64KiB`), durations with a
+ * unit (`250ms`, `10s`, `2m`) or in seconds, `off` where the option can be
+ * off, comma-separated lists (each call adds to the list) and `Name: value`
+ * for a header (each call adds one). Both strings are copied.
  *
  * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
- * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT`
- * (not UTF-8).
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (an
+ * unknown name, text that is not of the option's kind or out of its
+ * range; the reason, naming the option, in `rtwire_options_last_error()`).
  *
  * # Safety
  * `name` and `value` are NULL or NUL-terminated strings.
  */
-rtwire_result rtwire_options_add_header(rtwire_options *opts, const char *name, const char *value);
+rtwire_result rtwire_options_set(rtwire_options *opts, const char *name, const char *value);
 
 /**
- * Adds a subprotocol to offer (`Sec-WebSocket-Protocol`), in preference
- * order. The string is copied. The server's choice is reported by
- * `rtwire_event_protocol()` on the OPEN event.
- *
- * Returns as `rtwire_options_add_header()`.
- *
- * # Safety
- * `protocol` is NULL or a NUL-terminated string.
- */
-rtwire_result rtwire_options_add_subprotocol(rtwire_options *opts, const char *protocol);
-
-/**
- * Sets the `Origin` header. The string is copied.
- *
- * Returns as `rtwire_options_add_header()`.
- *
- * # Safety
- * `origin` is NULL or a NUL-terminated string.
- */
-rtwire_result rtwire_options_set_origin(rtwire_options *opts, const char *origin);
-
-/**
- * Sets the limit on TCP connect + TLS + HTTP handshake, in milliseconds
- * (default 10000).
- *
- * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
- * `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
- */
-rtwire_result rtwire_options_set_open_timeout_ms(rtwire_options *opts, uint32_t ms);
-
-/**
- * Sets how long to wait for the peer's reply to our close frame, in
- * milliseconds (default 10000); then the TCP connection is dropped.
- *
- * Returns as `rtwire_options_set_open_timeout_ms()`.
- */
-rtwire_result rtwire_options_set_close_timeout_ms(rtwire_options *opts, uint32_t ms);
-
-/**
- * Sets keepalive: a ping after `interval_ms` without traffic from the peer
- * (0 disables pings), and the peer is declared dead when nothing arrives
- * within `timeout_ms` after a ping. Defaults 20000 and 20000.
- *
- * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
- * `RTWIRE_RESULT_INVALID_ARGUMENT` (`timeout_ms` is 0).
- */
-rtwire_result rtwire_options_set_keepalive(rtwire_options *opts,
-                                           uint32_t interval_ms,
-                                           uint32_t timeout_ms);
-
-/**
- * Sets the largest incoming message in bytes (default 64 MiB). A larger
- * message ends the session with `RTWIRE_RESULT_TOO_LARGE` (close code
- * 1009).
- *
- * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
- * `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
- */
-rtwire_result rtwire_options_set_max_message_size(rtwire_options *opts, size_t bytes);
-
-/**
- * Sets the largest incoming frame in bytes (default 16 MiB).
- *
- * Returns as `rtwire_options_set_max_message_size()`.
- */
-rtwire_result rtwire_options_set_max_frame_size(rtwire_options *opts, size_t bytes);
-
-/**
- * Sets the outgoing queue's high-water mark in bytes (default 8 MiB).
- * While more bytes than this wait to be written, sends report
- * `RTWIRE_RESULT_QUEUE_FULL` (or wait, given a timeout).
- *
- * Returns as `rtwire_options_set_max_message_size()`.
- */
-rtwire_result rtwire_options_set_send_queue_bytes(rtwire_options *opts, size_t bytes);
-
-/**
- * Sets how many events of one connection may wait, undelivered, in the
- * context's queue (default 256). When the application does not take
- * events, the connection stops reading its socket: memory stays bounded.
- *
- * Returns as `rtwire_options_set_max_message_size()`.
- */
-rtwire_result rtwire_options_set_event_queue(rtwire_options *opts, size_t events);
-
-/**
- * Turns reconnecting after a lost session on or off (default on).
- *
- * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
- */
-rtwire_result rtwire_options_set_reconnect(rtwire_options *opts, bool enabled);
-
-/**
- * Sets the reconnect backoff: the delay before attempt n is drawn from
- * [0, min(max_ms, initial_ms * 2^(n-1))] (defaults 500 and 30000).
- *
- * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
- * `RTWIRE_RESULT_INVALID_ARGUMENT` (`max_ms` < `initial_ms`).
- */
-rtwire_result rtwire_options_set_reconnect_delays(rtwire_options *opts,
-                                                  uint32_t initial_ms,
-                                                  uint32_t max_ms);
-
-/**
- * Gives up reconnecting after `attempts` failed attempts in a row; 0 means
- * never give up (the default).
- *
- * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
- */
-rtwire_result rtwire_options_set_reconnect_max_attempts(rtwire_options *opts, uint32_t attempts);
-
-/**
- * Also retries when the very first connection attempt fails (default off:
- * the first failure is reported as ERROR then CLOSED).
- *
- * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
- */
-rtwire_result rtwire_options_set_reconnect_initial(rtwire_options *opts, bool retry);
-
-/**
- * Sets the proxy: `http://[user:pass@]host:port` (HTTP CONNECT),
- * `https://...` (CONNECT over TLS to the proxy), `socks5://` or
- * `socks5h://`; the empty string means never use a proxy. Without this
- * call the proxy comes from the environment (`HTTPS_PROXY` for
- * `wss`/`https`, `HTTP_PROXY` for `ws`/`http`, else `ALL_PROXY`; hosts in
- * `NO_PROXY` connect directly). The string is copied and checked at
- * connect time.
- *
- * Returns as `rtwire_options_add_header()`.
- *
- * # Safety
- * `proxy_url` is NULL or a NUL-terminated string.
- */
-rtwire_result rtwire_options_set_proxy(rtwire_options *opts, const char *proxy_url);
-
-/**
- * HTTP transports (SSE, long polling, polling, streaming): the URL that
- * sends POST to. Without it, sends on those transports fail with
- * `RTWIRE_RESULT_UNSUPPORTED`. WebSocket ignores it. The string is copied.
- *
- * Returns as `rtwire_options_add_header()`.
- *
- * # Safety
- * `url` is NULL or a NUL-terminated string.
- */
-rtwire_result rtwire_options_set_send_url(rtwire_options *opts, const char *url);
-
-/**
- * SSE: the `Last-Event-ID` to send on the first request, to resume a
- * stream where an earlier one stopped (later requests send the id of the
- * last event received). The string is copied.
- *
- * Returns as `rtwire_options_add_header()`.
- *
- * # Safety
- * `id` is NULL or a NUL-terminated string.
- */
-rtwire_result rtwire_options_set_last_event_id(rtwire_options *opts, const char *id);
-
-/**
- * HTTP transports: a response that delivers no byte for this long is
- * dead and the connection reconnects (default 60000 ms).
- *
- * Returns as `rtwire_options_set_open_timeout_ms()`.
- */
-rtwire_result rtwire_options_set_read_timeout_ms(rtwire_options *opts, uint32_t ms);
-
-/**
- * Short polling: the time between requests, in milliseconds (default
- * 5000; each wait varies by ±10 %).
- *
- * Returns as `rtwire_options_set_open_timeout_ms()` (0 is
- * `RTWIRE_RESULT_INVALID_ARGUMENT`).
- */
-rtwire_result rtwire_options_set_poll_interval_ms(rtwire_options *opts, uint32_t ms);
-
-/**
- * Long polling: the longest a request may be held by the server before it
- * counts as failed, in milliseconds (default 65000: a 60 s hold plus a
- * margin). Set it above the server's hold time.
- *
- * Returns as `rtwire_options_set_open_timeout_ms()` (0 is
- * `RTWIRE_RESULT_INVALID_ARGUMENT`).
- */
-rtwire_result rtwire_options_set_long_poll_timeout_ms(rtwire_options *opts, uint32_t ms);
-
-/**
- * Long polling: send POST instead of GET (default off).
- *
- * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
- */
-rtwire_result rtwire_options_set_long_poll_post(rtwire_options *opts, bool post);
-
-/**
- * Long polling: deliver a JSON array body as one message per element
- * (default off: the whole body is one message).
- *
- * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
- */
-rtwire_result rtwire_options_set_json_array(rtwire_options *opts, bool enabled);
-
-/**
- * Long polling: take the cursor from this response header (e.g.
- * `X-Cursor`) and send it with the next request, so nothing is skipped or
- * repeated across errors and reconnects. Turns cursor handling on; by
- * default the cursor is sent as the query parameter `cursor` (see
- * `rtwire_options_set_cursor_to_query()` and `_to_header()`). Replaces an
- * earlier source, keeping the destination and initial value. The name is
- * copied.
+ * Switches off or unsets the option with canonical name `name`: no pings
+ * for `keepalive.interval`, unlimited attempts for
+ * `reconnect.max_attempts`, no proxy for `proxy`, the system roots for
+ * `tls.ca_file`, and so on (`docs/options.md` says what off means for each
+ * option that can be off).
  *
  * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
- * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (not a
- * valid header name, e.g. empty or with spaces; not UTF-8).
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (an
+ * unknown name, or an option that cannot be off; the reason in
+ * `rtwire_options_last_error()`).
  *
  * # Safety
  * `name` is NULL or a NUL-terminated string.
  */
-rtwire_result rtwire_options_set_cursor_from_header(rtwire_options *opts, const char *name);
-
-/**
- * Long polling: take the cursor from this top-level field of a JSON object
- * body (e.g. `cursor`); the messages are then the elements of the body's
- * `messages` array. Otherwise as `rtwire_options_set_cursor_from_header()`.
- *
- * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
- * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (empty;
- * not UTF-8).
- *
- * # Safety
- * `field` is NULL or a NUL-terminated string.
- */
-rtwire_result rtwire_options_set_cursor_from_json_field(rtwire_options *opts, const char *field);
-
-/**
- * Long polling: send the cursor as this query parameter (the default is
- * `cursor`). Call after choosing a source. The name is copied.
- *
- * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
- * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (empty;
- * not UTF-8; no cursor source set yet).
- *
- * # Safety
- * `param` is NULL or a NUL-terminated string.
- */
-rtwire_result rtwire_options_set_cursor_to_query(rtwire_options *opts, const char *param);
-
-/**
- * Long polling: send the cursor in this request header instead of the
- * query. Call after choosing a source. The name is copied.
- *
- * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
- * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (not a
- * valid header name; not UTF-8; no cursor source set yet).
- *
- * # Safety
- * `name` is NULL or a NUL-terminated string.
- */
-rtwire_result rtwire_options_set_cursor_to_header(rtwire_options *opts, const char *name);
-
-/**
- * Long polling: the cursor of the first request (default none: the first
- * request carries no cursor). Call after choosing a source. The value is
- * copied.
- *
- * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
- * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT`
- * (control characters; not UTF-8; no cursor source set yet).
- *
- * # Safety
- * `value` is NULL or a NUL-terminated string.
- */
-rtwire_result rtwire_options_set_cursor_initial(rtwire_options *opts, const char *value);
-
-/**
- * HTTP streaming: how the body is cut into messages, one of the
- * `rtwire_framing` values (default `RTWIRE_FRAMING_LINES`).
- *
- * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
- * `RTWIRE_RESULT_INVALID_ARGUMENT` (not an `rtwire_framing` value).
- */
-rtwire_result rtwire_options_set_framing(rtwire_options *opts, uint32_t framing);
-
-/**
- * SSE and line framing: the longest line in bytes (default 1 MiB). A
- * longer line is a `RTWIRE_RESULT_TOO_LARGE` error (then a reconnect).
- *
- * Returns as `rtwire_options_set_max_message_size()` (0 is
- * `RTWIRE_RESULT_INVALID_ARGUMENT`).
- */
-rtwire_result rtwire_options_set_max_line(rtwire_options *opts, size_t bytes);
-
-/**
- * SSE: retry on 5xx and 429 answers, honouring `Retry-After`, instead of
- * failing the connection (default off, as the SSE standard says).
- *
- * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
- */
-rtwire_result rtwire_options_set_retry_server_errors(rtwire_options *opts, bool retry);
-
-/**
- * HTTP transports: the most redirects followed (default 10; 0 follows
- * none, so a redirect fails the connection). Credentials are not sent to
- * another origin and an https→http redirect is refused.
- *
- * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
- */
-rtwire_result rtwire_options_set_max_redirects(rtwire_options *opts, uint32_t redirects);
-
-/**
- * WebSocket to an rtwire server: offer the subprotocol `rtwire.v1`, under
- * which every message carries its id (`rtwire_event_id()`), and resume
- * with `?cursor=ID` after a reconnect, so nothing is lost or repeated.
- * Default off (other servers would not know it); `RTWIRE_TRANSPORT_AUTO`
- * turns it on for the WebSocket an rtwire server offers.
- *
- * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
- */
-rtwire_result rtwire_options_set_rtwire_protocol(rtwire_options *opts, bool enabled);
-
-/**
- * Bytes read from the socket at a time (default 2048, at least 256). Kept
- * small so an idle connection costs little memory (about 8 KiB in all);
- * raise it (16–64 KiB) for connections that move large messages.
- *
- * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
- * `RTWIRE_RESULT_INVALID_ARGUMENT` (below 256).
- */
-rtwire_result rtwire_options_set_read_buffer_size(rtwire_options *opts, size_t bytes);
-
-/**
- * Trusts the CA certificates in this PEM file instead of the system roots.
- * The path is copied; the file is read at connect time (an unreadable file
- * makes `rtwire_context_connect()` return `RTWIRE_RESULT_TLS`).
- *
- * Returns as `rtwire_options_add_header()`.
- *
- * # Safety
- * `path` is NULL or a NUL-terminated string.
- */
-rtwire_result rtwire_options_set_ca_file(rtwire_options *opts, const char *path);
-
-/**
- * Trusts the CA certificates in this PEM text instead of the system roots
- * (the same as `rtwire_options_set_ca_file()` without a file; the later
- * of the two calls wins). The text is copied; unusable text makes
- * `rtwire_context_connect()` return `RTWIRE_RESULT_TLS`.
- *
- * Returns as `rtwire_options_add_header()`.
- *
- * # Safety
- * `pem` is NULL or a NUL-terminated string.
- */
-rtwire_result rtwire_options_set_ca_pem(rtwire_options *opts, const char *pem);
-
-/**
- * Presents a client certificate: a PEM certificate chain file and a PEM
- * private key file. Paths are copied; files are read at connect time.
- *
- * Returns as `rtwire_options_add_header()`.
- *
- * # Safety
- * `cert_path` and `key_path` are NULL or NUL-terminated strings.
- */
-rtwire_result rtwire_options_set_client_cert(rtwire_options *opts,
-                                             const char *cert_path,
-                                             const char *key_path);
-
-/**
- * Presents a client certificate given as PEM text: the certificate chain
- * and the private key (the later of this and
- * `rtwire_options_set_client_cert()` wins). The texts are copied.
- *
- * Returns as `rtwire_options_add_header()`.
- *
- * # Safety
- * `cert_pem` and `key_pem` are NULL or NUL-terminated strings.
- */
-rtwire_result rtwire_options_set_client_cert_pem(rtwire_options *opts,
-                                                 const char *cert_pem,
-                                                 const char *key_pem);
-
-/**
- * Accepts any server certificate when `insecure` is true. Off by default;
- * only for tests against self-signed servers, as it opens the connection
- * to interception.
- *
- * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
- */
-rtwire_result rtwire_options_set_insecure(rtwire_options *opts, bool insecure);
+rtwire_result rtwire_options_unset(rtwire_options *opts, const char *name);
 
 /**
  * Copies the text of the last error recorded on this options object into
@@ -1370,6 +955,618 @@ rtwire_result rtwire_options_set_insecure(rtwire_options *opts, bool insecure);
  * `buf` is NULL or points to `cap` writable bytes.
  */
 size_t rtwire_options_last_error(const rtwire_options *opts, char *buf, size_t cap);
+
+/**
+ * The transport: `websocket`, `sse`, `long_poll`, `poll`, `stream` or `auto`
+ * (the default: `ws`/`wss` URLs use WebSocket; `http`/`https` URLs ask an
+ * rtwire server which transports it offers, else use SSE).
+ *
+ * One of `"auto"`, `"websocket"`, `"sse"`, `"long_poll"`, `"poll"`, `"stream"`
+ * (any case). Default: "auto". Option `transport` (text:
+ * `rtwire_options_set(opts, "transport", ...)`). NULL is refused.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_transport(rtwire_options *opts, const char *value);
+
+/**
+ * Extra request headers, sent on every attempt.
+ *
+ * Each call adds one header; both strings are copied. Default: none. Option
+ * `headers` (text: `rtwire_options_set(opts, "headers", ...)`). NULL is
+ * refused.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `name` and `value` are NULL or NUL-terminated strings.
+ */
+rtwire_result rtwire_options_add_header(rtwire_options *opts, const char *name, const char *value);
+
+/**
+ * WebSocket subprotocols to offer (`Sec-WebSocket-Protocol`), in order of
+ * preference.
+ *
+ * Each call appends one; the string is copied. Default: none. Option
+ * `subprotocols` (text: `rtwire_options_set(opts, "subprotocols", ...)`). NULL
+ * is refused.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_add_subprotocol(rtwire_options *opts, const char *value);
+
+/**
+ * The `Origin` header.
+ *
+ * The string is copied. Default: no Origin header. Option `origin` (text:
+ * `rtwire_options_set(opts, "origin", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "origin")`) unsets it: no Origin header.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_origin(rtwire_options *opts, const char *value);
+
+/**
+ * Limit on TCP connect + TLS + HTTP handshake (proxy included).
+ *
+ * In milliseconds, more than 0. Default: 10 s. Option `open_timeout` (text:
+ * `rtwire_options_set(opts, "open_timeout", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_open_timeout_ms(rtwire_options *opts, uint64_t ms);
+
+/**
+ * How long to wait for the peer's reply to our close frame; then the TCP
+ * connection is dropped.
+ *
+ * In milliseconds, more than 0. Default: 10 s. Option `close_timeout` (text:
+ * `rtwire_options_set(opts, "close_timeout", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_close_timeout_ms(rtwire_options *opts, uint64_t ms);
+
+/**
+ * Send a WebSocket ping after this long without traffic from the peer.
+ *
+ * In milliseconds, more than 0. Default: 20 s. Option `keepalive.interval`
+ * (text: `rtwire_options_set(opts, "keepalive.interval", ...)`).
+ * `rtwire_options_unset(opts, "keepalive.interval")` switches it off: no
+ * pings.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_keepalive_interval_ms(rtwire_options *opts, uint64_t ms);
+
+/**
+ * Declare the peer dead when nothing arrives within this long after a ping.
+ *
+ * In milliseconds, more than 0. Default: 20 s. Option `keepalive.timeout`
+ * (text: `rtwire_options_set(opts, "keepalive.timeout", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_keepalive_timeout_ms(rtwire_options *opts, uint64_t ms);
+
+/**
+ * Largest incoming message, after reassembly. Over it: a `too_large` error and
+ * close code 1009.
+ *
+ * In bytes, at least 1. Default: 64 MiB. Option `limits.max_message_size`
+ * (text: `rtwire_options_set(opts, "limits.max_message_size", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_max_message_size(rtwire_options *opts, size_t value);
+
+/**
+ * Largest incoming WebSocket frame (no larger than the largest message).
+ *
+ * In bytes, at least 1. Default: 16 MiB. Option `limits.max_frame_size` (text:
+ * `rtwire_options_set(opts, "limits.max_frame_size", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_max_frame_size(rtwire_options *opts, size_t value);
+
+/**
+ * High-water mark of the outgoing queue: `send` waits and `try_send` fails
+ * with `queue_full` while more bytes than this wait to be written.
+ *
+ * In bytes, at least 1. Default: 8 MiB. Option `limits.send_queue_bytes`
+ * (text: `rtwire_options_set(opts, "limits.send_queue_bytes", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_send_queue_bytes(rtwire_options *opts, size_t value);
+
+/**
+ * Capacity of the incoming event queue; when the application does not read,
+ * the connection stops reading its socket.
+ *
+ * From 1 to 1073741824. Default: 256. Option `limits.event_queue` (text:
+ * `rtwire_options_set(opts, "limits.event_queue", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_event_queue(rtwire_options *opts, size_t value);
+
+/**
+ * Bytes read from the socket at a time: the largest part of an idle
+ * connection's memory. Raise it (16-64 KiB) for large messages.
+ *
+ * In bytes, at least 256. Default: 2 KiB. Option `limits.read_buffer_size`
+ * (text: `rtwire_options_set(opts, "limits.read_buffer_size", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_read_buffer_size(rtwire_options *opts, size_t value);
+
+/**
+ * PEM file of CA certificates to trust instead of the system roots (as curl's
+ * --cacert).
+ *
+ * The string is copied. Default: system roots. Option `tls.ca_file` (text:
+ * `rtwire_options_set(opts, "tls.ca_file", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "tls.ca_file")`) unsets it: system roots.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_ca_file(rtwire_options *opts, const char *value);
+
+/**
+ * CA certificates as PEM text, instead of a file.
+ *
+ * `len` bytes of PEM text (with a `-----BEGIN ` line), copied. Default: system
+ * roots. Option `tls.ca_pem` (text:
+ * `rtwire_options_set(opts, "tls.ca_pem", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "tls.ca_pem")`) unsets it: system roots.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `pem` is NULL or points to `len` readable bytes.
+ */
+rtwire_result rtwire_options_set_ca_pem(rtwire_options *opts, const uint8_t *pem, size_t len);
+
+/**
+ * PEM file of the client certificate chain (needs a key).
+ *
+ * The string is copied. Default: no client certificate. Option
+ * `tls.client_cert_file` (text:
+ * `rtwire_options_set(opts, "tls.client_cert_file", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "tls.client_cert_file")`) unsets it: no client
+ * certificate.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_client_cert_file(rtwire_options *opts, const char *value);
+
+/**
+ * PEM file of the client private key.
+ *
+ * The string is copied. Default: no client certificate. Option
+ * `tls.client_key_file` (text:
+ * `rtwire_options_set(opts, "tls.client_key_file", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "tls.client_key_file")`) unsets it: no client
+ * certificate.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_client_key_file(rtwire_options *opts, const char *value);
+
+/**
+ * The client certificate chain as PEM text, instead of a file.
+ *
+ * `len` bytes of PEM text (with a `-----BEGIN ` line), copied. Default: no
+ * client certificate. Option `tls.client_cert_pem` (text:
+ * `rtwire_options_set(opts, "tls.client_cert_pem", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "tls.client_cert_pem")`) unsets it: no client
+ * certificate.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `pem` is NULL or points to `len` readable bytes.
+ */
+rtwire_result rtwire_options_set_client_cert_pem(rtwire_options *opts,
+                                                 const uint8_t *pem,
+                                                 size_t len);
+
+/**
+ * The client private key as PEM text, instead of a file.
+ *
+ * `len` bytes of PEM text (with a `-----BEGIN ` line), copied. Default: no
+ * client certificate. Option `tls.client_key_pem` (text:
+ * `rtwire_options_set(opts, "tls.client_key_pem", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "tls.client_key_pem")`) unsets it: no client
+ * certificate.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `pem` is NULL or points to `len` readable bytes.
+ */
+rtwire_result rtwire_options_set_client_key_pem(rtwire_options *opts,
+                                                const uint8_t *pem,
+                                                size_t len);
+
+/**
+ * Accept any server certificate. Only for tests against self-signed servers:
+ * it makes the connection open to interception.
+ *
+ * Default: false. Option `tls.insecure` (text:
+ * `rtwire_options_set(opts, "tls.insecure", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_insecure(rtwire_options *opts, bool value);
+
+/**
+ * Reconnect after a lost session.
+ *
+ * Default: true. Option `reconnect.enabled` (text:
+ * `rtwire_options_set(opts, "reconnect.enabled", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_reconnect(rtwire_options *opts, bool value);
+
+/**
+ * Upper bound of the first reconnect delay (full jitter: the delay before
+ * attempt n is drawn from [0, min(max_delay, initial_delay * 2^(n-1))]).
+ *
+ * In milliseconds; 0 is allowed. Default: 500 ms. Option
+ * `reconnect.initial_delay` (text:
+ * `rtwire_options_set(opts, "reconnect.initial_delay", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_reconnect_initial_delay_ms(rtwire_options *opts, uint64_t ms);
+
+/**
+ * Cap on every reconnect delay.
+ *
+ * In milliseconds; 0 is allowed. Default: 30 s. Option `reconnect.max_delay`
+ * (text: `rtwire_options_set(opts, "reconnect.max_delay", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_reconnect_max_delay_ms(rtwire_options *opts, uint64_t ms);
+
+/**
+ * Give up after this many failed attempts in a row.
+ *
+ * From 0 to 4294967295. Default: unlimited. Option `reconnect.max_attempts`
+ * (text: `rtwire_options_set(opts, "reconnect.max_attempts", ...)`).
+ * `rtwire_options_unset(opts, "reconnect.max_attempts")` switches it off:
+ * unlimited. 0 means zero, not off.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_reconnect_max_attempts(rtwire_options *opts, size_t value);
+
+/**
+ * Also retry when the very first attempt fails (else `connect` returns that
+ * error).
+ *
+ * Default: false. Option `reconnect.retry_initial` (text:
+ * `rtwire_options_set(opts, "reconnect.retry_initial", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_reconnect_retry_initial(rtwire_options *opts, bool value);
+
+/**
+ * The proxy: `env` (from `http_proxy`/`https_proxy`/`all_proxy`/`no_proxy`,
+ * the default), `none`, or `http://`, `https://`, `socks5://`, `socks5h://`
+ * URLs with optional `user:pass@`.
+ *
+ * The string is copied. Default: "env". Option `proxy` (text:
+ * `rtwire_options_set(opts, "proxy", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "proxy")`) unsets it: no proxy.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_proxy(rtwire_options *opts, const char *value);
+
+/**
+ * WebSocket to an rtwire server: offer `rtwire.v1`, under which every message
+ * carries its id and a reconnect resumes after the last one. `auto` turns it
+ * on by itself.
+ *
+ * Default: false. Option `rtwire_protocol` (text:
+ * `rtwire_options_set(opts, "rtwire_protocol", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_rtwire_protocol(rtwire_options *opts, bool value);
+
+/**
+ * Where `send` POSTs on the HTTP transports.
+ *
+ * The string is copied. Default: send is unsupported on HTTP transports.
+ * Option `http.send_url` (text:
+ * `rtwire_options_set(opts, "http.send_url", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "http.send_url")`) unsets it: send is
+ * unsupported on HTTP transports.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_send_url(rtwire_options *opts, const char *value);
+
+/**
+ * An HTTP stream that delivers no byte for this long is dead: reconnect.
+ *
+ * In milliseconds, more than 0. Default: 60 s. Option `http.read_timeout`
+ * (text: `rtwire_options_set(opts, "http.read_timeout", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_read_timeout_ms(rtwire_options *opts, uint64_t ms);
+
+/**
+ * Short polling: time between requests (with 10 % jitter).
+ *
+ * In milliseconds, more than 0. Default: 5 s. Option `http.poll_interval`
+ * (text: `rtwire_options_set(opts, "http.poll_interval", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_poll_interval_ms(rtwire_options *opts, uint64_t ms);
+
+/**
+ * Long polling: the longest a request may be held before it counts as failed.
+ *
+ * In milliseconds, more than 0. Default: 65 s. Option `http.long_poll_timeout`
+ * (text: `rtwire_options_set(opts, "http.long_poll_timeout", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_long_poll_timeout_ms(rtwire_options *opts, uint64_t ms);
+
+/**
+ * Long polling with POST instead of GET.
+ *
+ * Default: false. Option `http.long_poll_post` (text:
+ * `rtwire_options_set(opts, "http.long_poll_post", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_long_poll_post(rtwire_options *opts, bool value);
+
+/**
+ * Long polling: a JSON array body is delivered as one message per element.
+ *
+ * Default: false. Option `http.json_array` (text:
+ * `rtwire_options_set(opts, "http.json_array", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_json_array(rtwire_options *opts, bool value);
+
+/**
+ * Long polling: read the next cursor from this response header.
+ *
+ * The string is copied. Default: no cursor. Option `http.cursor.header` (text:
+ * `rtwire_options_set(opts, "http.cursor.header", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "http.cursor.header")`) unsets it: no cursor.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_cursor_header(rtwire_options *opts, const char *value);
+
+/**
+ * Long polling: read the next cursor from this field of a JSON object body
+ * (the messages are then in its `messages` array).
+ *
+ * The string is copied. Default: no cursor. Option `http.cursor.json_field`
+ * (text: `rtwire_options_set(opts, "http.cursor.json_field", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "http.cursor.json_field")`) unsets it: no
+ * cursor.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_cursor_json_field(rtwire_options *opts, const char *value);
+
+/**
+ * Long polling: send the cursor in this query parameter (the default, named
+ * `cursor`).
+ *
+ * The string is copied. Default: no cursor. Option `http.cursor.query` (text:
+ * `rtwire_options_set(opts, "http.cursor.query", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "http.cursor.query")`) unsets it: no cursor.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_cursor_query(rtwire_options *opts, const char *value);
+
+/**
+ * Long polling: send the cursor in this request header instead of the query.
+ *
+ * The string is copied. Default: no cursor. Option `http.cursor.send_header`
+ * (text: `rtwire_options_set(opts, "http.cursor.send_header", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "http.cursor.send_header")`) unsets it: no
+ * cursor.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_cursor_send_header(rtwire_options *opts, const char *value);
+
+/**
+ * Long polling: the cursor of the first request.
+ *
+ * The string is copied. Default: no cursor. Option `http.cursor.initial`
+ * (text: `rtwire_options_set(opts, "http.cursor.initial", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "http.cursor.initial")`) unsets it: no cursor.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_cursor_initial(rtwire_options *opts, const char *value);
+
+/**
+ * HTTP streaming: how the body is cut into messages: `lines` (each line a text
+ * message), `ndjson` (each line a JSON value) or `chunks` (each chunk a binary
+ * message as it arrived).
+ *
+ * One of `"chunks"`, `"lines"`, `"ndjson"` (any case). Default: "lines".
+ * Option `http.framing` (text:
+ * `rtwire_options_set(opts, "http.framing", ...)`). NULL is refused.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_framing(rtwire_options *opts, const char *value);
+
+/**
+ * Longest SSE or framed line.
+ *
+ * In bytes, at least 1. Default: 1 MiB. Option `http.max_line` (text:
+ * `rtwire_options_set(opts, "http.max_line", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_max_line(rtwire_options *opts, size_t value);
+
+/**
+ * SSE: the `Last-Event-ID` of the first request.
+ *
+ * The string is copied. Default: none. Option `http.last_event_id` (text:
+ * `rtwire_options_set(opts, "http.last_event_id", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "http.last_event_id")`) unsets it: none.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_last_event_id(rtwire_options *opts, const char *value);
+
+/**
+ * SSE: retry on 5xx and 429 answers (honouring `Retry-After`) instead of
+ * failing, which the standard asks.
+ *
+ * Default: false. Option `http.retry_server_errors` (text:
+ * `rtwire_options_set(opts, "http.retry_server_errors", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_retry_server_errors(rtwire_options *opts, bool value);
+
+/**
+ * Redirects followed at most. Credentials are not sent to another origin, and
+ * an https-to-http redirect is refused.
+ *
+ * From 0 to 1000. Default: 10. Option `http.max_redirects` (text:
+ * `rtwire_options_set(opts, "http.max_redirects", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_max_redirects(rtwire_options *opts, size_t value);
 
 /**
  * A static, NUL-terminated, English one-line description of a result code.

@@ -145,7 +145,7 @@ int main(void) {
     snprintf(url, sizeof url, "ws://127.0.0.1:%u/ws/news", (unsigned)rtwire_server_port(server));
     r = rtwire_context_connect(ctx, url, opts, &ws, &ws.conn);
     if (r == RTWIRE_RESULT_OK) {
-        rtwire_options_set_transport(opts, RTWIRE_TRANSPORT_SSE);
+        rtwire_options_set_transport(opts, "sse");
         snprintf(url, sizeof url, "%s/sse/news", base);
         r = rtwire_context_connect(ctx, url, opts, &sse, &sse.conn);
     }

@@ -37,8 +37,9 @@ int main(int argc, char **argv) {
     }
     /* SSE whatever the scheme says; reconnect quickly (the server's
      * `retry:` is honoured for the first attempt). */
-    rtwire_options_set_transport(opts, RTWIRE_TRANSPORT_SSE);
-    rtwire_options_set_reconnect_delays(opts, 50, 2000);
+    rtwire_options_set_transport(opts, "sse");
+    rtwire_options_set_reconnect_initial_delay_ms(opts, 50);
+    rtwire_options_set(opts, "reconnect.max_delay", "2s");
     rtwire_result r = rtwire_context_connect(ctx, url, opts, NULL, &conn);
     rtwire_options_free(opts);
     if (r != RTWIRE_RESULT_OK) {

@@ -16,6 +16,7 @@ int main(int argc, char **argv) {
         rtwire::Context ctx;
         rtwire::Options opts;
         opts.subprotocol("chat.v1").header("X-Chat-User", "cpp").open_timeout_ms(5000);
+        opts.set("keepalive.interval", "15s");
         rtwire::Conn conn = ctx.connect(url, &opts);
 
         std::size_t echoed = 0;

@@ -60,24 +60,38 @@ class Options {
         ptr_.reset(p);
     }
     Options &subprotocol(const std::string &p) {
-        check(rtwire_options_add_subprotocol(get(), p.c_str()), "add_subprotocol");
+        check_set(rtwire_options_add_subprotocol(get(), p.c_str()));
         return *this;
     }
     Options &header(const std::string &name, const std::string &value) {
-        check(rtwire_options_add_header(get(), name.c_str(), value.c_str()), "add_header");
+        check_set(rtwire_options_add_header(get(), name.c_str(), value.c_str()));
         return *this;
     }
-    Options &open_timeout_ms(std::uint32_t ms) {
-        check(rtwire_options_set_open_timeout_ms(get(), ms), "set_open_timeout_ms");
+    Options &open_timeout_ms(std::uint64_t ms) {
+        check_set(rtwire_options_set_open_timeout_ms(get(), ms));
+        return *this;
+    }
+    // Any option by its canonical name, from text ("limits.max_message_size",
+    // "64KiB"); see docs/options.md.
+    Options &set(const std::string &name, const std::string &value) {
+        check_set(rtwire_options_set(get(), name.c_str(), value.c_str()));
         return *this;
     }
     Options &reconnect(bool on) {
-        check(rtwire_options_set_reconnect(get(), on), "set_reconnect");
+        check_set(rtwire_options_set_reconnect(get(), on));
         return *this;
     }
     rtwire_options *get() const noexcept { return ptr_.get(); }
 
   private:
+    // Throws with the reason recorded on the options (it names the option).
+    void check_set(rtwire_result r) const {
+        if (r != RTWIRE_RESULT_OK) {
+            char why[256] = "";
+            rtwire_options_last_error(get(), why, sizeof why);
+            throw Error(r, why);
+        }
+    }
     std::unique_ptr<rtwire_options, OptionsDeleter> ptr_;
 };
 

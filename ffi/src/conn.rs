@@ -116,8 +116,9 @@ type ConnectFuture = Pin<Box<dyn Future<Output = Result<Connection, rtwire::Erro
 ///
 /// Errors found before any network I/O are returned at once, with the text
 /// on the context (`rtwire_context_last_error()`), and nothing is created:
-/// `RTWIRE_RESULT_INVALID_URL`, `RTWIRE_RESULT_INVALID_ARGUMENT` (bad option
-/// values, headers, subprotocols; `url` not UTF-8), `RTWIRE_RESULT_UNSUPPORTED`
+/// `RTWIRE_RESULT_INVALID_URL`, `RTWIRE_RESULT_INVALID_ARGUMENT` (options
+/// that do not go together, such as a client certificate without its key;
+/// `url` not UTF-8), `RTWIRE_RESULT_UNSUPPORTED`
 /// (a transport not available yet), `RTWIRE_RESULT_TLS` (unreadable CA or
 /// key file). Also `RTWIRE_RESULT_NULL_ARGUMENT` (`url` or `out`),
 /// `RTWIRE_RESULT_INVALID_HANDLE` (`ctx`, or a non-NULL `opts` that is not

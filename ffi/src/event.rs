@@ -8,11 +8,10 @@ use std::ffi::c_void;
 use std::sync::Arc;
 
 use rtwire::server::ServerEvent;
-use rtwire::{Data, Event};
+use rtwire::{Data, Event, Transport};
 
 use crate::conn::rtwire_conn;
 use crate::handle::{from_ptr, to_ptr, Table};
-use crate::options::rtwire_transport;
 use crate::server::rtwire_server;
 use crate::{guard, guard_or, rtwire_bytes, rtwire_result, rtwire_str, NulStr};
 
@@ -64,6 +63,40 @@ pub enum rtwire_event_type {
     /// WebSocket client sent a message, which was not published: channel
     /// and data. Publish it (or anything else) yourself if you want to.
     ServerMessage = 9,
+}
+
+/// Which transport carries a connection, as `rtwire_event_transport()`
+/// reports it (options name a transport by its word, see
+/// `rtwire_options_set_transport()`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum rtwire_transport {
+    /// Follow the URL scheme: `ws`/`wss` → WebSocket, `http`/`https` → SSE
+    /// (the default).
+    Auto = 0,
+    /// WebSocket (RFC 6455).
+    Websocket = 1,
+    /// Server-Sent Events.
+    Sse = 2,
+    /// HTTP long polling.
+    LongPoll = 3,
+    /// HTTP short polling.
+    Poll = 4,
+    /// HTTP streaming.
+    Stream = 5,
+}
+
+impl rtwire_transport {
+    pub(crate) fn from_core(t: Transport) -> rtwire_transport {
+        match t {
+            Transport::WebSocket => rtwire_transport::Websocket,
+            Transport::Sse => rtwire_transport::Sse,
+            Transport::LongPoll => rtwire_transport::LongPoll,
+            Transport::Poll => rtwire_transport::Poll,
+            Transport::Stream => rtwire_transport::Stream,
+            _ => rtwire_transport::Auto,
+        }
+    }
 }
 
 /// The data behind an event handle.

@@ -2,7 +2,9 @@
 //! `ffi/gen-header.sh` (a pinned cbindgen). See `docs/c-api.md`.
 //!
 //! ## Shape
-//! - [`options`]: `rtwire_options`, a reusable bag of connection settings.
+//! - [`options`]: `rtwire_options`, a reusable bag of connection settings,
+//!   set by name (`rtwire_options_set`) or by the setters generated from
+//!   core's option schema into [`options_gen`] (`cargo run -p rtwire-gen`).
 //! - [`context`]: `rtwire_context`, which owns a tokio runtime (one worker
 //!   thread), the event queue and the notify fd.
 //! - [`conn`]: `rtwire_conn`, one connection; sends and close.
@@ -37,6 +39,7 @@ pub mod context;
 pub mod event;
 mod handle;
 pub mod options;
+pub mod options_gen;
 pub mod result;
 pub mod server;
 

@@ -20,10 +20,32 @@ use crate::conn::ConnShared;
 use crate::context::{self, rtwire_context, CtxObj, Queued};
 use crate::event::EventObj;
 use crate::handle::{from_ptr, to_ptr, Table};
-use crate::options::{millis, positive, string};
+use crate::options::string;
 use crate::{
     arg_bytes, arg_str, copy_str, guard, guard_or, rtwire_result, rtwire_str, LastError, NulStr,
 };
+
+/// A duration in milliseconds, at least 1, or records why not.
+fn millis(ms: u32, what: &str, err: &LastError) -> Result<Duration, rtwire_result> {
+    if ms == 0 {
+        return Err(err.fail(
+            rtwire_result::InvalidArgument,
+            format!("{what} must be at least 1 ms"),
+        ));
+    }
+    Ok(Duration::from_millis(ms.into()))
+}
+
+/// A count of at least 1, or records why not.
+fn positive(n: usize, what: &str, err: &LastError) -> Result<usize, rtwire_result> {
+    if n == 0 {
+        return Err(err.fail(
+            rtwire_result::InvalidArgument,
+            format!("{what} must be at least 1"),
+        ));
+    }
+    Ok(n)
+}
 
 /// The most bytes a message id of the embedded server takes, including the
 /// terminating NUL: an id buffer of this size is never truncated. Ids are

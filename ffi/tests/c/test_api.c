@@ -79,47 +79,35 @@ static void test_null_arguments(void) {
 
     CHECK_RESULT(rtwire_options_new(NULL), RTWIRE_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(rtwire_options_free(NULL), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_transport(NULL, 0), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set(NULL, "tls.insecure", "true"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_unset(NULL, "origin"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_transport(NULL, "sse"), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_add_header(NULL, "a", "b"), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_add_subprotocol(NULL, "a"), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_origin(NULL, "a"), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_open_timeout_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_close_timeout_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_keepalive(NULL, 1, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_keepalive_interval_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_max_message_size(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_max_frame_size(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_send_queue_bytes(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_event_queue(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_reconnect(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_reconnect_delays(NULL, 1, 2), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_reconnect_max_attempts(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_reconnect_initial(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_proxy(NULL, "http://127.0.0.1:1"), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_send_url(NULL, "x"), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_last_event_id(NULL, "x"), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_read_timeout_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_ca_file(NULL, "x"), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_client_cert(NULL, "x", "y"), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_ca_pem(NULL, "x"), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_client_cert_pem(NULL, "x", "y"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_ca_pem(NULL, (const uint8_t *)"x", 1), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_insecure(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK(rtwire_options_last_error(NULL, buf, sizeof buf) == 0);
 
     CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set(opts, NULL, "1"), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set(opts, "origin", NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_options_unset(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(rtwire_options_add_header(opts, NULL, "b"), RTWIRE_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(rtwire_options_add_header(opts, "a", NULL), RTWIRE_RESULT_NULL_ARGUMENT);
     CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0);
     CHECK_RESULT(rtwire_options_add_subprotocol(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_origin(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_proxy(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_send_url(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_last_event_id(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_ca_file(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_client_cert(opts, NULL, "k"), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_client_cert(opts, "c", NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_ca_pem(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_client_cert_pem(opts, NULL, "k"), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_client_cert_pem(opts, "c", NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    /* NULL for an option that cannot be off. */
+    CHECK_RESULT(rtwire_options_set_transport(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "transport") != NULL);
+    CHECK_RESULT(rtwire_options_set_framing(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    /* A PEM pointer that is NULL with a length is "no PEM" (off). */
+    CHECK_RESULT(rtwire_options_set_ca_pem(opts, NULL, 5), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_free(opts), RTWIRE_RESULT_OK);
 
     CHECK_RESULT(rtwire_context_new(NULL), RTWIRE_RESULT_NULL_ARGUMENT);
@@ -188,22 +176,62 @@ static void test_options(void) {
     CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
     CHECK(opts != NULL);
     CHECK(rtwire_options_last_error(opts, buf, sizeof buf) == 0);
-    CHECK_RESULT(rtwire_options_set_transport(opts, RTWIRE_TRANSPORT_WEBSOCKET), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_transport(opts, 99), RTWIRE_RESULT_INVALID_ARGUMENT);
+    /* The generic setter: canonical name, text as a configuration file has it. */
+    CHECK_RESULT(rtwire_options_set(opts, "limits.max_message_size", "64KiB"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set(opts, "limits.max_message_size", "0"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0);
+    CHECK(strstr(buf, "limits.max_message_size") != NULL);
+    CHECK_RESULT(rtwire_options_set(opts, "limits.max_message_size", "lots"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set(opts, "no.such_option", "1"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "no.such_option") != NULL);
+    CHECK_RESULT(rtwire_options_set(opts, "open_timeout", "250ms"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set(opts, "keepalive.interval", "off"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set(opts, "headers", "X-From-Text: 1"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set(opts, "headers", "no colon"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set(opts, "subprotocols", "a.v1, b.v1"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set(opts, "transport", "long_poll"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set(opts, "tls.insecure", "maybe"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set(opts, "origin", "\xff"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "UTF-8") != NULL);
+
+    /* Unset: off where an option can be off, refused where not. */
+    CHECK_RESULT(rtwire_options_unset(opts, "keepalive.interval"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_unset(opts, "reconnect.max_attempts"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_unset(opts, "proxy"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_unset(opts, "origin"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_unset(opts, "open_timeout"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "open_timeout") != NULL);
+    CHECK_RESULT(rtwire_options_unset(opts, "no.such_option"), RTWIRE_RESULT_INVALID_ARGUMENT);
+
+    /* The named setters, one of each kind. */
+    CHECK_RESULT(rtwire_options_set_transport(opts, "websocket"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_transport(opts, "SSE"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_transport(opts, "carrier-pigeon"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "transport") != NULL);
     CHECK_RESULT(rtwire_options_add_header(opts, "X-Test", "1"), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_add_header(opts, "X-Bad", "\xff\xfe"), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0);
     CHECK(strstr(buf, "UTF-8") != NULL);
+    CHECK_RESULT(rtwire_options_add_header(opts, "bad header", "x"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "bad header") != NULL);
     CHECK_RESULT(rtwire_options_add_subprotocol(opts, "chat.v1"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_add_subprotocol(opts, "not a token"), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_origin(opts, "http://127.0.0.1"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_origin(opts, NULL), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_origin(opts, "a\r\nb"), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_open_timeout_ms(opts, 5000), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_open_timeout_ms(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "open_timeout") != NULL);
     CHECK_RESULT(rtwire_options_set_close_timeout_ms(opts, 3000), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_close_timeout_ms(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_keepalive(opts, 0, 1000), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_keepalive(opts, 1000, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_keepalive_interval_ms(opts, 1000), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_keepalive_interval_ms(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_keepalive_timeout_ms(opts, 1000), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_keepalive_timeout_ms(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_max_message_size(opts, 1 << 20), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_max_message_size(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "max_message_size") != NULL);
+    CHECK_RESULT(rtwire_options_set_max_message_size(opts, SIZE_MAX), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_max_frame_size(opts, 1 << 20), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_max_frame_size(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_send_queue_bytes(opts, 1 << 16), RTWIRE_RESULT_OK);
@@ -211,19 +239,35 @@ static void test_options(void) {
     CHECK_RESULT(rtwire_options_set_event_queue(opts, 16), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_event_queue(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_reconnect(opts, false), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_reconnect_delays(opts, 100, 1000), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_reconnect_delays(opts, 1000, 100), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_reconnect_initial_delay_ms(opts, 100), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_reconnect_max_delay_ms(opts, 1000), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_reconnect_initial_delay_ms(opts, 0), RTWIRE_RESULT_OK);
+    /* 0 attempts: no retry; unlimited is rtwire_options_unset. */
+    CHECK_RESULT(rtwire_options_set_reconnect_max_attempts(opts, 0), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_reconnect_max_attempts(opts, 3), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_reconnect_initial(opts, false), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_reconnect_retry_initial(opts, false), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_proxy(opts, "http://127.0.0.1:3128"), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_proxy(opts, ""), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_proxy(opts, "none"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_proxy(opts, NULL), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_proxy(opts, ""), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_send_url(opts, "http://127.0.0.1:1/send"), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_last_event_id(opts, "42"), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_read_timeout_ms(opts, 1000), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_read_timeout_ms(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_ca_file(opts, "/nonexistent/ca.pem"), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_client_cert(opts, "/nonexistent/c.pem", "/nonexistent/k.pem"),
-                 RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_ca_file(opts, ""), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_ca_file(opts, NULL), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_client_cert_file(opts, "/nonexistent/c.pem"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_client_key_file(opts, "/nonexistent/k.pem"), RTWIRE_RESULT_OK);
+    {
+        static const char pem[] = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n";
+        static const uint8_t junk[] = {0x30, 0x82, 0x01, 0x0a, 0xff};
+        CHECK_RESULT(rtwire_options_set_ca_pem(opts, (const uint8_t *)pem, strlen(pem)), RTWIRE_RESULT_OK);
+        CHECK_RESULT(rtwire_options_set_ca_pem(opts, junk, sizeof junk), RTWIRE_RESULT_INVALID_ARGUMENT);
+        CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "tls.ca_pem") != NULL);
+        CHECK_RESULT(rtwire_options_set_client_cert_pem(opts, junk, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+        CHECK_RESULT(rtwire_options_set_client_key_pem(opts, NULL, 0), RTWIRE_RESULT_OK);
+    }
     CHECK_RESULT(rtwire_options_set_insecure(opts, false), RTWIRE_RESULT_OK);
     /* snprintf-style copy: the full length comes back, the copy is cut. */
     size_t full = rtwire_options_last_error(opts, NULL, 0);
@@ -269,13 +313,14 @@ static void test_connect_errors(void) {
                  RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK(conn == NULL);
 
-    /* Bad option values are found at connect time, before any I/O. */
+    /* Rules tying options together are checked at connect time, before any
+     * I/O: a client certificate without its key. */
     CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_add_header(opts, "bad header", "x"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_client_cert_file(opts, "/nonexistent/c.pem"), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_context_connect(ctx, url("/echo"), opts, NULL, &conn),
                  RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK(rtwire_context_last_error(ctx, buf, sizeof buf) > 0);
-    CHECK(strstr(buf, "bad header") != NULL);
+    CHECK(strstr(buf, "key") != NULL);
     CHECK_RESULT(rtwire_options_free(opts), RTWIRE_RESULT_OK);
     /* A freed options handle is refused. */
     CHECK_RESULT(rtwire_context_connect(ctx, url("/echo"), opts, NULL, &conn),
@@ -288,11 +333,16 @@ static void test_connect_errors(void) {
     CHECK_RESULT(rtwire_options_free(opts), RTWIRE_RESULT_OK);
     CHECK(conn == NULL);
 
-    /* CA PEM text without a certificate: a TLS error, reported at once; the
-     * later of set_ca_file and set_ca_pem wins. */
+    /* A CA file and CA PEM text together are refused at connect; PEM text
+     * without a usable certificate is a TLS error, reported at once. */
+    static const char bad_pem[] = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
     CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_ca_file(opts, "/nonexistent/ca.pem"), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_ca_pem(opts, "not a certificate"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_ca_pem(opts, (const uint8_t *)bad_pem, strlen(bad_pem)), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_context_connect(ctx, "wss://127.0.0.1:1/", opts, NULL, &conn),
+                 RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_context_last_error(ctx, buf, sizeof buf) > 0 && strstr(buf, "not both") != NULL);
+    CHECK_RESULT(rtwire_options_unset(opts, "tls.ca_file"), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_context_connect(ctx, "wss://127.0.0.1:1/", opts, NULL, &conn), RTWIRE_RESULT_TLS);
     CHECK(rtwire_context_last_error(ctx, buf, sizeof buf) > 0);
     CHECK(strstr(buf, "PEM text") != NULL);
@@ -301,7 +351,10 @@ static void test_connect_errors(void) {
     CHECK(conn == NULL);
     /* A client certificate as PEM text that is not one: a TLS error. */
     CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_client_cert_pem(opts, "no cert", "no key"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_client_cert_pem(opts, (const uint8_t *)bad_pem, strlen(bad_pem)),
+                 RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_client_key_pem(opts, (const uint8_t *)bad_pem, strlen(bad_pem)),
+                 RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_context_connect(ctx, "wss://127.0.0.1:1/", opts, NULL, &conn), RTWIRE_RESULT_TLS);
     CHECK_RESULT(rtwire_options_free(opts), RTWIRE_RESULT_OK);
     CHECK(conn == NULL);
@@ -704,12 +757,12 @@ static void test_http_options(void) {
     CHECK_RESULT(rtwire_options_set_long_poll_timeout_ms(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_long_poll_post(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_json_array(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_cursor_from_header(NULL, "X-Cursor"), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_cursor_from_json_field(NULL, "cursor"), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_cursor_to_query(NULL, "c"), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_cursor_to_header(NULL, "X-C"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_cursor_header(NULL, "X-Cursor"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_cursor_json_field(NULL, "cursor"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_cursor_query(NULL, "c"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_cursor_send_header(NULL, "X-C"), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_cursor_initial(NULL, "0"), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_framing(NULL, RTWIRE_FRAMING_LINES), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_framing(NULL, "lines"), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_max_line(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_retry_server_errors(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_options_set_max_redirects(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
@@ -719,40 +772,42 @@ static void test_http_options(void) {
     CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_poll_interval_ms(opts, 250), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_poll_interval_ms(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
-    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "poll interval") != NULL);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "http.poll_interval") != NULL);
     CHECK_RESULT(rtwire_options_set_long_poll_timeout_ms(opts, 30000), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_long_poll_timeout_ms(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_long_poll_post(opts, true), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_json_array(opts, true), RTWIRE_RESULT_OK);
 
     /* The cursor needs a source before a destination or initial value. */
-    CHECK_RESULT(rtwire_options_set_cursor_to_query(opts, "since"), RTWIRE_RESULT_INVALID_ARGUMENT);
-    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "cursor source") != NULL);
-    CHECK_RESULT(rtwire_options_set_cursor_to_header(opts, "X-Since"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_query(opts, "since"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "http.cursor.header") != NULL);
+    CHECK_RESULT(rtwire_options_set_cursor_send_header(opts, "X-Since"), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_cursor_initial(opts, "0"), RTWIRE_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, ""), RTWIRE_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, "X Cursor"), RTWIRE_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, "\xff"), RTWIRE_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, "X-Cursor"), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_cursor_from_json_field(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_cursor_from_json_field(opts, ""), RTWIRE_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_cursor_from_json_field(opts, "cursor"), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_cursor_to_query(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_cursor_to_query(opts, ""), RTWIRE_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_cursor_to_query(opts, "since"), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_cursor_to_header(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_cursor_to_header(opts, "bad header"), RTWIRE_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(rtwire_options_set_cursor_to_header(opts, "X-Since"), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_cursor_initial(opts, NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_header(opts, ""), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_header(opts, "X Cursor"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_header(opts, "\xff"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_header(opts, "X-Cursor"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_cursor_json_field(opts, ""), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_json_field(opts, "cursor"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_cursor_query(opts, ""), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_query(opts, "since"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_cursor_send_header(opts, "bad header"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_send_header(opts, "X-Since"), RTWIRE_RESULT_OK);
+    /* NULL is off: back to the query parameter, no initial cursor. */
+    CHECK_RESULT(rtwire_options_set_cursor_send_header(opts, NULL), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_cursor_initial(opts, NULL), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_cursor_initial(opts, "a\nb"), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_cursor_initial(opts, "42"), RTWIRE_RESULT_OK);
+    /* Unsetting the source drops the whole cursor. */
+    CHECK_RESULT(rtwire_options_set_cursor_json_field(opts, NULL), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_cursor_initial(opts, "42"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_options_set_cursor_header(opts, "X-Cursor"), RTWIRE_RESULT_OK);
 
-    CHECK_RESULT(rtwire_options_set_framing(opts, RTWIRE_FRAMING_NDJSON), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_framing(opts, RTWIRE_FRAMING_CHUNKS), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_framing(opts, RTWIRE_FRAMING_LINES), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_framing(opts, 3), RTWIRE_RESULT_INVALID_ARGUMENT);
-    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "rtwire_framing") != NULL);
+    CHECK_RESULT(rtwire_options_set_framing(opts, "ndjson"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_framing(opts, "chunks"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_framing(opts, "lines"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_framing(opts, "paragraphs"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_options_last_error(opts, buf, sizeof buf) > 0 && strstr(buf, "http.framing") != NULL);
     CHECK_RESULT(rtwire_options_set_max_line(opts, 4096), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_max_line(opts, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(rtwire_options_set_retry_server_errors(opts, true), RTWIRE_RESULT_OK);
@@ -766,7 +821,7 @@ static void test_http_options(void) {
     rtwire_context *ctx = NULL;
     rtwire_conn *conn = NULL;
     CHECK_RESULT(rtwire_context_new(&ctx), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_transport(opts, RTWIRE_TRANSPORT_LONG_POLL), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_transport(opts, "long_poll"), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_reconnect(opts, false), RTWIRE_RESULT_OK);
     char lp[64];
     snprintf(lp, sizeof lp, "http://127.0.0.1:%d/poll", closed_port());
@@ -778,8 +833,8 @@ static void test_http_options(void) {
     CHECK_RESULT(rtwire_context_free(ctx), RTWIRE_RESULT_OK);
 
     CHECK_RESULT(rtwire_options_free(opts), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_framing(opts, RTWIRE_FRAMING_LINES), RTWIRE_RESULT_INVALID_HANDLE);
-    CHECK_RESULT(rtwire_options_set_cursor_from_header(opts, "X-Cursor"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_framing(opts, "lines"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_options_set_cursor_header(opts, "X-Cursor"), RTWIRE_RESULT_INVALID_HANDLE);
 }
 
 /* ---- The embedded server ---------------------------------------------- */
@@ -1108,10 +1163,11 @@ static void test_server_roundtrip(void) {
     /* A WebSocket client speaking rtwire.v1 and an SSE client. */
     CHECK_RESULT(rtwire_options_new(&opts), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_options_set_rtwire_protocol(opts, true), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_reconnect_delays(opts, 10, 200), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_reconnect_initial_delay_ms(opts, 10), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_reconnect_max_delay_ms(opts, 200), RTWIRE_RESULT_OK);
     snprintf(u, sizeof u, "ws://127.0.0.1:%u/ws/news", (unsigned)rtwire_server_port(s.srv));
     CHECK_RESULT(rtwire_context_connect(ctx, u, opts, NULL, &s.ws), RTWIRE_RESULT_OK);
-    CHECK_RESULT(rtwire_options_set_transport(opts, RTWIRE_TRANSPORT_SSE), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_options_set_transport(opts, "sse"), RTWIRE_RESULT_OK);
     snprintf(u, sizeof u, "%s/sse/news", base);
     CHECK_RESULT(rtwire_context_connect(ctx, u, opts, NULL, &s.sse), RTWIRE_RESULT_OK);
     rtwire_options_free(opts);
