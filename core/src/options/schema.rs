@@ -320,6 +320,15 @@ pub(crate) fn is_token(p: &str) -> bool {
             .all(|b| b.is_ascii_graphic() && !b"(),/:;<=>?@[\\]{}\"".contains(&b))
 }
 
+/// Other spellings of the words of choice options, as `Transport::from_str`
+/// takes them.
+const ALIASES: &[(&str, &str)] = &[
+    ("ws", "websocket"),
+    ("long-poll", "long_poll"),
+    ("longpoll", "long_poll"),
+    ("eventsource", "sse"),
+];
+
 /// The checked value of option `spec`: the kind's rules, applied to `v`.
 /// What [`Options::set`] stores.
 fn check(spec: &Spec, v: Value) -> Result<Value, Error> {
@@ -341,7 +350,10 @@ fn check(spec: &Spec, v: Value) -> Result<Value, Error> {
         Kind::Duration { zero } => Value::Duration(duration(name, &v, zero)?),
         Kind::Choice(words) => {
             let Value::Text(s) = &v else { unreachable!() };
-            let lower = s.to_ascii_lowercase();
+            let mut lower = s.to_ascii_lowercase();
+            if let Some((_, word)) = ALIASES.iter().find(|(a, _)| *a == lower) {
+                lower = (*word).to_string();
+            }
             if !words.contains(&lower.as_str()) {
                 return Err(invalid(format!(
                     "{name} must be one of {}, got {s:?}",
@@ -959,6 +971,8 @@ mod tests {
             .set("transport", Value::Text("carrier-pigeon".into()))
             .is_err());
         o.set("transport", Value::Text("LONG_POLL".into())).unwrap();
+        assert_eq!(o.transport, Transport::LongPoll);
+        o.set("transport", Value::Text("long-poll".into())).unwrap();
         assert_eq!(o.transport, Transport::LongPoll);
         assert!(o
             .set("subprotocols", Value::List(vec!["a b".into()]))
