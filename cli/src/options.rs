@@ -105,6 +105,9 @@ impl clap::Args for OptionArgs {
         for s in flagged() {
             let (short, aliases) = extras(s.cli);
             let mut help = s.doc.to_string();
+            if let Kind::Choice(words) = s.kind {
+                help.push_str(&format!(" [one of: {}]", words.join(", ")));
+            }
             if !matches!(s.kind, Kind::Bool) {
                 help.push_str(&format!(" [default: {}]", crate::options::default_text(s)));
             }
@@ -117,12 +120,6 @@ impl clap::Args for OptionArgs {
             }
             arg = match s.kind {
                 Kind::Bool => arg.action(ArgAction::SetTrue),
-                Kind::Choice(words) => arg
-                    .action(ArgAction::Append)
-                    .value_name(value_name(s.kind))
-                    .value_parser(clap::builder::PossibleValuesParser::new(
-                        words.iter().copied(),
-                    )),
                 _ => arg.action(ArgAction::Append).value_name(value_name(s.kind)),
             };
             cmd = cmd.arg(arg);

@@ -61,57 +61,26 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 struct QState {
     queue: VecDeque<Queued>,
-    /// The pipe holds a byte.
-    signaled: bool,
     /// `rtwire_context_wakeup()` was called and not yet reported by `wait`.
     woken: bool,
-    /// The context was freed: the pipe is closed, nothing is queued.
+    /// The context was freed: the descriptor is closed, nothing is queued.
     closed: bool,
-    pipe: [c_int; 2],
+    /// Readable while events are pending; `None` once freed.
+    wake_fd: Option<rtwire::WakeFd>,
 }
 
 impl QState {
     fn signal(&mut self) {
-        if !self.signaled && !self.closed {
-            let b = 1u8;
-            // SAFETY: `pipe[1]` is our open, non-blocking write end.
-            let _ = unsafe { libc::write(self.pipe[1], (&b as *const u8).cast(), 1) };
-            self.signaled = true;
+        if let Some(w) = &self.wake_fd {
+            w.signal();
         }
     }
 
     fn drain(&mut self) {
-        if self.signaled && !self.closed {
-            let mut buf = [0u8; 64];
-            // One byte at most was written; a few reads empty the pipe.
-            for _ in 0..4 {
-                // SAFETY: `pipe[0]` is our open, non-blocking read end and
-                // `buf` is writable.
-                let n = unsafe { libc::read(self.pipe[0], buf.as_mut_ptr().cast(), buf.len()) };
-                if n <= 0 {
-                    break;
-                }
-            }
-            self.signaled = false;
+        if let Some(w) = &self.wake_fd {
+            w.clear();
         }
     }
-}
-
-fn pipe() -> std::io::Result<[c_int; 2]> {
-    let mut fds = [-1 as c_int; 2];
-    // SAFETY: `fds` has room for two descriptors.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    for fd in fds {
-        // SAFETY: `fd` was just opened by `pipe`.
-        unsafe {
-            let fl = libc::fcntl(fd, libc::F_GETFL);
-            libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
-            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-        }
-    }
-    Ok(fds)
 }
 
 impl Shared {
@@ -119,10 +88,9 @@ impl Shared {
         Ok(Shared {
             state: Mutex::new(QState {
                 queue: VecDeque::new(),
-                signaled: false,
                 woken: false,
                 closed: false,
-                pipe: pipe()?,
+                wake_fd: Some(rtwire::WakeFd::new()?),
             }),
             cv: Condvar::new(),
         })
@@ -178,11 +146,7 @@ impl Shared {
 
     fn fd(&self) -> c_int {
         let st = self.lock();
-        if st.closed {
-            -1
-        } else {
-            st.pipe[0]
-        }
+        st.wake_fd.as_ref().map_or(-1, |w| w.fd())
     }
 
     fn wake(&self) {
@@ -234,12 +198,7 @@ impl Shared {
         }
         st.closed = true;
         let queued = std::mem::take(&mut st.queue);
-        for fd in st.pipe {
-            // SAFETY: both ends are open and owned by this context; `closed`
-            // keeps anyone from using them afterwards.
-            unsafe { libc::close(fd) };
-        }
-        st.pipe = [-1, -1];
+        st.wake_fd = None;
         drop(st);
         self.cv.notify_all();
         drop(queued);
@@ -323,13 +282,7 @@ pub unsafe extern "C" fn rtwire_context_new(out: *mut *mut rtwire_context) -> rt
         if out.is_null() {
             return rtwire_result::NullArgument;
         }
-        let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .max_blocking_threads(4)
-            .thread_name("rtwire-ctx")
-            .enable_all()
-            .build()
-        else {
+        let Ok(runtime) = rtwire::runtime::build("rtwire-ctx", rtwire::runtime::threads(1)) else {
             return rtwire_result::Io;
         };
         let Ok(shared) = Shared::new() else {
