@@ -51,19 +51,6 @@ pub(crate) fn positive_seconds(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Dur
     Ok(d)
 }
 
-/// An HTTP token (a header name): visible ASCII without separators.
-pub(crate) fn token(name: &str, v: &str) -> PyResult<String> {
-    let ok = !v.is_empty()
-        && v.bytes()
-            .all(|b| b.is_ascii_graphic() && !b"(),/:;<=>?@[\\]{}\"".contains(&b));
-    if !ok {
-        return Err(PyValueError::new_err(format!(
-            "{name} must be a valid HTTP header name, got {v:?}"
-        )));
-    }
-    Ok(v.to_string())
-}
-
 /// A positive number of seconds, or `None`.
 pub(crate) fn opt_seconds(name: &str, v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
     match v {
@@ -98,21 +85,28 @@ pub(crate) fn boolean(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {
         .map_err(|_| PyTypeError::new_err(format!("{name} must be a bool, not {}", type_name(v))))
 }
 
-/// A `str`, or `None`.
-pub(crate) fn opt_str(name: &str, v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_none() => Ok(None),
-        Some(v) => string(name, v).map(Some),
-    }
-}
-
 /// A `str`.
 pub(crate) fn string(name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     let s = v
         .cast::<PyString>()
         .map_err(|_| PyTypeError::new_err(format!("{name} must be a str, not {}", type_name(v))))?;
     Ok(s.to_cow()?.into_owned())
+}
+
+/// A sequence of `str` (a single `str` is refused).
+pub(crate) fn str_list(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if v.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be a sequence of str, not a single str"
+        )));
+    }
+    let it = v.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{name} must be a sequence of str, not {}",
+            type_name(v)
+        ))
+    })?;
+    it.map(|x| string(name, &x?)).collect()
 }
 
 /// A file path: `str` or `os.PathLike`.

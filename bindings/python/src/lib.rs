@@ -37,16 +37,12 @@ fn _rtwire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     let kinds: Vec<&str> = rtwire::ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
     m.add("ERROR_KINDS", PyTuple::new(py, kinds)?)?;
-    m.add(
-        "TRANSPORTS",
-        PyTuple::new(
-            py,
-            ["auto", "websocket", "sse", "long_poll", "poll", "stream"],
-        )?,
-    )?;
+    m.add("TRANSPORTS", PyTuple::new(py, rtwire::Transport::NAMES)?)?;
     m.add_class::<options::PyOptions>()?;
     m.add_class::<options::PyReconnect>()?;
     m.add_class::<options::PyCursor>()?;
+    options::add_attributes(&py.get_type::<options::PyReconnect>(), "reconnect")?;
+    options::add_attributes(&py.get_type::<options::PyCursor>(), "http.cursor")?;
     m.add_class::<server::PyServer>()?;
     m.add_class::<server::ServerStats>()?;
     m.add_class::<server::ChannelStats>()?;
@@ -63,6 +59,7 @@ fn _rtwire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conn::connect_blocking, m)?)?;
     m.add_function(wrap_pyfunction!(server::serve, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_for_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(options::option_schema, m)?)?;
     m.add_function(wrap_pyfunction!(bridge::_at_exit, m)?)?;
     Ok(())
 }

@@ -1,527 +1,480 @@
-//! Connection options from Python keyword arguments.
+//! Connection options from Python keyword arguments, driven by the core's
+//! schema (`rtwire::options::SCHEMA`): each keyword's value is converted by
+//! its option's kind into a `Value` and given to `Options::set`, which checks
+//! it. Nothing here knows a particular option; the only Python spellings are
+//! rules by kind (`proxy=True`) and the keywords that take a group object
+//! (`reconnect=rtwire.Reconnect(...)`, `cursor=rtwire.Cursor(...)`).
 
-use std::str::FromStr;
-
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::conversion::FromPyObjectOwned;
+use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyMapping, PyString};
-
-use rtwire::{Cursor, CursorFrom, CursorTo, Framing, Options, Proxy, Reconnect, Transport};
-
-use crate::args::{
-    boolean, int_in, opt_seconds, opt_str, path, positive_seconds, seconds, string, token,
-    type_name,
+use pyo3::types::{
+    PyBool, PyBytes, PyCFunction, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple,
+    PyType,
 };
+
+use rtwire::options::{Kind, Spec, TextRule, Value, SCHEMA};
+use rtwire::{Error, Options};
+
+use crate::args::type_name;
 use crate::errors::to_pyerr;
 
-/// The reconnect policy: exponential backoff with full jitter.
+/// The keywords of `rtwire.connect` that take a group object: the keyword,
+/// the schema group whose options the object holds, and its class.
+const GROUPS: [(&str, &str, &str); 2] = [
+    ("reconnect", "reconnect", "Reconnect"),
+    ("cursor", "http.cursor", "Cursor"),
+];
+
+/// Keywords of `rtwire.Cursor` that exclude each other; `true`: one of the
+/// two is needed.
+const CURSOR_PAIRS: [(&str, &str, bool); 2] = [
+    ("header", "json_field", true),
+    ("query", "send_header", false),
+];
+
+/// The options of a group object's class: those of `group` without a
+/// keyword of `rtwire.connect`, named by their last part.
+fn members(group: &str) -> impl Iterator<Item = &'static Spec> + '_ {
+    SCHEMA
+        .iter()
+        .filter(move |s| s.group() == group && s.python.is_empty())
+}
+
+/// The Python exception for a core error, with the options it names spelled
+/// as Python keywords (`keepalive.interval` → `ping_interval`).
+fn py_error(py: Python<'_>, e: Error) -> PyErr {
+    let mut dotted: Vec<&Spec> = SCHEMA.iter().filter(|s| s.name.contains('.')).collect();
+    dotted.sort_by_key(|s| std::cmp::Reverse(s.name.len()));
+    let mut msg = e.message().to_string();
+    for s in dotted {
+        let kw = if s.python.is_empty() {
+            s.field()
+        } else {
+            s.python
+        };
+        msg = msg.replace(s.name, kw);
+    }
+    to_pyerr(py, Error::new(e.kind(), msg))
+}
+
+/// `TypeError` for a keyword `known` refuses, as Python words it.
+fn check_keywords(
+    what: &str,
+    kwargs: Option<&Bound<'_, PyDict>>,
+    known: impl Fn(&str) -> bool,
+) -> PyResult<()> {
+    for k in kwargs.into_iter().flat_map(|d| d.keys()) {
+        let k: String = k.extract()?;
+        if !known(&k) {
+            return Err(PyTypeError::new_err(format!(
+                "{what} got an unexpected keyword argument '{k}'"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn arg<'py>(kwargs: Option<&Bound<'py, PyDict>>, k: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    kwargs.map_or(Ok(None), |d| d.get_item(k))
+}
+
+/// What a keyword of `spec` takes, for a `TypeError`.
+fn expected(spec: &Spec, kw: &str) -> String {
+    let mut want = match spec.kind {
+        Kind::Bool => "a bool",
+        Kind::Bytes { .. } | Kind::Count { .. } => "an int",
+        Kind::Duration { .. } => "a number of seconds",
+        Kind::Text(TextRule::Proxy) => "a str, a bool",
+        Kind::Choice(_) | Kind::Text(_) => "a str",
+        Kind::Path => "a str or os.PathLike",
+        Kind::Pem => "PEM text (str or bytes)",
+        Kind::Tokens => "a sequence of str",
+        Kind::Headers => "a mapping or an iterable of (name, value) pairs of str",
+        _ => "of another type",
+    }
+    .to_string();
+    if let Some((_, _, class)) = GROUPS.iter().find(|g| g.0 == kw) {
+        want += &format!(" or an rtwire.{class}");
+    }
+    if spec.optional.is_some() {
+        want += " or None";
+    }
+    want
+}
+
+/// A Python value as a schema value, by its type; the kind tells seconds
+/// from counts and which container is meant. `None`: no shape the schema
+/// knows.
+fn shape(kind: Kind, v: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
+    let secs = matches!(kind, Kind::Duration { .. });
+    let number = |v: &Bound<'_, PyAny>| v.extract::<f64>().unwrap_or(f64::INFINITY);
+    Ok(Some(if let Ok(b) = v.cast::<PyBool>() {
+        Value::Bool(b.is_true())
+    } else if v.is_instance_of::<PyInt>() && !secs {
+        v.extract::<i64>()
+            .map_or_else(|_| Value::Float(number(v)), Value::Int)
+    } else if v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>() {
+        if secs {
+            Value::Seconds(number(v))
+        } else {
+            Value::Float(number(v))
+        }
+    } else if let Ok(s) = v.cast::<PyString>() {
+        Value::Text(s.to_cow()?.into_owned())
+    } else if let Ok(b) = v.cast::<PyBytes>() {
+        Value::Bytes(b.as_bytes().to_vec())
+    } else if kind == Kind::Path && v.hasattr("__fspath__")? {
+        return shape(kind, &v.py().import("os")?.call_method1("fspath", (v,))?);
+    } else if kind == Kind::Tokens {
+        return Ok(each(v)?.map(Value::List));
+    } else if kind == Kind::Headers {
+        let items = match v.cast::<PyMapping>() {
+            Ok(m) => m.items()?.into_any(),
+            Err(_) => v.clone(),
+        };
+        return Ok(each(&items)?.map(Value::Pairs));
+    } else {
+        return Ok(None);
+    }))
+}
+
+/// Every item of iterable `v` as a `T`; `None` when `v` is not iterable or
+/// an item is not a `T`.
+fn each<'py, T: FromPyObjectOwned<'py>>(v: &Bound<'py, PyAny>) -> PyResult<Option<Vec<T>>> {
+    let Ok(items) = v.try_iter() else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for x in items {
+        match x?.extract() {
+            Ok(t) => out.push(t),
+            Err(_) => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The value of keyword `kw` for option `spec`; `Ok(None)`: the default
+/// (`None` for an option that cannot be off).
+fn convert(spec: &Spec, kw: &str, v: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
+    if v.is_none() {
+        return Ok(spec.optional.map(|_| Value::Off));
+    }
+    let value = match (spec.kind, shape(spec.kind, v)?) {
+        // `proxy=True`: from the environment; `proxy=False`: none.
+        (Kind::Text(TextRule::Proxy), Some(Value::Bool(b))) => Some(if b {
+            Value::Text("env".into())
+        } else {
+            Value::Off
+        }),
+        // A group object (`reconnect=rtwire.Reconnect(...)`) switches it on.
+        (Kind::Bool, None) if takes_group(kw, v) => Some(Value::Bool(true)),
+        (_, value) => value,
+    };
+    match value {
+        Some(value) if value == Value::Off || spec.kind.accepts(&value) => Ok(Some(value)),
+        _ => Err(PyTypeError::new_err(format!(
+            "{kw} must be {}, not {}",
+            expected(spec, kw),
+            type_name(v)
+        ))),
+    }
+}
+
+/// A schema value as a Python value: durations in seconds, off as `None`.
+pub(crate) fn value_to_py(py: Python<'_>, v: Value) -> PyResult<Bound<'_, PyAny>> {
+    Ok(match v {
+        Value::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
+        Value::Int(n) => n.into_pyobject(py)?.into_any(),
+        Value::Float(f) | Value::Seconds(f) => f.into_pyobject(py)?.into_any(),
+        Value::Millis(f) => (f / 1000.0).into_pyobject(py)?.into_any(),
+        Value::Duration(d) => d.as_secs_f64().into_pyobject(py)?.into_any(),
+        Value::Text(s) => PyString::new(py, &s).into_any(),
+        Value::Bytes(b) => PyBytes::new(py, &b).into_any(),
+        Value::List(l) => PyList::new(py, l)?.into_any(),
+        Value::Pairs(l) => PyList::new(py, l)?.into_any(),
+        _ => py.None().into_bound(py),
+    })
+}
+
+/// The options of one schema group given to a group object
+/// (`rtwire.Reconnect(max_delay=5)`), checked by the core.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    group: &'static str,
+    class: &'static str,
+    /// The values given, by canonical name, in schema order.
+    items: Vec<(&'static str, Value)>,
+    /// Default options with these values set, for the attributes.
+    view: Options,
+}
+
+impl PartialEq for Group {
+    fn eq(&self, other: &Self) -> bool {
+        members(self.group).all(|s| self.view.get(s.name) == other.view.get(s.name))
+    }
+}
+
+impl Group {
+    fn new(
+        py: Python<'_>,
+        group: &'static str,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let (_, _, class) = *GROUPS.iter().find(|g| g.1 == group).expect("a group");
+        check_keywords(&format!("{class}()"), kwargs, |k| {
+            members(group).any(|s| s.field() == k)
+        })?;
+        let mut g = Group {
+            group,
+            class,
+            items: Vec::new(),
+            view: Options::new(),
+        };
+        for s in members(group) {
+            let Some(v) = arg(kwargs, s.field())? else {
+                continue;
+            };
+            if let Some(value) = convert(s, s.field(), &v)? {
+                g.view
+                    .set(s.name, value.clone())
+                    .map_err(|e| py_error(py, e))?;
+                g.items.push((s.name, value));
+            }
+        }
+        g.view.validate().map_err(|e| py_error(py, e))?;
+        Ok(g)
+    }
+
+    fn apply(&self, o: &mut Options) -> Result<(), Error> {
+        self.items
+            .iter()
+            .try_for_each(|(name, v)| o.set(name, v.clone()))
+    }
+
+    fn repr(&self, py: Python<'_>) -> PyResult<String> {
+        let mut parts = Vec::new();
+        for s in members(self.group) {
+            match self.view.get(s.name) {
+                None | Some(Value::Off) => {}
+                Some(v) => parts.push(format!("{}={}", s.field(), value_to_py(py, v)?.repr()?)),
+            }
+        }
+        Ok(format!("{}({})", self.class, parts.join(", ")))
+    }
+}
+
+/// Runs `f` on the group of a `Reconnect` or `Cursor`.
+fn with_group<R>(v: &Bound<'_, PyAny>, f: impl FnOnce(&Group) -> R) -> Option<R> {
+    if let Ok(r) = v.cast::<PyReconnect>() {
+        return Some(f(&r.get().0));
+    }
+    v.cast::<PyCursor>().ok().map(|c| f(&c.get().0))
+}
+
+/// Whether `v` is the group object that keyword `kw` takes.
+fn takes_group(kw: &str, v: &Bound<'_, PyAny>) -> bool {
+    with_group(v, |g| GROUPS.iter().any(|x| x.0 == kw && x.1 == g.group)) == Some(true)
+}
+
+/// Adds to a group object's class a read-only attribute per option of its
+/// group, named by the option's last part.
+pub(crate) fn add_attributes(cls: &Bound<'_, PyType>, group: &'static str) -> PyResult<()> {
+    let py = cls.py();
+    let property = py.import("builtins")?.getattr("property")?;
+    for s in members(group) {
+        let name = s.name;
+        let get = PyCFunction::new_closure(
+            py,
+            None,
+            None,
+            move |args: &Bound<'_, PyTuple>,
+                  _: Option<&Bound<'_, PyDict>>|
+                  -> PyResult<Py<PyAny>> {
+                let this = args.get_item(0)?;
+                let v = with_group(&this, |g| g.view.get(name)).flatten();
+                Ok(value_to_py(args.py(), v.unwrap_or(Value::Off))?.unbind())
+            },
+        )?;
+        cls.setattr(
+            s.field(),
+            property.call1((get, py.None(), py.None(), s.doc))?,
+        )?;
+    }
+    Ok(())
+}
+
+/// The reconnect policy: exponential backoff with full jitter. The keywords
+/// are those of the schema group `reconnect`.
 #[pyclass(module = "rtwire", name = "Reconnect", frozen)]
 #[derive(Debug, Clone)]
-pub struct PyReconnect {
-    pub(crate) inner: Reconnect,
-}
+pub struct PyReconnect(Group);
 
 #[pymethods]
 impl PyReconnect {
     #[new]
-    #[pyo3(signature = (*, initial_delay = None, max_delay = None, max_attempts = None, retry_initial = None))]
-    fn new(
-        initial_delay: Option<&Bound<'_, PyAny>>,
-        max_delay: Option<&Bound<'_, PyAny>>,
-        max_attempts: Option<&Bound<'_, PyAny>>,
-        retry_initial: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let mut r = Reconnect::default();
-        if let Some(d) = opt_seconds("initial_delay", initial_delay)? {
-            r = r.initial_delay(d);
-        }
-        if let Some(d) = opt_seconds("max_delay", max_delay)? {
-            r = r.max_delay(d);
-        }
-        if let Some(n) = max_attempts.filter(|v| !v.is_none()) {
-            r = r.max_attempts(int_in("max_attempts", n, 0, u32::MAX as i64)? as u32);
-        }
-        if let Some(b) = retry_initial.filter(|v| !v.is_none()) {
-            r = r.retry_initial(boolean("retry_initial", b)?);
-        }
-        if r.max_delay < r.initial_delay {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "max_delay must not be below initial_delay",
-            ));
-        }
-        Ok(PyReconnect { inner: r })
+    #[pyo3(signature = (**kw))]
+    fn new(py: Python<'_>, kw: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        Group::new(py, "reconnect", kw).map(PyReconnect)
     }
 
-    /// Upper bound of the first delay, in seconds.
-    #[getter]
-    fn initial_delay(&self) -> f64 {
-        self.inner.initial_delay.as_secs_f64()
-    }
-    /// Cap on every delay, in seconds.
-    #[getter]
-    fn max_delay(&self) -> f64 {
-        self.inner.max_delay.as_secs_f64()
-    }
-    /// Failed attempts in a row before giving up; `None`: never.
-    #[getter]
-    fn max_attempts(&self) -> Option<u32> {
-        self.inner.max_attempts
-    }
-    /// Whether a failing first attempt is retried too.
-    #[getter]
-    fn retry_initial(&self) -> bool {
-        self.inner.retry_initial
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "Reconnect(initial_delay={}, max_delay={}, max_attempts={}, retry_initial={})",
-            self.initial_delay(),
-            self.max_delay(),
-            self.inner
-                .max_attempts
-                .map_or("None".to_string(), |n| n.to_string()),
-            if self.inner.retry_initial {
-                "True"
-            } else {
-                "False"
-            }
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        self.0.repr(py)
     }
 }
 
 /// Long-polling and streaming cursor: where the next cursor is read from
 /// (exactly one of `header` or `json_field`) and where it is sent on the next
 /// request (the query parameter `query`, default `cursor`, or the request
-/// header `send_header`).
+/// header `send_header`). The keywords are those of the schema group
+/// `http.cursor`.
 #[pyclass(module = "rtwire", name = "Cursor", frozen, eq)]
 #[derive(Debug, Clone, PartialEq)]
-pub struct PyCursor {
-    pub(crate) inner: Cursor,
-}
+pub struct PyCursor(Group);
 
 #[pymethods]
 impl PyCursor {
     #[new]
-    #[pyo3(signature = (*, header = None, json_field = None, query = None, send_header = None, initial = None))]
-    fn new(
-        header: Option<&Bound<'_, PyAny>>,
-        json_field: Option<&Bound<'_, PyAny>>,
-        query: Option<&Bound<'_, PyAny>>,
-        send_header: Option<&Bound<'_, PyAny>>,
-        initial: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let header = opt_str("header", header)?;
-        let json_field = opt_str("json_field", json_field)?;
-        let from = match (header, json_field) {
-            (Some(h), None) => CursorFrom::Header(token("header", &h)?),
-            (None, Some(f)) => {
-                if f.is_empty() {
-                    return Err(PyValueError::new_err("json_field must not be empty"));
-                }
-                CursorFrom::JsonField(f)
+    #[pyo3(signature = (**kw))]
+    fn new(py: Python<'_>, kw: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let given = |k| Ok::<_, PyErr>(arg(kw, k)?.is_some_and(|v| !v.is_none()));
+        for (a, b, needed) in CURSOR_PAIRS {
+            if given(a)? && given(b)? {
+                return Err(PyTypeError::new_err(format!(
+                    "Cursor takes {a}= or {b}=, not both"
+                )));
             }
-            (None, None) => {
-                return Err(PyTypeError::new_err(
-                    "Cursor needs where the cursor is read from: header= or json_field=",
-                ))
-            }
-            (Some(_), Some(_)) => {
-                return Err(PyTypeError::new_err(
-                    "Cursor takes header= or json_field=, not both",
-                ))
-            }
-        };
-        let mut c = Cursor::new(from);
-        match (
-            opt_str("query", query)?,
-            opt_str("send_header", send_header)?,
-        ) {
-            (Some(q), None) => {
-                if q.is_empty() {
-                    return Err(PyValueError::new_err("query must not be empty"));
-                }
-                c.to = CursorTo::Query(q);
-            }
-            (None, Some(h)) => c.to = CursorTo::Header(token("send_header", &h)?),
-            (None, None) => {}
-            (Some(_), Some(_)) => {
-                return Err(PyTypeError::new_err(
-                    "Cursor takes query= or send_header=, not both",
-                ))
+            if needed && !given(a)? && !given(b)? {
+                return Err(PyTypeError::new_err(format!("Cursor needs {a}= or {b}=")));
             }
         }
-        if let Some(i) = opt_str("initial", initial)? {
-            if i.chars().any(char::is_control) {
-                return Err(PyValueError::new_err(
-                    "initial must not contain control characters",
-                ));
-            }
-            c.initial = Some(i);
-        }
-        Ok(PyCursor { inner: c })
+        Group::new(py, "http.cursor", kw).map(PyCursor)
     }
 
-    /// The response header the cursor is read from, or `None`.
-    #[getter]
-    fn header(&self) -> Option<&str> {
-        match &self.inner.from {
-            CursorFrom::Header(h) => Some(h),
-            _ => None,
-        }
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        self.0.repr(py)
     }
-    /// The field of a JSON object body the cursor is read from, or `None`.
-    #[getter]
-    fn json_field(&self) -> Option<&str> {
-        match &self.inner.from {
-            CursorFrom::JsonField(f) => Some(f),
-            _ => None,
-        }
-    }
-    /// The query parameter the cursor is sent in, or `None`.
-    #[getter]
-    fn query(&self) -> Option<&str> {
-        match &self.inner.to {
-            CursorTo::Query(q) => Some(q),
-            _ => None,
-        }
-    }
-    /// The request header the cursor is sent in, or `None`.
-    #[getter]
-    fn send_header(&self) -> Option<&str> {
-        match &self.inner.to {
-            CursorTo::Header(h) => Some(h),
-            _ => None,
-        }
-    }
-    /// The cursor of the first request, or `None`.
-    #[getter]
-    fn initial(&self) -> Option<&str> {
-        self.inner.initial.as_deref()
-    }
-    fn __repr__(&self) -> String {
-        let mut parts = Vec::new();
-        let mut add = |k: &str, v: Option<&str>| {
-            if let Some(v) = v {
-                parts.push(format!("{k}={v:?}"));
-            }
-        };
-        add("header", self.header());
-        add("json_field", self.json_field());
-        add("query", self.query());
-        add("send_header", self.send_header());
-        add("initial", self.initial());
-        format!("Cursor({})", parts.join(", "))
-    }
-}
-
-fn framing(v: &Bound<'_, PyAny>) -> PyResult<Framing> {
-    Ok(match string("framing", v)?.as_str() {
-        "lines" => Framing::Lines,
-        "ndjson" => Framing::Ndjson,
-        "chunks" => Framing::Chunks,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "framing must be \"lines\", \"ndjson\" or \"chunks\", got {other:?}"
-            )))
-        }
-    })
 }
 
 /// Checked connection options (built by `rtwire.connect` from its keyword
-/// arguments).
+/// arguments, which are the schema's `python` names).
 #[pyclass(module = "rtwire._rtwire", name = "Options", frozen)]
 #[derive(Debug, Clone)]
 pub struct PyOptions {
     pub(crate) inner: Options,
 }
 
-fn headers(v: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
-    let bad = || {
-        PyTypeError::new_err(format!(
-            "headers must be a mapping or an iterable of (name, value) pairs of str, not {}",
-            type_name(v)
-        ))
-    };
-    if v.is_instance_of::<PyString>() || v.is_instance_of::<pyo3::types::PyBytes>() {
-        return Err(bad());
-    }
-    let items = if let Ok(m) = v.cast::<PyMapping>() {
-        m.items()?.into_any()
-    } else {
-        v.clone()
-    };
-    let mut out = Vec::new();
-    for item in items.try_iter().map_err(|_| bad())? {
-        let item = item?;
-        let (k, val): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract().map_err(|_| bad())?;
-        out.push((string("headers name", &k)?, string("headers value", &val)?));
-    }
-    Ok(out)
-}
-
-pub(crate) fn str_list(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    if v.is_instance_of::<PyString>() {
-        return Err(PyTypeError::new_err(format!(
-            "{name} must be a sequence of str, not a single str"
-        )));
-    }
-    let it = v.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name} must be a sequence of str, not {}",
-            type_name(v)
-        ))
-    })?;
-    it.map(|x| string(name, &x?)).collect()
-}
-
 #[pymethods]
 impl PyOptions {
+    /// Walks the schema in order, setting each option given as a keyword;
+    /// a group object is applied where its group's options are.
     #[new]
-    #[pyo3(signature = (
-        *,
-        transport = None,
-        headers = None,
-        subprotocols = None,
-        origin = None,
-        reconnect = None,
-        open_timeout = None,
-        close_timeout = None,
-        ping_interval = None,
-        ping_timeout = None,
-        max_message_size = None,
-        max_frame_size = None,
-        send_queue_bytes = None,
-        event_queue = None,
-        proxy = None,
-        cafile = None,
-        cadata = None,
-        certfile = None,
-        keyfile = None,
-        insecure = None,
-        disable_ping = false,
-        send_url = None,
-        last_event_id = None,
-        read_timeout = None,
-        poll_interval = None,
-        long_poll_timeout = None,
-        long_poll_post = None,
-        json_array = None,
-        cursor = None,
-        framing = None,
-        max_line = None,
-        retry_server_errors = None,
-        max_redirects = None,
-        rtwire_protocol = None,
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        transport: Option<&Bound<'_, PyAny>>,
-        headers: Option<&Bound<'_, PyAny>>,
-        subprotocols: Option<&Bound<'_, PyAny>>,
-        origin: Option<&Bound<'_, PyAny>>,
-        reconnect: Option<&Bound<'_, PyAny>>,
-        open_timeout: Option<&Bound<'_, PyAny>>,
-        close_timeout: Option<&Bound<'_, PyAny>>,
-        ping_interval: Option<&Bound<'_, PyAny>>,
-        ping_timeout: Option<&Bound<'_, PyAny>>,
-        max_message_size: Option<&Bound<'_, PyAny>>,
-        max_frame_size: Option<&Bound<'_, PyAny>>,
-        send_queue_bytes: Option<&Bound<'_, PyAny>>,
-        event_queue: Option<&Bound<'_, PyAny>>,
-        proxy: Option<&Bound<'_, PyAny>>,
-        cafile: Option<&Bound<'_, PyAny>>,
-        cadata: Option<&Bound<'_, PyAny>>,
-        certfile: Option<&Bound<'_, PyAny>>,
-        keyfile: Option<&Bound<'_, PyAny>>,
-        insecure: Option<&Bound<'_, PyAny>>,
-        disable_ping: bool,
-        send_url: Option<&Bound<'_, PyAny>>,
-        last_event_id: Option<&Bound<'_, PyAny>>,
-        read_timeout: Option<&Bound<'_, PyAny>>,
-        poll_interval: Option<&Bound<'_, PyAny>>,
-        long_poll_timeout: Option<&Bound<'_, PyAny>>,
-        long_poll_post: Option<&Bound<'_, PyAny>>,
-        json_array: Option<&Bound<'_, PyAny>>,
-        cursor: Option<&Bound<'_, PyAny>>,
-        framing: Option<&Bound<'_, PyAny>>,
-        max_line: Option<&Bound<'_, PyAny>>,
-        retry_server_errors: Option<&Bound<'_, PyAny>>,
-        max_redirects: Option<&Bound<'_, PyAny>>,
-        rtwire_protocol: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
+    #[pyo3(signature = (**options))]
+    fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        check_keywords("connect()", options, |k| {
+            SCHEMA.iter().any(|s| s.python == k) || GROUPS.iter().any(|g| g.0 == k)
+        })?;
         let mut o = Options::new();
-        if let Some(t) = opt_str("transport", transport)? {
-            o = o.transport(Transport::from_str(&t).map_err(|e| to_pyerr(py, e))?);
-        }
-        if let Some(h) = headers.filter(|v| !v.is_none()) {
-            o.headers = self::headers(h)?;
-        }
-        if let Some(s) = subprotocols.filter(|v| !v.is_none()) {
-            o.subprotocols = str_list("subprotocols", s)?;
-        }
-        o.origin = opt_str("origin", origin)?;
-        if let Some(r) = reconnect.filter(|v| !v.is_none()) {
-            if r.is_instance_of::<PyBool>() {
-                if !r.cast::<PyBool>()?.is_true() {
-                    o = o.reconnect(Reconnect::disabled());
+        let mut applied = Vec::new();
+        for s in SCHEMA {
+            if !s.python.is_empty() {
+                if let Some(v) = arg(options, s.python)? {
+                    if let Some(value) = convert(s, s.python, &v)? {
+                        o.set(s.name, value).map_err(|e| py_error(py, e))?;
+                    }
                 }
-            } else if let Ok(p) = r.cast::<PyReconnect>() {
-                o = o.reconnect(p.get().inner);
-            } else {
-                return Err(PyTypeError::new_err(format!(
-                    "reconnect must be a bool or an rtwire.Reconnect, not {}",
-                    type_name(r)
-                )));
+                continue;
             }
-        }
-        if let Some(d) = opt_seconds("open_timeout", open_timeout)? {
-            o = o.open_timeout(d);
-        }
-        if let Some(d) = opt_seconds("close_timeout", close_timeout)? {
-            o = o.close_timeout(d);
-        }
-        let mut interval = o.keepalive.interval;
-        let mut timeout = o.keepalive.timeout;
-        if disable_ping {
-            interval = None;
-        } else if let Some(v) = ping_interval.filter(|v| !v.is_none()) {
-            interval = Some(seconds("ping_interval", v)?);
-        }
-        if let Some(d) = opt_seconds("ping_timeout", ping_timeout)? {
-            timeout = d;
-        }
-        o = o.keepalive(interval, timeout);
-        let size = |name: &str, v: Option<&Bound<'_, PyAny>>| -> PyResult<Option<usize>> {
-            match v.filter(|v| !v.is_none()) {
-                None => Ok(None),
-                Some(v) => Ok(Some(int_in(name, v, 1, isize::MAX as i64)? as usize)),
-            }
-        };
-        if let Some(n) = size("max_message_size", max_message_size)? {
-            o = o.max_message_size(n);
-            o.limits.max_frame_size = o.limits.max_frame_size.min(n);
-        }
-        if let Some(n) = size("max_frame_size", max_frame_size)? {
-            o = o.max_frame_size(n);
-        }
-        if let Some(n) = size("send_queue_bytes", send_queue_bytes)? {
-            o = o.send_queue_bytes(n);
-        }
-        if let Some(n) = size("event_queue", event_queue)? {
-            o = o.event_queue(n);
-        }
-        if let Some(p) = proxy {
-            o = o.proxy(if let Ok(b) = p.cast::<PyBool>() {
-                if b.is_true() {
-                    Proxy::FromEnv
-                } else {
-                    Proxy::Disabled
-                }
-            } else if p.is_instance_of::<PyString>() {
-                Proxy::Url(string("proxy", p)?)
-            } else {
-                return Err(PyTypeError::new_err(format!(
-                    "proxy must be a str, True (from the environment) or None/False (direct), not {}",
-                    type_name(p)
-                )));
-            });
-        }
-        if let Some(p) = path("cafile", cafile)? {
-            o = o.ca_file(p);
-        }
-        if let Some(d) = cadata.filter(|v| !v.is_none()) {
-            // As for `ssl.SSLContext.load_verify_locations`: PEM as str or bytes.
-            let pem: Vec<u8> = if d.is_instance_of::<pyo3::types::PyString>() {
-                d.extract::<String>()?.into_bytes()
-            } else if let Ok(b) = d.cast::<pyo3::types::PyBytes>() {
-                b.as_bytes().to_vec()
-            } else {
-                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                    "cadata must be PEM text (str or bytes), not {}",
-                    type_name(d)
-                )));
+            let Some(&(kw, group, class)) = GROUPS.iter().find(|g| g.1 == s.group()) else {
+                continue;
             };
-            if o.tls.ca_file.is_some() {
-                return Err(pyo3::exceptions::PyValueError::new_err(
-                    "give cafile or cadata, not both",
-                ));
+            if applied.contains(&group) {
+                continue;
             }
-            o = o.ca_pem(pem);
-        }
-        let cert = path("certfile", certfile)?;
-        let key = path("keyfile", keyfile)?;
-        match (cert, key) {
-            (Some(c), Some(k)) => o = o.client_cert(c, k),
-            (None, None) => {}
-            _ => {
-                return Err(pyo3::exceptions::PyValueError::new_err(
-                    "certfile and keyfile go together",
-                ))
+            applied.push(group);
+            let Some(v) = arg(options, kw)?.filter(|v| !v.is_none()) else {
+                continue;
+            };
+            match with_group(&v, |g| (g.group == group).then(|| g.apply(&mut o))).flatten() {
+                Some(r) => r.map_err(|e| py_error(py, e))?,
+                // A keyword of its own (`reconnect=True`) was set above.
+                None if SCHEMA.iter().any(|s| s.python == kw) => {}
+                None => {
+                    return Err(PyTypeError::new_err(format!(
+                        "{kw} must be an rtwire.{class} or None, not {}",
+                        type_name(&v)
+                    )))
+                }
             }
         }
-        if let Some(b) = insecure.filter(|v| !v.is_none()) {
-            o = o.insecure(boolean("insecure", b)?);
-        }
-        let flag = |name: &str, v: Option<&Bound<'_, PyAny>>| -> PyResult<Option<bool>> {
-            v.filter(|v| !v.is_none())
-                .map(|v| boolean(name, v))
-                .transpose()
-        };
-        if let Some(u) = opt_str("send_url", send_url)? {
-            o = o.send_url(u);
-        }
-        if let Some(id) = opt_str("last_event_id", last_event_id)? {
-            if id.contains(['\0', '\r', '\n']) {
-                return Err(PyValueError::new_err(
-                    "last_event_id must not contain NUL, CR or LF",
-                ));
-            }
-            o = o.last_event_id(id);
-        }
-        if let Some(v) = read_timeout.filter(|v| !v.is_none()) {
-            o = o.read_timeout(positive_seconds("read_timeout", v)?);
-        }
-        if let Some(v) = poll_interval.filter(|v| !v.is_none()) {
-            o = o.poll_interval(positive_seconds("poll_interval", v)?);
-        }
-        if let Some(v) = long_poll_timeout.filter(|v| !v.is_none()) {
-            o.http.long_poll_timeout = positive_seconds("long_poll_timeout", v)?;
-        }
-        if let Some(b) = flag("long_poll_post", long_poll_post)? {
-            o.http.long_poll_post = b;
-        }
-        if let Some(b) = flag("json_array", json_array)? {
-            o.http.json_array = b;
-        }
-        if let Some(c) = cursor.filter(|v| !v.is_none()) {
-            let c = c.cast::<PyCursor>().map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "cursor must be an rtwire.Cursor or None, not {}",
-                    type_name(c)
-                ))
-            })?;
-            o = o.cursor(c.get().inner.clone());
-        }
-        if let Some(f) = framing.filter(|v| !v.is_none()) {
-            o = o.framing(self::framing(f)?);
-        }
-        if let Some(n) = size("max_line", max_line)? {
-            o.http.max_line = n;
-        }
-        if let Some(b) = flag("retry_server_errors", retry_server_errors)? {
-            o.http.retry_server_errors = b;
-        }
-        if let Some(n) = max_redirects.filter(|v| !v.is_none()) {
-            o.http.max_redirects = int_in("max_redirects", n, 0, 1000)? as usize;
-        }
-        if let Some(b) = flag("rtwire_protocol", rtwire_protocol)? {
-            o = o.rtwire_protocol(b);
-        }
+        o.validate().map_err(|e| py_error(py, e))?;
         Ok(PyOptions { inner: o })
+    }
+
+    /// The value of the option with canonical name `name` (durations in
+    /// seconds, off as `None`).
+    fn get<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        let v = self
+            .inner
+            .get(name)
+            .ok_or_else(|| PyKeyError::new_err(name.to_string()))?;
+        value_to_py(py, v)
     }
 
     fn __repr__(&self) -> String {
         format!("{:?}", self.inner)
     }
+}
+
+/// The stable name of a kind, as `option_schema` gives it.
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Bool => "bool",
+        Kind::Bytes { .. } => "bytes",
+        Kind::Count { .. } => "count",
+        Kind::Duration { .. } => "duration",
+        Kind::Choice(_) => "choice",
+        Kind::Text(_) => "text",
+        Kind::Path => "path",
+        Kind::Pem => "pem",
+        Kind::Tokens => "tokens",
+        Kind::Headers => "headers",
+        _ => "other",
+    }
+}
+
+/// The option schema: one dict per option, in order, with `name`, `python`
+/// (the keyword of `connect`, or empty), `group`, `field`, `kind`,
+/// `optional`, `off` (what off means, or `None`), `default`, `doc`, and the
+/// kind's rule: `min`/`max` (sizes, counts), `zero` (durations), `words`
+/// (choices), `rule` (texts).
+#[pyfunction]
+pub(crate) fn option_schema(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    let list = PyList::empty(py);
+    for s in SCHEMA {
+        let d = PyDict::new(py);
+        d.set_item("name", s.name)?;
+        d.set_item("python", s.python)?;
+        d.set_item("group", s.group())?;
+        d.set_item("field", s.field())?;
+        d.set_item("kind", kind_name(s.kind))?;
+        d.set_item("optional", s.optional.is_some())?;
+        d.set_item("off", s.optional)?;
+        d.set_item("default", value_to_py(py, s.default_value())?)?;
+        d.set_item("doc", s.doc)?;
+        match s.kind {
+            Kind::Bytes { min } => d.set_item("min", min)?,
+            Kind::Count { min, max } => {
+                d.set_item("min", min)?;
+                d.set_item("max", max)?;
+            }
+            Kind::Duration { zero } => d.set_item("zero", zero)?,
+            Kind::Choice(words) => d.set_item("words", PyTuple::new(py, words)?)?,
+            Kind::Text(rule) => d.set_item("rule", format!("{rule:?}"))?,
+            _ => {}
+        }
+        list.append(d)?;
+    }
+    Ok(list)
 }

@@ -19,12 +19,11 @@ use pyo3::types::{PyDict, PyString, PyTuple};
 use rtwire::server::{Server, ServerOptions};
 use rtwire::{Data, Error, ErrorKind};
 
-use crate::args::{boolean, int_in, message, path, positive_seconds, string};
+use crate::args::{boolean, int_in, message, path, positive_seconds, str_list, string};
 use crate::bridge::{deliver, shutting_down, Outcome};
 use crate::conn::{block_in_slices, runtime};
 use crate::errors::to_pyerr;
 use crate::events::data_to_py;
-use crate::options::str_list;
 
 /// Messages from WebSocket clients waiting for the Python handler.
 #[derive(Debug)]

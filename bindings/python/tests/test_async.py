@@ -247,12 +247,14 @@ def test_wrong_argument_types(echo_url: str) -> None:
         (dict(subprotocols="chat"), TypeError, "subprotocols"),
         (dict(reconnect="yes"), TypeError, "reconnect"),
         (dict(max_message_size=0), ValueError, "max_message_size"),
-        (dict(max_message_size=1.5), TypeError, "max_message_size"),
+        (dict(max_message_size=1.5), rtwire.InvalidArgumentError, "max_message_size"),
         (dict(transport="carrier-pigeon"), ValueError, "transport"),
         (dict(transport=1), TypeError, "transport"),
         (dict(insecure=1), TypeError, "insecure"),
         (dict(cafile=3), TypeError, "cafile"),
-        (dict(certfile="a.pem"), ValueError, "keyfile"),
+        (dict(certfile="a.pem"), rtwire.InvalidArgumentError, "key go together"),
+        (dict(ping_interval=0), rtwire.InvalidArgumentError, "ping_interval"),
+        (dict(no_such_option=1), TypeError, "unexpected keyword argument 'no_such_option'"),
     ]
     for kwargs, exc, name in bad:
         with pytest.raises(exc, match=name):

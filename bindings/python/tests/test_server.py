@@ -72,7 +72,7 @@ def test_clients_of_every_transport_receive_what_is_published() -> None:
             ),
             "long_poll": rtwire.sync.connect(
                 f"{server.url}/poll/news",
-                transport="long-poll",
+                transport="long_poll",
                 # Without an initial cursor the first poll answers at once
                 # with the current position (one with a cursor is held until
                 # news, and the session opens with the first answer).

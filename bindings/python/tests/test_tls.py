@@ -86,9 +86,35 @@ def test_cadata_pem_text(tls_server: Tuple[int, str]) -> None:
     other = trustme.CA().cert_pem.bytes()
     with pytest.raises(rtwire.TlsError):
         rtwire.sync.connect(f"wss://127.0.0.1:{port}/", cadata=other, reconnect=False)
-    with pytest.raises(rtwire.TlsError, match="PEM text"):
+    with pytest.raises(rtwire.InvalidArgumentError, match="cadata must be PEM text"):
         rtwire.sync.connect(f"wss://127.0.0.1:{port}/", cadata="junk", reconnect=False)
     with pytest.raises(TypeError, match="cadata"):
         rtwire.sync.connect(f"wss://127.0.0.1:{port}/", cadata=42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="cadata"):
         rtwire.sync.connect(f"wss://127.0.0.1:{port}/", cafile=cafile, cadata=pem)
+
+
+def test_client_certificate(tmp_path: Any) -> None:
+    # A server that requires a client certificate from its own CA.
+    server_ca, client_ca = trustme.CA(), trustme.CA()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    client_ca.configure_trust(ctx)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    client = client_ca.issue_cert("client@example.com")
+    chain = b"".join(b.bytes() for b in client.cert_chain_pems)
+    key = client.private_key_pem.bytes()
+    (tmp_path / "cert.pem").write_bytes(chain)
+    (tmp_path / "key.pem").write_bytes(key)
+    ca = server_ca.cert_pem.bytes().decode()
+    with ThreadServer(echo, ssl=ctx) as srv:
+        url = f"wss://127.0.0.1:{srv.port}/"
+        with rtwire.sync.connect(url, cadata=ca, certdata=chain.decode(), keydata=key) as conn:
+            conn.send("pem")
+            assert conn.recv(timeout=5) == "pem"
+        with rtwire.sync.connect(url, cadata=ca, certfile=tmp_path / "cert.pem", keyfile=str(tmp_path / "key.pem")) as conn:
+            conn.send("files")
+            assert conn.recv(timeout=5) == "files"
+        with pytest.raises(rtwire.Error):
+            with rtwire.sync.connect(url, cadata=ca, reconnect=False) as conn:
+                conn.recv(timeout=5)

@@ -39,6 +39,7 @@ from ._rtwire import (
     ServerStats,
     __version__,
 )
+from ._schema import ConnectOptions, CursorOptions, ReconnectOptions
 from .client import Connection, Data, Event, connect
 from .server import MessageHandler, Server, serve
 from .exceptions import (
@@ -69,6 +70,9 @@ __all__ = [
     "ERROR_KINDS",
     "TRANSPORTS",
     "connect",
+    "ConnectOptions",
+    "ReconnectOptions",
+    "CursorOptions",
     "Connection",
     "Data",
     "Event",

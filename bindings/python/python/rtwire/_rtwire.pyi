@@ -2,8 +2,9 @@
 
 import asyncio
 import os
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, final
 
+from ._schema import ConnectOptions, CursorOptions, ReconnectOptions, Unpack
 from .exceptions import Error
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "connect_blocking",
     "serve",
     "error_for_kind",
+    "option_schema",
     "_at_exit",
 ]
 
@@ -48,16 +50,11 @@ _Path = Union[str, os.PathLike[str]]
 @final
 class Reconnect:
     """The reconnect policy: exponential backoff with full jitter. The delay
-    before attempt n is drawn from [0, min(max_delay, initial_delay * 2**(n-1))]."""
+    before attempt n is drawn from [0, min(max_delay, initial_delay * 2**(n-1))].
+    The keywords and attributes are the options of the schema group
+    ``reconnect``."""
 
-    def __new__(
-        cls,
-        *,
-        initial_delay: Optional[float] = None,
-        max_delay: Optional[float] = None,
-        max_attempts: Optional[int] = None,
-        retry_initial: Optional[bool] = None,
-    ) -> Reconnect: ...
+    def __new__(cls, **kw: Unpack[ReconnectOptions]) -> Reconnect: ...
     @property
     def initial_delay(self) -> float: ...
     @property
@@ -71,17 +68,11 @@ class Reconnect:
 class Cursor:
     """Where a long-polling or streaming cursor is read from (``header`` or
     ``json_field``, exactly one) and sent back (``query``, default
-    ``"cursor"``, or ``send_header``), and the first one (``initial``)."""
+    ``"cursor"``, or ``send_header``), and the first one (``initial``). The
+    keywords and attributes are the options of the schema group
+    ``http.cursor``."""
 
-    def __new__(
-        cls,
-        *,
-        header: Optional[str] = None,
-        json_field: Optional[str] = None,
-        query: Optional[str] = None,
-        send_header: Optional[str] = None,
-        initial: Optional[str] = None,
-    ) -> Cursor: ...
+    def __new__(cls, **kw: Unpack[CursorOptions]) -> Cursor: ...
     @property
     def header(self) -> Optional[str]: ...
     @property
@@ -97,43 +88,11 @@ class Cursor:
 
 @final
 class Options:
-    def __new__(
-        cls,
-        *,
-        transport: Optional[str] = None,
-        headers: Optional[Union[Mapping[str, str], Iterable[Tuple[str, str]]]] = None,
-        subprotocols: Optional[Sequence[str]] = None,
-        origin: Optional[str] = None,
-        reconnect: Optional[Union[bool, Reconnect]] = None,
-        open_timeout: Optional[float] = None,
-        close_timeout: Optional[float] = None,
-        ping_interval: Optional[float] = None,
-        ping_timeout: Optional[float] = None,
-        max_message_size: Optional[int] = None,
-        max_frame_size: Optional[int] = None,
-        send_queue_bytes: Optional[int] = None,
-        event_queue: Optional[int] = None,
-        proxy: Optional[Union[str, bool]] = None,
-        cafile: Optional[_Path] = None,
-        cadata: Union[str, bytes, None] = None,
-        certfile: Optional[_Path] = None,
-        keyfile: Optional[_Path] = None,
-        insecure: Optional[bool] = None,
-        disable_ping: bool = False,
-        send_url: Optional[str] = None,
-        last_event_id: Optional[str] = None,
-        read_timeout: Optional[float] = None,
-        poll_interval: Optional[float] = None,
-        long_poll_timeout: Optional[float] = None,
-        long_poll_post: Optional[bool] = None,
-        json_array: Optional[bool] = None,
-        cursor: Optional[Cursor] = None,
-        framing: Optional[str] = None,
-        max_line: Optional[int] = None,
-        retry_server_errors: Optional[bool] = None,
-        max_redirects: Optional[int] = None,
-        rtwire_protocol: Optional[bool] = None,
-    ) -> Options: ...
+    """Checked connection options, from the keywords of ``rtwire.connect``."""
+
+    def __new__(cls, **options: Unpack[ConnectOptions]) -> Options: ...
+    def get(self, name: str) -> Any:
+        """The value of the option with canonical name ``name``."""
 
 @final
 class OpenEvent:
@@ -317,4 +276,5 @@ def serve(
     header_timeout: float,
 ) -> Server: ...
 def error_for_kind(kind: str, message: str = "test") -> Error: ...
+def option_schema() -> List[Dict[str, Any]]: ...
 def _at_exit() -> None: ...

@@ -9,29 +9,12 @@ import os
 import warnings
 import weakref
 from types import TracebackType
-from typing import (
-    Any,
-    AsyncIterator,
-    Generator,
-    List,
-    Optional,
-    Sequence,
-    Tuple,
-    Type,
-    Union,
-)
+from typing import Any, AsyncIterator, Generator, List, Optional, Tuple, Type, Union
 
 from . import _rtwire
-from ._options import HeadersLike, PathLike, make_options
-from ._rtwire import (
-    ClosedEvent,
-    Cursor,
-    ErrorEvent,
-    MessageEvent,
-    OpenEvent,
-    Reconnect,
-    ReconnectingEvent,
-)
+from ._options import make_options
+from ._rtwire import ClosedEvent, ErrorEvent, MessageEvent, OpenEvent, ReconnectingEvent
+from ._schema import ConnectOptions, Unpack
 from .exceptions import ConcurrencyError, ConnectionClosed
 
 __all__ = ["connect", "Connection", "Event", "Data"]
@@ -419,75 +402,22 @@ class connect:
     """Opens a connection to ``url``; use as ``async with connect(url) as
     conn:`` (closed at the end of the block) or ``conn = await connect(url)``.
 
-    It returns once the first session is open. The arguments are checked
-    when ``connect(...)`` is called: a wrong type raises ``TypeError`` and a
-    value out of range ``ValueError``, naming the argument.
+    It returns once the first session is open. The options are checked
+    when ``connect(...)`` is called, before any I/O: a wrong type or an
+    unknown keyword raises ``TypeError``, a value the core refuses
+    ``InvalidArgumentError`` (a ``ValueError``), naming the keyword.
 
     Args:
         url: ``ws://`` or ``wss://`` for WebSocket, ``http://`` or
             ``https://`` for the HTTP transports. User info becomes
             ``Authorization: Basic``.
-        transport: ``"auto"`` (default: ``ws(s)://`` → WebSocket;
-            ``http(s)://`` → an rtwire server's negotiate document picks the
-            transport, an event stream is used as SSE), ``"websocket"``,
-            ``"sse"``, ``"long_poll"`` (or ``"long-poll"``), ``"poll"`` or
-            ``"stream"``.
-        headers: extra request headers, as a mapping or ``(name, value)``
-            pairs; sent on every attempt.
-        subprotocols: subprotocols to offer, in order of preference.
-        origin: the ``Origin`` header.
-        reconnect: ``True`` (default: exponential backoff with full jitter,
-            0.5 s initial, 30 s max, unlimited attempts), ``False``, or a
-            :class:`Reconnect` policy.
-        open_timeout: seconds for TCP + TLS + HTTP handshake (default 10).
-        close_timeout: seconds to wait for the peer's close reply (default 10).
-        ping_interval: seconds of silence before a ping (default 20);
-            ``None`` disables keepalive.
-        ping_timeout: seconds after a ping without any frame before the peer
-            is declared dead (default 20).
-        max_message_size: largest incoming message in bytes (default 64 MiB).
-        max_frame_size: largest incoming frame in bytes (default 16 MiB,
-            capped at ``max_message_size``).
-        send_queue_bytes: high-water mark of the outgoing queue (default 8 MiB).
-        event_queue: capacity of the incoming event queue (default 256).
-        proxy: ``True`` (default): from the environment (``HTTPS_PROXY``,
-            ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``); ``None`` or
-            ``False``: never; or a proxy URL: ``http://[user:pass@]host:port``
-            (HTTP CONNECT), ``https://...``, ``socks5://...``, ``socks5h://...``.
-        cafile: PEM file of CA certificates trusted *instead of* the system
-            roots.
-        cadata: the same as PEM text (``str`` or ``bytes``), instead of a
-            file.
-        certfile: PEM client certificate chain (with ``keyfile``).
-        keyfile: PEM client private key (with ``certfile``).
-        insecure: accept any server certificate (default ``False``; tests only).
-        send_url: HTTP transports: where :meth:`Connection.send` POSTs
-            messages (default ``None``: ``send`` raises ``UnsupportedError``).
-        last_event_id: SSE: the ``Last-Event-ID`` of the first request.
-        read_timeout: HTTP transports: seconds without a byte before the
-            stream counts as dead and is reopened (default 60).
-        poll_interval: short polling: seconds between requests (default 5,
-            ±10 % jitter).
-        long_poll_timeout: long polling: seconds a request may be held
-            (default 65).
-        long_poll_post: long polling: POST instead of GET (default ``False``).
-        json_array: long polling: a JSON array body is one message per
-            element (default ``False``).
-        cursor: long polling and streaming: a :class:`Cursor` saying where
-            the position is read from and sent back (default ``None``).
-        framing: streaming: ``"lines"`` (default, one text message per
-            line), ``"ndjson"`` (one JSON value per line) or ``"chunks"``
-            (each chunk one binary message).
-        max_line: SSE and line framing: the longest line in bytes (default
-            1 MiB).
-        retry_server_errors: SSE: retry 5xx and 429 answers (honouring
-            ``Retry-After``) instead of failing (default ``False``).
-        max_redirects: HTTP transports: redirects followed at most
-            (default 10).
-        rtwire_protocol: WebSocket to an rtwire server: offer ``rtwire.v1``
-            so every message carries its id and a reconnect resumes where it
-            left off (default ``False``; ``transport="auto"`` on an rtwire
-            server's negotiate URL does it by itself).
+        **options: the keywords of :class:`rtwire.ConnectOptions`, one per
+            option of the core's schema (docs/options.md has the table):
+            durations in seconds, sizes in bytes, ``None`` for "off" where
+            an option can be off. ``reconnect`` takes a bool or a
+            :class:`Reconnect`, ``cursor`` a :class:`Cursor`, ``proxy`` a
+            URL, ``True`` (from the environment, the default) or
+            ``False``/``None`` (direct).
 
     Raises:
         InvalidUrlError: the URL cannot be used (before any I/O).
@@ -499,80 +429,9 @@ class connect:
         UnsupportedError: a transport or option not available yet.
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        transport: str = "auto",
-        headers: Optional[HeadersLike] = None,
-        subprotocols: Optional[Sequence[str]] = None,
-        origin: Optional[str] = None,
-        reconnect: Union[bool, Reconnect] = True,
-        open_timeout: float = 10.0,
-        close_timeout: float = 10.0,
-        ping_interval: Optional[float] = 20.0,
-        ping_timeout: float = 20.0,
-        max_message_size: int = 64 * 1024 * 1024,
-        max_frame_size: int = 16 * 1024 * 1024,
-        send_queue_bytes: int = 8 * 1024 * 1024,
-        event_queue: int = 256,
-        proxy: Union[str, bool, None] = True,
-        cafile: Optional[PathLike] = None,
-        cadata: Union[str, bytes, None] = None,
-        certfile: Optional[PathLike] = None,
-        keyfile: Optional[PathLike] = None,
-        insecure: bool = False,
-        send_url: Optional[str] = None,
-        last_event_id: Optional[str] = None,
-        read_timeout: float = 60.0,
-        poll_interval: float = 5.0,
-        long_poll_timeout: float = 65.0,
-        long_poll_post: bool = False,
-        json_array: bool = False,
-        cursor: Optional[Cursor] = None,
-        framing: str = "lines",
-        max_line: int = 1024 * 1024,
-        retry_server_errors: bool = False,
-        max_redirects: int = 10,
-        rtwire_protocol: bool = False,
-    ) -> None:
-        if not isinstance(url, str):
-            raise TypeError(f"url must be a str, not {type(url).__name__}")
+    def __init__(self, url: str, **options: Unpack[ConnectOptions]) -> None:
+        self._options = make_options(url, options)
         self._url = url
-        self._options = make_options(
-            transport=transport,
-            headers=headers,
-            subprotocols=subprotocols,
-            origin=origin,
-            reconnect=reconnect,
-            open_timeout=open_timeout,
-            close_timeout=close_timeout,
-            ping_interval=ping_interval,
-            ping_timeout=ping_timeout,
-            max_message_size=max_message_size,
-            max_frame_size=max_frame_size,
-            send_queue_bytes=send_queue_bytes,
-            event_queue=event_queue,
-            proxy=proxy,
-            cafile=cafile,
-            cadata=cadata,
-            certfile=certfile,
-            keyfile=keyfile,
-            insecure=insecure,
-            send_url=send_url,
-            last_event_id=last_event_id,
-            read_timeout=read_timeout,
-            poll_interval=poll_interval,
-            long_poll_timeout=long_poll_timeout,
-            long_poll_post=long_poll_post,
-            json_array=json_array,
-            cursor=cursor,
-            framing=framing,
-            max_line=max_line,
-            retry_server_errors=retry_server_errors,
-            max_redirects=max_redirects,
-            rtwire_protocol=rtwire_protocol,
-        )
         self._conn: Optional[Connection] = None
 
     async def _open(self) -> Connection:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import inspect
+import os
 import threading
 import warnings
 import weakref
@@ -18,7 +19,6 @@ from types import TracebackType
 from typing import Callable, Deque, List, Optional, Sequence, Type, Union
 
 from . import _rtwire
-from ._options import PathLike
 from ._rtwire import ServerStats
 
 __all__ = ["serve", "Server", "MessageHandler"]
@@ -26,6 +26,8 @@ __all__ = ["serve", "Server", "MessageHandler"]
 MessageHandler = Callable[[str, Union[str, bytes]], Union[str, bytes, bytearray, memoryview, None]]
 """An ``on_message`` callback: ``(channel, data)`` → what to publish, or
 ``None`` to publish nothing."""
+
+PathLike = Union[str, "os.PathLike[str]"]
 
 _MAX_ERRORS = 100
 

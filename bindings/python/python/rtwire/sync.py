@@ -13,11 +13,12 @@ import math
 import time
 import warnings
 from types import TracebackType
-from typing import Iterator, List, Optional, Sequence, Tuple, Type, Union
+from typing import Iterator, List, Optional, Tuple, Type, Union
 
 from . import _rtwire
-from ._options import HeadersLike, PathLike, make_options
-from ._rtwire import ClosedEvent, Cursor, MessageEvent, Reconnect
+from ._options import make_options
+from ._rtwire import ClosedEvent, MessageEvent
+from ._schema import ConnectOptions, Unpack
 from .client import Data, Event
 from .exceptions import ConnectionClosed
 
@@ -212,79 +213,9 @@ class Connection:
         return f"<rtwire.sync.Connection {self.url} {self.transport} {state}>"
 
 
-def connect(
-    url: str,
-    *,
-    transport: str = "auto",
-    headers: Optional[HeadersLike] = None,
-    subprotocols: Optional[Sequence[str]] = None,
-    origin: Optional[str] = None,
-    reconnect: Union[bool, Reconnect] = True,
-    open_timeout: float = 10.0,
-    close_timeout: float = 10.0,
-    ping_interval: Optional[float] = 20.0,
-    ping_timeout: float = 20.0,
-    max_message_size: int = 64 * 1024 * 1024,
-    max_frame_size: int = 16 * 1024 * 1024,
-    send_queue_bytes: int = 8 * 1024 * 1024,
-    event_queue: int = 256,
-    proxy: Union[str, bool, None] = True,
-    cafile: Optional[PathLike] = None,
-    cadata: Union[str, bytes, None] = None,
-    certfile: Optional[PathLike] = None,
-    keyfile: Optional[PathLike] = None,
-    insecure: bool = False,
-    send_url: Optional[str] = None,
-    last_event_id: Optional[str] = None,
-    read_timeout: float = 60.0,
-    poll_interval: float = 5.0,
-    long_poll_timeout: float = 65.0,
-    long_poll_post: bool = False,
-    json_array: bool = False,
-    cursor: Optional[Cursor] = None,
-    framing: str = "lines",
-    max_line: int = 1024 * 1024,
-    retry_server_errors: bool = False,
-    max_redirects: int = 10,
-    rtwire_protocol: bool = False,
-) -> Connection:
+def connect(url: str, **options: Unpack[ConnectOptions]) -> Connection:
     """Opens a connection, blocking until the first session is open; the
-    arguments and errors are those of :func:`rtwire.connect`. Ctrl-C
-    interrupts it (``KeyboardInterrupt``)."""
-    if not isinstance(url, str):
-        raise TypeError(f"url must be a str, not {type(url).__name__}")
-    options = make_options(
-        transport=transport,
-        headers=headers,
-        subprotocols=subprotocols,
-        origin=origin,
-        reconnect=reconnect,
-        open_timeout=open_timeout,
-        close_timeout=close_timeout,
-        ping_interval=ping_interval,
-        ping_timeout=ping_timeout,
-        max_message_size=max_message_size,
-        max_frame_size=max_frame_size,
-        send_queue_bytes=send_queue_bytes,
-        event_queue=event_queue,
-        proxy=proxy,
-        cafile=cafile,
-        cadata=cadata,
-        certfile=certfile,
-        keyfile=keyfile,
-        insecure=insecure,
-        send_url=send_url,
-        last_event_id=last_event_id,
-        read_timeout=read_timeout,
-        poll_interval=poll_interval,
-        long_poll_timeout=long_poll_timeout,
-        long_poll_post=long_poll_post,
-        json_array=json_array,
-        cursor=cursor,
-        framing=framing,
-        max_line=max_line,
-        retry_server_errors=retry_server_errors,
-        max_redirects=max_redirects,
-        rtwire_protocol=rtwire_protocol,
-    )
-    return Connection(_rtwire.connect_blocking(url, options))
+    options (:class:`rtwire.ConnectOptions`, table in docs/options.md) and
+    errors are those of :func:`rtwire.connect`. Ctrl-C interrupts it
+    (``KeyboardInterrupt``)."""
+    return Connection(_rtwire.connect_blocking(url, make_options(url, options)))
