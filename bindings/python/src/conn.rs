@@ -27,21 +27,15 @@ use crate::options::PyOptions;
 /// (`RTWIRE_THREADS` sets more). One worker hands each wake-up to the same
 /// thread, which keeps latency low for the typical few connections per
 /// process; the core's shared two-worker runtime
-/// (`rtwire::blocking::runtime`) is used with `RTWIRE_THREADS=shared`.
+/// (`rtwire::blocking::runtime`) is used with `RTWIRE_THREADS=shared`, or
+/// when this one cannot start.
 pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
     RT.get_or_init(|| {
-        let threads = match std::env::var("RTWIRE_THREADS") {
-            Ok(v) if v == "shared" => return None,
-            Ok(v) => v.parse::<usize>().ok().filter(|n| *n > 0).unwrap_or(1),
-            Err(_) => 1,
-        };
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .thread_name("rtwire-py")
-            .enable_all()
-            .build()
-            .ok()
+        if std::env::var("RTWIRE_THREADS").is_ok_and(|v| v == "shared") {
+            return None;
+        }
+        rtwire::runtime::build("rtwire-py", rtwire::runtime::threads(1)).ok()
     })
     .as_ref()
     .unwrap_or_else(|| rtwire::blocking::runtime())

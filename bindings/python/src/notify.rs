@@ -1,9 +1,9 @@
 //! One asyncio loop's side of the binding: waking it from the runtime
 //! without the GIL, and running connections on its thread.
 //!
-//! A [`LoopNotifier`] owns a socket pair; the loop watches the read end
-//! (`loop.add_reader`). A connection's reader registers a [`Waker`] that
-//! records the connection's id and writes one byte (coalesced) to the pair.
+//! A [`LoopNotifier`] owns a wake-up descriptor ([`rtwire::WakeFd`]); the
+//! loop watches it (`loop.add_reader`). A connection's reader registers a
+//! [`Waker`] that records the connection's id and signals the descriptor.
 //! The loop's callback then takes the ids that are ready and polls those
 //! connections again, on its own thread. No runtime task and no GIL are
 //! needed to hand an event over.
@@ -15,33 +15,29 @@
 //! parsed and handed to the reader in one loop callback, and `send` writes
 //! before it returns. The runtime then only does what is rare (name
 //! resolution, the TCP connect, timers), and wakes the loop through the
-//! same socket pair.
+//! same descriptor.
 
 use std::cell::Cell;
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
 
 use pyo3::prelude::*;
 use rtwire::hosted::{Host, Reactor};
+use rtwire::WakeFd;
 
 thread_local! {
     /// Set while this thread runs host tasks for a loop callback that hands
     /// out the ready ids itself: readers woken meanwhile need no wake-up
-    /// byte.
+    /// signal.
     static DEFER: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The shared part of a [`LoopNotifier`].
 #[derive(Debug)]
 pub(crate) struct Notifier {
-    tx: UnixStream,
-    rx: UnixStream,
+    wake: WakeFd,
     ready: Mutex<Vec<u64>>,
-    signaled: AtomicBool,
 }
 
 impl Notifier {
@@ -51,28 +47,7 @@ impl Notifier {
             .unwrap_or_else(|e| e.into_inner())
             .push(id);
         if !DEFER.with(Cell::get) {
-            self.signal();
-        }
-    }
-
-    fn signal(&self) {
-        if !self.signaled.swap(true, Ordering::SeqCst) {
-            // A full pipe already holds a wake-up: nothing to do on error.
-            let _ = (&self.tx).write(&[1]);
-        }
-    }
-
-    /// Clears the wake-up. Done before anything it asked for is run, so
-    /// that a wake-up coming meanwhile is kept for the next turn.
-    fn clear(&self) {
-        if self.signaled.load(Ordering::SeqCst) {
-            let mut buf = [0u8; 256];
-            while let Ok(k) = (&self.rx).read(&mut buf) {
-                if k < buf.len() {
-                    break;
-                }
-            }
-            self.signaled.store(false, Ordering::SeqCst);
+            self.wake.signal();
         }
     }
 
@@ -102,7 +77,7 @@ impl Wake for ReadyWaker {
     }
 }
 
-/// The loop as the host sees it: wake-ups go through the socket pair,
+/// The loop as the host sees it: wake-ups go through the descriptor,
 /// watches to the Python `watch(fd, token, read, write)` callback.
 #[derive(Debug)]
 struct LoopReactor {
@@ -112,7 +87,7 @@ struct LoopReactor {
 
 impl Reactor for LoopReactor {
     fn wake(&self) {
-        self.notifier.signal();
+        self.notifier.wake.signal();
     }
 
     fn watch(&self, fd: RawFd, token: u64, read: bool, write: bool) {
@@ -162,14 +137,9 @@ impl LoopNotifier {
     #[new]
     #[pyo3(signature = (watch = None))]
     fn new(watch: Option<Py<PyAny>>) -> PyResult<Self> {
-        let (tx, rx) = UnixStream::pair()?;
-        tx.set_nonblocking(true)?;
-        rx.set_nonblocking(true)?;
         let inner = Arc::new(Notifier {
-            tx,
-            rx,
+            wake: WakeFd::new()?,
             ready: Mutex::new(Vec::new()),
-            signaled: AtomicBool::new(false),
         });
         let host = watch.map(|watch| {
             let reactor = Arc::new(LoopReactor {
@@ -183,7 +153,7 @@ impl LoopNotifier {
 
     /// The file descriptor to watch for reading.
     fn fileno(&self) -> i32 {
-        self.inner.rx.as_raw_fd()
+        self.inner.wake.fd()
     }
 
     /// Whether connections of this loop run on its thread.
@@ -203,7 +173,9 @@ impl LoopNotifier {
     /// threads, and returns the ids of the connections that are ready, each
     /// once.
     fn take_ready(&self) -> Vec<u64> {
-        self.inner.clear();
+        // Cleared before anything the wake-up asked for is run, so that a
+        // wake-up coming meanwhile is kept for the next turn.
+        self.inner.wake.clear();
         match &self.host {
             Some(host) => self.deferred(|| host.run()),
             None => self.inner.take_ids(),

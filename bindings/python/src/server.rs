@@ -3,21 +3,20 @@
 //!
 //! Messages WebSocket clients send are never handed to Python on a runtime
 //! thread. With a Python handler set, the core's handler only queues them
-//! (bounded) in an [`Inbox`]; a Python thread takes them with
+//! (bounded) in the core's [`Inbox`]; a Python thread takes them with
 //! `next_message` (GIL released while it waits), runs the callback and
 //! publishes what it returns. Nothing on the runtime waits for the GIL.
 
-use std::collections::VecDeque;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
-use rtwire::server::{Server, ServerOptions};
-use rtwire::{Data, Error, ErrorKind};
+use rtwire::server::{validate_channel, Inbox, Server, ServerOptions};
+use rtwire::Data;
 
 use crate::args::{boolean, int_in, message, path, positive_seconds, str_list, string};
 use crate::bridge::{deliver, shutting_down, Outcome};
@@ -25,66 +24,14 @@ use crate::conn::{block_in_slices, runtime};
 use crate::errors::to_pyerr;
 use crate::events::data_to_py;
 
-/// Messages from WebSocket clients waiting for the Python handler.
-#[derive(Debug)]
-struct InboxState {
-    queue: VecDeque<(String, Data)>,
-    capacity: usize,
-    /// Messages dropped because the queue was full, since the start.
-    dropped: u64,
-    /// The server is closed: `next_message` returns `None`.
-    closed: bool,
-}
+/// How long `next_message` waits between looks at the interpreter's state.
+const SLICE: Duration = Duration::from_millis(200);
 
-/// The bounded queue between the core's handler and the Python thread.
-#[derive(Debug)]
-struct Inbox {
-    state: Mutex<InboxState>,
-    ready: Condvar,
-}
-
-impl Inbox {
-    fn lock(&self) -> MutexGuard<'_, InboxState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Queues a message (called on a runtime thread; never blocks).
-    fn push(&self, channel: &str, data: Data) {
-        let mut g = self.lock();
-        if g.closed {
-            return;
-        }
-        if g.queue.len() >= g.capacity {
-            g.dropped += 1;
-            return;
-        }
-        g.queue.push_back((channel.to_string(), data));
-        drop(g);
-        self.ready.notify_one();
-    }
-
-    fn close(&self) {
-        self.lock().closed = true;
-        self.ready.notify_all();
-    }
-}
-
-/// Whether `name` is a channel name the server serves: 1 to 128 of
-/// `A-Z a-z 0-9 . _ -`.
-fn valid_channel(name: &str) -> bool {
-    (1..=128).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
+/// A channel name argument: a `str` (else `TypeError`) that the core's
+/// [`validate_channel`] accepts (else `InvalidArgumentError`).
 fn channel_arg(v: &Bound<'_, PyAny>) -> PyResult<String> {
     let c = string("channel", v)?;
-    if !valid_channel(&c) {
-        return Err(PyValueError::new_err(format!(
-            "channel must be 1 to 128 characters of A-Z a-z 0-9 . _ -, got {c:?}"
-        )));
-    }
+    validate_channel(&c).map_err(|e| to_pyerr(v.py(), e))?;
     Ok(c)
 }
 
@@ -154,7 +101,10 @@ impl PyServer {
     }
 
     fn take(&self) -> Option<Server> {
+        // What is still queued can no longer be published: `next_message`
+        // returns `None` from now on.
         self.inbox.close();
+        self.inbox.clear();
         self.server
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -254,9 +204,11 @@ impl PyServer {
         let inbox = self.inbox.clone();
         self.with_server(|s| match capacity {
             Some(n) => {
-                inbox.lock().capacity = n;
+                inbox.set_capacity(n);
                 s.set_handler(Arc::new(move |channel: &str, data: Data| {
-                    inbox.push(channel, data);
+                    // Dropped (and counted) when full; the Python thread
+                    // polls, so no wake-up is needed.
+                    let _ = inbox.push(channel, data);
                     None
                 }));
             }
@@ -279,39 +231,23 @@ impl PyServer {
             None => None,
         };
         let inbox = &self.inbox;
-        let item = py.detach(|| {
-            let mut g = inbox.lock();
-            loop {
-                if shutting_down() {
-                    // The interpreter is finalizing: this thread must not
-                    // enter Python again. It waits here until the process
-                    // exits.
-                    drop(g);
-                    loop {
-                        std::thread::sleep(Duration::from_secs(3600));
-                    }
+        let item = py.detach(|| loop {
+            if shutting_down() {
+                // The interpreter is finalizing: this thread must not enter
+                // Python again. It waits here until the process exits.
+                loop {
+                    std::thread::sleep(Duration::from_secs(3600));
                 }
-                if g.closed {
-                    // Nothing can be published any more.
-                    g.queue.clear();
-                    return None;
-                }
-                if let Some(item) = g.queue.pop_front() {
-                    return Some(item);
-                }
-                let mut wait = Duration::from_millis(200);
-                if let Some(d) = deadline {
-                    let now = Instant::now();
-                    if now >= d {
-                        return None;
-                    }
-                    wait = wait.min(d - now);
-                }
-                g = inbox
-                    .ready
-                    .wait_timeout(g, wait)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
+            }
+            let wait = match deadline {
+                Some(d) => SLICE.min(d.saturating_duration_since(Instant::now())),
+                None => SLICE,
+            };
+            match inbox.pop_timeout(wait) {
+                // A message, or `None` once closed (then nothing is queued).
+                Ok(item) => return item,
+                Err(()) if deadline.is_some_and(|d| Instant::now() >= d) => return None,
+                Err(()) => {}
             }
         });
         match item {
@@ -329,7 +265,7 @@ impl PyServer {
     /// Messages the inbox dropped because it was full.
     #[getter]
     fn dropped(&self) -> u64 {
-        self.inbox.lock().dropped
+        self.inbox.dropped()
     }
 
     /// Stops the server, blocking (GIL released) until it has shut down:
@@ -360,6 +296,7 @@ impl PyServer {
     }
 }
 
+/// The address to listen on, resolved by the core (GIL released).
 fn bind_addr(
     py: Python<'_>,
     host: &Bound<'_, PyAny>,
@@ -367,16 +304,10 @@ fn bind_addr(
 ) -> PyResult<SocketAddr> {
     let host = string("host", host)?;
     let port = int_in("port", port, 0, u16::MAX as i64)? as u16;
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
+    match block_in_slices(py, rtwire::server::bind_addr(&host, port), None)? {
+        Some(r) => r.map_err(|e| to_pyerr(py, e)),
+        None => unreachable!("no deadline"),
     }
-    let resolved = py.detach(|| (host.as_str(), port).to_socket_addrs());
-    resolved.ok().and_then(|mut a| a.next()).ok_or_else(|| {
-        to_pyerr(
-            py,
-            Error::new(ErrorKind::Connect, format!("cannot resolve host {host:?}")),
-        )
-    })
 }
 
 /// Starts a server on the runtime, blocking (GIL released) only until it
@@ -458,14 +389,6 @@ pub(crate) fn serve(
         url: server.base_url(),
         epoch: server.epoch().to_string(),
         server: RwLock::new(Some(server)),
-        inbox: Arc::new(Inbox {
-            state: Mutex::new(InboxState {
-                queue: VecDeque::new(),
-                capacity: 1024,
-                dropped: 0,
-                closed: false,
-            }),
-            ready: Condvar::new(),
-        }),
+        inbox: Arc::new(Inbox::new(1024)),
     })
 }
