@@ -195,11 +195,20 @@ async fn bad_ca_pem_text_is_refused_before_io() {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
         let url = format!("wss://127.0.0.1:{port}/");
+        // Not PEM at all: refused by the option's rule, as in every binding.
         let err = rtwire::connect(&url, Options::new().ca_pem("not a certificate"))
             .await
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Tls, "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err:?}");
         assert!(err.message().contains("PEM text"), "{err}");
+        // PEM framing around no certificate: refused when TLS is set up.
+        let err = rtwire::connect(
+            &url,
+            Options::new().ca_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Tls, "{err:?}");
         let pki = make_pki("rtwire test");
         let ca = TempFile::new("ca-both", &pki.ca_pem);
         let err = rtwire::connect(

@@ -8,7 +8,10 @@
 //!
 //! - [`sse`]: the `text/event-stream` (Server-Sent Events) parser.
 //! - [`lines`]: line framing for HTTP streaming (lines, NDJSON).
+//! - `ws`: the WebSocket session rules shared by client and server
+//!   (keepalive, close handshake, fault close codes).
 
 pub(crate) mod handshake;
 pub mod lines;
 pub mod sse;
+pub(crate) mod ws;

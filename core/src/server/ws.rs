@@ -17,15 +17,13 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::{broadcast, watch};
 use tokio::time::{timeout, Instant};
-use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{
-    frame::coding::CloseCode, CloseFrame, Role, WebSocketConfig,
-};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::message::{Data, Text};
+use crate::message::Data;
+use crate::proto::ws::{close_frame, text, Due, Fault, Liveness};
 use crate::server::hub::{Entry, Subscription};
 use crate::server::routes::{error, Body};
 use crate::server::{ConnGuard, Presence, Shared};
@@ -156,13 +154,10 @@ fn to_ws(e: &Entry, framed: bool) -> WsMessage {
     // SAFETY (both text arms): `Text` is always valid UTF-8, and so is an
     // ASCII id, a line feed and a text.
     match (&e.data, framed) {
-        (Data::Text(t), false) => {
-            WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(t.clone().into_bytes()) })
-        }
+        (d, false) => crate::proto::ws::to_ws(d.clone()),
         (Data::Text(_), true) => {
             WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(e.framed().clone()) })
         }
-        (Data::Binary(b), false) => WsMessage::Binary(b.clone()),
         (Data::Binary(_), true) => WsMessage::Binary(e.framed().clone()),
     }
 }
@@ -201,24 +196,20 @@ async fn forward(
 }
 
 /// The close code and reason for a read error the client caused, if the
-/// session should still send a close frame.
+/// session should still send a close frame (not for a dropped connection:
+/// there is no one to tell).
 fn close_for(e: &WsError) -> Option<(u16, &'static str)> {
-    match e {
-        WsError::Capacity(_) => Some((1009, "message too big")),
-        WsError::Utf8(_) => Some((1007, "invalid UTF-8 in a text message")),
-        // A dropped TCP connection is reported as a protocol error too;
-        // there is no one to tell.
-        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
-        WsError::Protocol(_) => Some((1002, "protocol error")),
-        _ => None,
-    }
+    let code = Fault::of(e).close_code()?;
+    let reason = match code {
+        1009 => "message too big",
+        1007 => "invalid UTF-8 in a text message",
+        _ => "protocol error",
+    };
+    Some((code, reason))
 }
 
 async fn close(ws: &mut Ws, code: u16, reason: &str) {
-    let frame = CloseFrame {
-        code: CloseCode::from(code),
-        reason: reason.into(),
-    };
+    let frame = close_frame(code, reason);
     let _ = timeout(Duration::from_secs(2), ws.close(Some(frame))).await;
     // Read the reply (bounded), then drop the connection.
     let _ = timeout(Duration::from_secs(2), async {
@@ -282,13 +273,13 @@ async fn session(
         }
     }
     let mut stop = shared.stop.clone();
-    let mut last_heard = Instant::now();
-    let mut ping_sent: Option<Instant> = None;
+    // A client silent for an interval is pinged, and dead when silent for
+    // another.
+    let iv = shared.opts.ping_interval;
+    let now = || Instant::now().into_std();
+    let mut live = Liveness::new(now(), Some(iv), iv, Duration::from_secs(2));
     loop {
-        let deadline = match ping_sent {
-            Some(t) => t + shared.opts.ping_interval,
-            None => last_heard + shared.opts.ping_interval,
-        };
+        let deadline = Instant::from_std(live.deadline().expect("pings are on"));
         tokio::select! {
             // Shutdown and cuts win over pending traffic.
             biased;
@@ -318,13 +309,9 @@ async fn session(
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             m = ws.next() => {
-                last_heard = Instant::now();
-                ping_sent = None;
+                live.heard(now());
                 let data = match m {
-                    Some(Ok(WsMessage::Text(t))) => {
-                        // SAFETY: tungstenite validated the UTF-8.
-                        Data::Text(unsafe { Text::from_utf8_unchecked(Bytes::from(t)) })
-                    }
+                    Some(Ok(WsMessage::Text(t))) => text(t),
                     Some(Ok(WsMessage::Binary(b))) => Data::Binary(b),
                     Some(Ok(WsMessage::Close(_))) => {
                         let _ = timeout(Duration::from_secs(2), ws.flush()).await;
@@ -350,15 +337,16 @@ async fn session(
                     shared.publish(&channel, d);
                 }
             }
-            _ = tokio::time::sleep_until(deadline) => {
-                if ping_sent.is_some() {
-                    return; // silent for a whole interval after a ping: dead
+            _ = tokio::time::sleep_until(deadline) => match live.on_deadline(now()) {
+                Due::Nothing => {}
+                Due::Ping => {
+                    if timeout(write_limit, ws.send(WsMessage::Ping(Bytes::new()))).await.map_or(true, |r| r.is_err()) {
+                        return;
+                    }
                 }
-                ping_sent = Some(Instant::now());
-                if timeout(write_limit, ws.send(WsMessage::Ping(Bytes::new()))).await.map_or(true, |r| r.is_err()) {
-                    return;
-                }
-            }
+                // Silent for a whole interval after a ping: dead.
+                Due::Dead | Due::CloseWaitOver => return,
+            },
         }
     }
 }

@@ -10,9 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::{
     self,
-    error::{CapacityError, ProtocolError},
-    protocol::{frame::coding::CloseCode, CloseFrame, Role, WebSocketConfig},
-    Message as WsMessage, Utf8Bytes,
+    protocol::{Role, WebSocketConfig},
+    Message as WsMessage,
 };
 use tokio_tungstenite::WebSocketStream;
 
@@ -21,6 +20,9 @@ use crate::event::{CloseInfo, Event, OpenInfo};
 use crate::message::{Data, Message, Text};
 use crate::net::{self, NetStream};
 use crate::options::{Options, Transport};
+use crate::proto::ws::{
+    close_frame, closing_of, is_final_close, text, to_ws, Closing, Due, Ending, Fault, Liveness,
+};
 use crate::session::link::{close_requested, Link, SessionEnd};
 use crate::session::resume::Resume;
 use crate::transport::Plan;
@@ -75,14 +77,10 @@ const BATCH_BYTES: usize = 1 << 20;
 /// Most of a refused handshake's body kept in the error.
 const BODY_EXCERPT: usize = 64 << 10;
 
-/// The reading state of a session.
-#[derive(Debug)]
-struct State {
-    last_heard: Instant,
-    ping_sent: Option<Instant>,
-    /// Set once we sent a close frame: (deadline, what the app asked).
-    closing: Option<(Instant, Option<(u16, String)>)>,
-    peer_close: Option<Option<CloseFrame>>,
+/// The clock the session's [`Liveness`] is given (tokio's, so that paused
+/// test time counts).
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
 }
 
 /// An open WebSocket session.
@@ -229,106 +227,43 @@ async fn refused(
         .with_retryable(retry)
 }
 
-fn to_ws(data: Data) -> WsMessage {
-    match data {
-        // SAFETY: `Text` is always valid UTF-8.
-        Data::Text(t) => {
-            WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(t.into_bytes()) })
-        }
-        Data::Binary(b) => WsMessage::Binary(b),
-    }
-}
-
-fn text(t: Utf8Bytes) -> Data {
-    // SAFETY: tungstenite validated the UTF-8.
-    Data::Text(unsafe { Text::from_utf8_unchecked(Bytes::from(t)) })
-}
-
-/// Whether a close code from the peer means "do not come back".
-fn is_final_close(code: u16) -> bool {
-    matches!(code, 1000 | 1002 | 1003 | 1007 | 1008 | 1009 | 1010)
-}
-
-/// Maps a read error to our error and the close code to send for it.
-fn read_error(e: tungstenite::Error, max: usize) -> (Error, Option<u16>) {
-    use tungstenite::Error as E;
-    match e {
-        E::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
-            Error::new(
-                ErrorKind::TooLarge,
-                format!("incoming message of {size} bytes is over the limit of {max_size} bytes"),
-            )
-            .with_close_code(1009),
-            Some(1009),
-        ),
-        E::Capacity(c) => (
-            Error::new(
-                ErrorKind::TooLarge,
-                format!("incoming data over the limit ({max} bytes): {c}"),
-            )
-            .with_close_code(1009),
-            Some(1009),
-        ),
-        E::Utf8(m) => (
-            Error::new(
-                ErrorKind::Protocol,
-                format!("invalid UTF-8 in a text message: {m}"),
-            )
-            .with_close_code(1007),
-            Some(1007),
-        ),
-        E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => (
-            Error::new(
-                ErrorKind::Closed,
-                "the peer reset the connection without a close frame",
-            )
-            .with_close_code(1006),
-            None,
-        ),
-        E::Protocol(p) => (
-            Error::new(
-                ErrorKind::Protocol,
-                format!("WebSocket protocol violation by the peer: {p}"),
-            )
-            .with_close_code(1002),
-            Some(1002),
-        ),
-        E::Io(io) => (
-            Error::new(ErrorKind::Io, format!("connection lost: {io}")).with_source(io),
-            None,
-        ),
-        other => (
-            Error::new(ErrorKind::Io, format!("connection lost: {other}")),
-            None,
-        ),
-    }
-}
-
-fn close_info(frame: Option<&Option<CloseFrame>>, clean: bool) -> CloseInfo {
-    match frame {
-        Some(Some(f)) => CloseInfo {
-            code: u16::from(f.code),
-            reason: f.reason.to_string(),
-            clean,
-            unsent: Vec::new(),
+/// Our error for a read (or write) error, and the close code to send for it.
+fn read_error(e: tungstenite::Error) -> (Error, Option<u16>) {
+    let fault = Fault::of(&e);
+    let code = fault.close_code();
+    let error = match fault {
+        Fault::TooLarge(m) => Error::new(ErrorKind::TooLarge, m).with_close_code(1009),
+        Fault::Utf8(m) => Error::new(ErrorKind::Protocol, m).with_close_code(1007),
+        Fault::Protocol(m) => Error::new(ErrorKind::Protocol, m).with_close_code(1002),
+        Fault::Reset => Error::new(
+            ErrorKind::Closed,
+            "the peer reset the connection without a close frame",
+        )
+        .with_close_code(1006),
+        Fault::Io(m) => match e {
+            tungstenite::Error::Io(io) => {
+                Error::new(ErrorKind::Io, format!("connection lost: {io}")).with_source(io)
+            }
+            _ => Error::new(ErrorKind::Io, m),
         },
-        Some(None) => CloseInfo {
-            code: 1005,
-            reason: String::new(),
-            clean,
-            unsent: Vec::new(),
-        },
-        None => CloseInfo::abnormal(""),
+    };
+    (error, code)
+}
+
+fn close_info(frame: &Closing, clean: bool) -> CloseInfo {
+    let (code, reason) = frame.clone().unwrap_or((1005, String::new()));
+    CloseInfo {
+        code,
+        reason,
+        clean,
+        unsent: Vec::new(),
     }
 }
 
 impl WsSession {
     /// Sends a close frame, best effort, within `limit`.
     async fn send_close(&mut self, code: u16, reason: &str, limit: Duration) {
-        let frame = CloseFrame {
-            code: CloseCode::from(code),
-            reason: reason.into(),
-        };
+        let frame = close_frame(code, reason);
         let _ = timeout(limit, WebSocketStream::close(&mut self.ws, Some(frame))).await;
     }
 
@@ -375,13 +310,12 @@ impl WsSession {
     async fn on_item(
         &mut self,
         item: Option<Result<WsMessage, tungstenite::Error>>,
-        st: &mut State,
+        st: &mut Liveness,
         link: &mut Link,
         opts: &Options,
         resume: &mut Resume,
     ) -> Option<SessionEnd> {
-        st.last_heard = Instant::now();
-        st.ping_sent = None;
+        st.heard(now());
         let message = match item {
             Some(Ok(WsMessage::Text(t))) if self.framed => unframe(Bytes::from(t), true, resume)?,
             Some(Ok(WsMessage::Text(t))) => Message::new(text(t)),
@@ -390,20 +324,17 @@ impl WsSession {
             Some(Ok(WsMessage::Close(frame))) => {
                 // tungstenite queued the reply; push it out.
                 let _ = timeout(opts.close_timeout, self.ws.flush()).await;
-                st.peer_close = Some(frame);
-                if st.closing.is_none() {
-                    st.closing = Some((Instant::now() + opts.close_timeout, None));
-                }
+                st.peer_closed(now(), closing_of(frame));
                 return None;
             }
             Some(Ok(_)) => return None, // ping (answered by tungstenite), pong, raw frame
             Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed))
-            | None => return Some(Self::ended(st.closing.take(), st.peer_close.take())),
+            | None => return Some(Self::ended(st.ending())),
             Some(Err(e)) => {
-                if st.peer_close.is_some() || st.closing.is_some() {
-                    return Some(Self::ended(st.closing.take(), st.peer_close.take()));
+                if st.is_closing() {
+                    return Some(Self::ended(st.ending()));
                 }
-                let (error, code) = read_error(e, opts.limits.max_message_size);
+                let (error, code) = read_error(e);
                 if let Some(code) = code {
                     // Boxed: rare, see `flush_then_close`.
                     Box::pin(self.send_close(
@@ -445,30 +376,19 @@ impl WsSession {
             .interval
             .map(|i| i + ka.timeout)
             .unwrap_or(Duration::from_secs(3600));
-        let now = Instant::now();
         // Not busy, whatever a session dropped midway left.
         link.outgoing.set_busy(false);
-        let mut st = State {
-            last_heard: now,
-            ping_sent: None,
-            closing: None,
-            peer_close: None,
-        };
+        let mut st = Liveness::new(now(), ka.interval, ka.timeout, opts.close_timeout);
         // One timer, re-armed only when its purpose changes (not per
         // message): keepalive idle check, pong wait, or close wait. An idle
         // check that finds recent traffic re-arms from the last message.
-        let far = now + Duration::from_secs(365 * 24 * 3600);
-        let mut idle_at = ka.interval.map(|iv| now + iv);
+        let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
         let timer = sleep_until(far);
         tokio::pin!(timer);
         let mut armed = far;
 
         loop {
-            let deadline = match (&st.closing, st.ping_sent) {
-                (Some((d, _)), _) => Some(*d),
-                (None, Some(t)) => Some(t + ka.timeout),
-                (None, None) => idle_at,
-            };
+            let deadline = st.deadline().map(Instant::from_std);
             let want = deadline.unwrap_or(far);
             if want != armed {
                 timer.as_mut().reset(want);
@@ -476,11 +396,11 @@ impl WsSession {
             }
             tokio::select! {
                 biased;
-                req = close_requested(&mut link.close_req), if st.closing.is_none() && st.peer_close.is_none() => {
+                req = close_requested(&mut link.close_req), if st.may_close() => {
                     // Boxed: a rare path whose future would otherwise size
                     // every idle connection's task.
                     Box::pin(self.flush_then_close(link, &req, write_limit, opts.close_timeout)).await;
-                    st.closing = Some((Instant::now() + opts.close_timeout, Some((req.code, req.reason))));
+                    st.we_closed(now(), Some((req.code, req.reason)));
                 }
                 item = self.ws.next() => {
                     // The queue is looked at below and again by the select:
@@ -492,33 +412,28 @@ impl WsSession {
                         return end;
                     }
                 }
-                out = link.outgoing.recv(), if st.closing.is_none() => {
+                out = link.outgoing.recv(), if !st.is_closing() => {
                     let Some(out) = out else { continue };
-                    if let Some(end) = self.write_out(link, out, write_limit, opts).await {
+                    if let Some(end) = self.write_out(link, out, write_limit).await {
                         return end;
                     }
                 }
                 _ = &mut timer, if deadline.is_some() => {
                     armed = far; // fired: whatever comes next re-arms it
-                    if st.closing.is_some() {
-                        return Self::ended(st.closing.take(), st.peer_close.take());
-                    }
-                    if st.ping_sent.is_some() {
-                        let cause = Error::new(ErrorKind::Timeout, format!(
-                            "the peer did not answer a ping within {} ms", ka.timeout.as_millis()));
-                        return SessionEnd::Lost { cause, close: CloseInfo::abnormal("keepalive timeout") };
-                    }
-                    let Some(iv) = ka.interval else { continue };
-                    let due = st.last_heard + iv;
-                    if due > Instant::now() {
-                        idle_at = Some(due); // heard from the peer since: not idle yet
-                        continue;
-                    }
-                    st.ping_sent = Some(Instant::now());
-                    idle_at = Some(Instant::now() + iv);
-                    if timeout(ka.timeout, self.ws.send(WsMessage::Ping(Bytes::new()))).await.map_or(true, |r| r.is_err()) {
-                        let cause = Error::new(ErrorKind::Timeout, "could not send a keepalive ping");
-                        return SessionEnd::Lost { cause, close: CloseInfo::abnormal("keepalive failed") };
+                    match st.on_deadline(now()) {
+                        Due::Nothing => {}
+                        Due::CloseWaitOver => return Self::ended(st.ending()),
+                        Due::Dead => {
+                            let cause = Error::new(ErrorKind::Timeout, format!(
+                                "the peer did not answer a ping within {} ms", ka.timeout.as_millis()));
+                            return SessionEnd::Lost { cause, close: CloseInfo::abnormal("keepalive timeout") };
+                        }
+                        Due::Ping => {
+                            if timeout(st.pong_timeout(), self.ws.send(WsMessage::Ping(Bytes::new()))).await.map_or(true, |r| r.is_err()) {
+                                let cause = Error::new(ErrorKind::Timeout, "could not send a keepalive ping");
+                                return SessionEnd::Lost { cause, close: CloseInfo::abnormal("keepalive failed") };
+                            }
+                        }
                     }
                 }
             }
@@ -532,7 +447,7 @@ impl WsSession {
     async fn on_read(
         &mut self,
         item: Option<Result<WsMessage, tungstenite::Error>>,
-        st: &mut State,
+        st: &mut Liveness,
         link: &mut Link,
         opts: &Options,
         resume: &mut Resume,
@@ -541,7 +456,7 @@ impl WsSession {
         if let Some(end) = self.on_item(item, st, link, opts, resume).await {
             return Some(end);
         }
-        if let Some(end) = self.write_queued(st, link, write_limit, opts).await {
+        if let Some(end) = self.write_queued(st, link, write_limit).await {
             return Some(end);
         }
         // Frames already read need no new wake-up: take them now, then
@@ -557,7 +472,7 @@ impl WsSession {
             }
         }
         if more {
-            return self.write_queued(st, link, write_limit, opts).await;
+            return self.write_queued(st, link, write_limit).await;
         }
         None
     }
@@ -566,16 +481,15 @@ impl WsSession {
     /// session is closing (the close handshake flushes it then).
     async fn write_queued(
         &mut self,
-        st: &State,
+        st: &Liveness,
         link: &mut Link,
         write_limit: Duration,
-        opts: &Options,
     ) -> Option<SessionEnd> {
-        if st.closing.is_some() {
+        if st.is_closing() {
             return None;
         }
         let out = link.outgoing.try_recv()?;
-        self.write_out(link, out, write_limit, opts).await
+        self.write_out(link, out, write_limit).await
     }
 
     /// Writes `out` and what is queued behind it (see `write_batch`) within
@@ -585,12 +499,11 @@ impl WsSession {
         link: &mut Link,
         out: crate::session::queue::Outgoing,
         write_limit: Duration,
-        opts: &Options,
     ) -> Option<SessionEnd> {
         match timeout_if_pending(write_limit, self.write_batch(link, out)).await {
             Ok(Ok(())) => None,
             Ok(Err(e)) => {
-                let (cause, _) = read_error(e, opts.limits.max_message_size);
+                let (cause, _) = read_error(e);
                 Some(SessionEnd::Lost {
                     cause,
                     close: CloseInfo::abnormal(""),
@@ -609,26 +522,19 @@ impl WsSession {
         }
     }
 
-    /// The end of the TCP stream (or of the close wait): decides how the
-    /// session is over.
-    fn ended(
-        closing: Option<(Instant, Option<(u16, String)>)>,
-        peer_close: Option<Option<CloseFrame>>,
-    ) -> SessionEnd {
-        let app_asked = closing.as_ref().and_then(|(_, req)| req.clone());
-        match (app_asked, peer_close) {
-            // We closed and the peer answered: clean.
-            (Some(_), Some(frame)) => SessionEnd::Closed(close_info(Some(&frame), true)),
-            // We closed and the peer never answered.
-            (Some((code, reason)), None) => SessionEnd::Closed(CloseInfo {
+    /// The end of the TCP stream (or of the close wait): how the session
+    /// is over.
+    fn ended(ending: Ending) -> SessionEnd {
+        match ending {
+            Ending::Answered(frame) => SessionEnd::Closed(close_info(&frame, true)),
+            Ending::Unanswered(code, reason) => SessionEnd::Closed(CloseInfo {
                 code,
                 reason,
                 clean: false,
                 unsent: Vec::new(),
             }),
-            // The peer closed first.
-            (None, Some(frame)) => {
-                let info = close_info(Some(&frame), true);
+            Ending::PeerClosed(frame) => {
+                let info = close_info(&frame, true);
                 if is_final_close(info.code) {
                     SessionEnd::Closed(info)
                 } else {
@@ -645,7 +551,7 @@ impl WsSession {
                     SessionEnd::Lost { cause, close: info }
                 }
             }
-            (None, None) => SessionEnd::Lost {
+            Ending::Lost => SessionEnd::Lost {
                 cause: Error::new(
                     ErrorKind::Closed,
                     "the connection was lost without a close frame",

@@ -1,0 +1,320 @@
+//! The WebSocket session rules both sides share, without I/O: when to ping,
+//! when the peer is dead, how the close handshake runs and how a session
+//! ended; which close code answers which fault; and the conversion between
+//! our messages and tungstenite's. The client (`transport::ws`) and the
+//! server (`server::ws`) drive it with tokio; the time is always passed
+//! in, never read here.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio_tungstenite::tungstenite::{
+    error::{CapacityError, ProtocolError},
+    protocol::{frame::coding::CloseCode, CloseFrame},
+    Error as WsError, Message as WsMessage, Utf8Bytes,
+};
+
+use crate::message::{Data, Text};
+
+/// A close frame's content: code and reason, or `None` for a frame without
+/// a status (reported as 1005).
+pub(crate) type Closing = Option<(u16, String)>;
+
+/// What is due when [`Liveness::deadline`] passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Due {
+    /// Nothing yet (the peer was heard from since; the deadline moved).
+    Nothing,
+    /// Send a ping now.
+    Ping,
+    /// The peer did not answer a ping in time: it is dead.
+    Dead,
+    /// The close handshake did not finish in time: drop the connection.
+    CloseWaitOver,
+}
+
+/// How a session's close handshake ended (see [`Liveness::ending`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// We closed and the peer answered with this frame: clean.
+    Answered(Closing),
+    /// We closed with this code and reason; the peer never answered.
+    Unanswered(u16, String),
+    /// The peer closed first, with this frame.
+    PeerClosed(Closing),
+    /// Neither side sent a close frame: the connection was lost.
+    Lost,
+}
+
+/// Keepalive and close-handshake state of one WebSocket session.
+///
+/// Keepalive: after `interval` without hearing from the peer, ping; when
+/// nothing arrives within `timeout` after the ping, the peer is dead. Any
+/// frame counts as life. The deadline is moved lazily: hearing from the
+/// peer does not re-arm a timer, the idle check finds the traffic and
+/// re-arms from the last frame heard.
+#[derive(Debug)]
+pub(crate) struct Liveness {
+    interval: Option<Duration>,
+    timeout: Duration,
+    close_timeout: Duration,
+    last_heard: Instant,
+    ping_sent: Option<Instant>,
+    idle_at: Option<Instant>,
+    /// We are closing: until when we wait, and what the application asked
+    /// (`None` when we only answer the peer's close).
+    closing: Option<(Instant, Option<(u16, String)>)>,
+    /// The peer's close frame, once it came.
+    peer_close: Option<Closing>,
+}
+
+impl Liveness {
+    /// A session opened at `now`.
+    pub(crate) fn new(
+        now: Instant,
+        interval: Option<Duration>,
+        timeout: Duration,
+        close_timeout: Duration,
+    ) -> Liveness {
+        Liveness {
+            interval,
+            timeout,
+            close_timeout,
+            last_heard: now,
+            ping_sent: None,
+            idle_at: interval.map(|iv| now + iv),
+            closing: None,
+            peer_close: None,
+        }
+    }
+
+    /// A frame (any frame) arrived at `now`.
+    pub(crate) fn heard(&mut self, now: Instant) {
+        self.last_heard = now;
+        self.ping_sent = None;
+    }
+
+    /// When something is due next, if ever: the end of the close wait, the
+    /// end of the pong wait, or the idle check.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        match (&self.closing, self.ping_sent) {
+            (Some((d, _)), _) => Some(*d),
+            (None, Some(t)) => Some(t + self.timeout),
+            (None, None) => self.idle_at,
+        }
+    }
+
+    /// The deadline passed at `now`: what to do.
+    pub(crate) fn on_deadline(&mut self, now: Instant) -> Due {
+        if self.closing.is_some() {
+            return Due::CloseWaitOver;
+        }
+        if self.ping_sent.is_some() {
+            return Due::Dead;
+        }
+        let Some(iv) = self.interval else {
+            return Due::Nothing;
+        };
+        let due = self.last_heard + iv;
+        if due > now {
+            self.idle_at = Some(due);
+            return Due::Nothing;
+        }
+        self.ping_sent = Some(now);
+        self.idle_at = Some(now + iv);
+        Due::Ping
+    }
+
+    /// How long to wait for a pong.
+    pub(crate) fn pong_timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// We sent our close frame at `now` (`request`: what the application
+    /// asked for, if it did).
+    pub(crate) fn we_closed(&mut self, now: Instant, request: Option<(u16, String)>) {
+        self.closing = Some((now + self.close_timeout, request));
+    }
+
+    /// The peer's close frame arrived at `now` (its reply was queued).
+    pub(crate) fn peer_closed(&mut self, now: Instant, frame: Closing) {
+        self.peer_close = Some(frame);
+        if self.closing.is_none() {
+            self.closing = Some((now + self.close_timeout, None));
+        }
+    }
+
+    /// A close handshake is under way: messages are no longer written.
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.is_some()
+    }
+
+    /// Whether the application may still ask to close (neither side has
+    /// started the close handshake).
+    pub(crate) fn may_close(&self) -> bool {
+        self.closing.is_none() && self.peer_close.is_none()
+    }
+
+    /// How the session ended, once the stream or the close wait is over.
+    pub(crate) fn ending(&mut self) -> Ending {
+        let asked = self.closing.take().and_then(|(_, req)| req);
+        match (asked, self.peer_close.take()) {
+            (Some(_), Some(frame)) => Ending::Answered(frame),
+            (Some((code, reason)), None) => Ending::Unanswered(code, reason),
+            (None, Some(frame)) => Ending::PeerClosed(frame),
+            (None, None) => Ending::Lost,
+        }
+    }
+}
+
+/// What went wrong reading from the peer, and the close code that tells it
+/// (RFC 6455 §7.4.1), when a close frame can still be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// A message or frame over the limit: 1009.
+    TooLarge(String),
+    /// Invalid UTF-8 in a text message: 1007.
+    Utf8(String),
+    /// Any other violation of RFC 6455: 1002.
+    Protocol(String),
+    /// The peer reset the connection without a close frame.
+    Reset,
+    /// The connection itself failed.
+    Io(String),
+}
+
+impl Fault {
+    /// The fault of a read error.
+    pub(crate) fn of(e: &WsError) -> Fault {
+        match e {
+            WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => Fault::TooLarge(
+                format!("incoming message of {size} bytes is over the limit of {max_size} bytes"),
+            ),
+            WsError::Capacity(c) => Fault::TooLarge(format!("incoming data over the limit: {c}")),
+            WsError::Utf8(m) => Fault::Utf8(format!("invalid UTF-8 in a text message: {m}")),
+            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => Fault::Reset,
+            WsError::Protocol(p) => {
+                Fault::Protocol(format!("WebSocket protocol violation by the peer: {p}"))
+            }
+            other => Fault::Io(format!("connection lost: {other}")),
+        }
+    }
+
+    /// The close code to send for it, if a close frame can still be sent.
+    pub(crate) fn close_code(&self) -> Option<u16> {
+        match self {
+            Fault::TooLarge(_) => Some(1009),
+            Fault::Utf8(_) => Some(1007),
+            Fault::Protocol(_) => Some(1002),
+            Fault::Reset | Fault::Io(_) => None,
+        }
+    }
+}
+
+/// Whether a close code from the peer means "do not come back".
+pub(crate) fn is_final_close(code: u16) -> bool {
+    matches!(code, 1000 | 1002 | 1003 | 1007 | 1008 | 1009 | 1010)
+}
+
+/// A close frame's content as tungstenite gives it.
+pub(crate) fn closing_of(frame: Option<CloseFrame>) -> Closing {
+    frame.map(|f| (u16::from(f.code), f.reason.to_string()))
+}
+
+/// A close frame to send.
+pub(crate) fn close_frame(code: u16, reason: &str) -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    }
+}
+
+/// Our message as a tungstenite message, without a copy.
+pub(crate) fn to_ws(data: Data) -> WsMessage {
+    match data {
+        // SAFETY: `Text` is always valid UTF-8.
+        Data::Text(t) => {
+            WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(t.into_bytes()) })
+        }
+        Data::Binary(b) => WsMessage::Binary(b),
+    }
+}
+
+/// A text frame tungstenite validated, as our text, without a copy.
+pub(crate) fn text(t: Utf8Bytes) -> Data {
+    // SAFETY: tungstenite validated the UTF-8.
+    Data::Text(unsafe { Text::from_utf8_unchecked(Bytes::from(t)) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn pings_after_silence_and_declares_a_silent_peer_dead() {
+        let t0 = Instant::now();
+        let mut l = Liveness::new(t0, Some(10 * S), 5 * S, 2 * S);
+        assert_eq!(l.deadline(), Some(t0 + 10 * S));
+        // Heard from the peer at 4 s: the idle check at 10 s re-arms to 14 s.
+        l.heard(t0 + 4 * S);
+        assert_eq!(l.on_deadline(t0 + 10 * S), Due::Nothing);
+        assert_eq!(l.deadline(), Some(t0 + 14 * S));
+        assert_eq!(l.on_deadline(t0 + 14 * S), Due::Ping);
+        assert_eq!(l.deadline(), Some(t0 + 19 * S));
+        assert_eq!(l.on_deadline(t0 + 19 * S), Due::Dead);
+        // A pong in time clears the wait.
+        let mut l = Liveness::new(t0, Some(10 * S), 5 * S, 2 * S);
+        assert_eq!(l.on_deadline(t0 + 10 * S), Due::Ping);
+        l.heard(t0 + 11 * S);
+        assert_eq!(l.deadline(), Some(t0 + 20 * S));
+    }
+
+    #[test]
+    fn without_an_interval_nothing_is_due() {
+        let t0 = Instant::now();
+        let l = Liveness::new(t0, None, 5 * S, 2 * S);
+        assert_eq!(l.deadline(), None);
+    }
+
+    #[test]
+    fn close_handshake_endings() {
+        let t0 = Instant::now();
+        let mut l = Liveness::new(t0, Some(10 * S), 5 * S, 2 * S);
+        assert!(l.may_close());
+        l.we_closed(t0, Some((1000, "bye".into())));
+        assert!(l.is_closing() && !l.may_close());
+        assert_eq!(l.deadline(), Some(t0 + 2 * S));
+        l.peer_closed(t0 + S, Some((1000, "ok".into())));
+        assert_eq!(l.ending(), Ending::Answered(Some((1000, "ok".into()))));
+
+        let mut l = Liveness::new(t0, Some(10 * S), 5 * S, 2 * S);
+        l.we_closed(t0, Some((4000, "x".into())));
+        assert_eq!(l.on_deadline(t0 + 2 * S), Due::CloseWaitOver);
+        assert_eq!(l.ending(), Ending::Unanswered(4000, "x".into()));
+
+        let mut l = Liveness::new(t0, Some(10 * S), 5 * S, 2 * S);
+        l.peer_closed(t0, None);
+        assert!(l.is_closing() && !l.may_close());
+        assert_eq!(l.ending(), Ending::PeerClosed(None));
+
+        let mut l = Liveness::new(t0, None, 5 * S, 2 * S);
+        assert_eq!(l.ending(), Ending::Lost);
+    }
+
+    #[test]
+    fn faults_map_to_close_codes() {
+        let big = WsError::Capacity(CapacityError::MessageTooLong {
+            size: 10,
+            max_size: 5,
+        });
+        assert_eq!(Fault::of(&big).close_code(), Some(1009));
+        let proto = WsError::Protocol(ProtocolError::UnmaskedFrameFromClient);
+        assert_eq!(Fault::of(&proto).close_code(), Some(1002));
+        let reset = WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake);
+        assert_eq!(Fault::of(&reset), Fault::Reset);
+        assert_eq!(Fault::of(&WsError::ConnectionClosed).close_code(), None);
+        assert!(is_final_close(1000) && !is_final_close(1001) && !is_final_close(1011));
+    }
+}
