@@ -321,17 +321,8 @@ pub(crate) async fn serve_while<T>(
     }
 }
 
-/// What a body decoder is fed by [`pump_events`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Feed<'a> {
-    /// The next chunk of the body.
-    Chunk(&'a [u8]),
-    /// The body ended where its HTTP framing says it ends.
-    End,
-    /// The body was cut short (read error or idle timeout): a partial
-    /// record at the end must not be delivered.
-    Cut,
-}
+pub(crate) use crate::proto::long_poll::{body_data, Fetched};
+pub(crate) use crate::proto::stream::Feed;
 
 /// Reads a streaming body until it ends, handing each chunk to `decode`
 /// (which appends the messages it completes; `None` means end of stream)
@@ -460,19 +451,6 @@ pub(crate) struct FetchLimits {
     pub max_body: usize,
 }
 
-/// A response read whole by [`fetch`].
-#[derive(Debug)]
-pub(crate) struct Fetched {
-    /// A 2xx status or 304.
-    pub status: StatusCode,
-    /// The response headers.
-    pub headers: HeaderMap,
-    /// The URL that answered (after redirects).
-    pub url: String,
-    /// The whole body (decompressed).
-    pub body: Bytes,
-}
-
 /// Sends `req` and reads the whole answer within `limits`: a 2xx or 304
 /// answer comes back whole; any other status becomes a [`refused`] error
 /// (408, 429 and 5xx retryable, with `Retry-After` in its headers, see
@@ -513,23 +491,5 @@ pub(crate) async fn fetch(
                 limits.total.as_millis()
             ),
         )),
-    }
-}
-
-/// A whole response body as a message payload: binary when the
-/// `Content-Type` is `application/octet-stream` or the body is not UTF-8,
-/// text otherwise.
-pub(crate) fn body_data(headers: &HeaderMap, body: Bytes) -> Data {
-    let octets = headers
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|e| e.trim().eq_ignore_ascii_case("application/octet-stream"));
-    if octets {
-        return Data::Binary(body);
-    }
-    match crate::message::Text::from_utf8(body) {
-        Ok(t) => Data::Text(t),
-        Err(b) => Data::Binary(b),
     }
 }

@@ -8,10 +8,14 @@
 //!
 //! - [`sse`]: the `text/event-stream` (Server-Sent Events) parser.
 //! - [`lines`]: line framing for HTTP streaming (lines, NDJSON).
+//! - `stream`: an HTTP streaming body cut into messages per the framing.
+//! - `long_poll`: a long-poll answer's messages and cursor.
 //! - `ws`: the WebSocket session rules shared by client and server
 //!   (keepalive, close handshake, fault close codes).
 
 pub(crate) mod handshake;
 pub mod lines;
+pub(crate) mod long_poll;
 pub mod sse;
+pub(crate) mod stream;
 pub(crate) mod ws;
