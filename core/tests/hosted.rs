@@ -195,9 +195,9 @@ impl State {
     /// Connects on the host. The task then stays as the connection's writer.
     fn connect(&mut self, url: String, options: Options, reply: ConnectReply) {
         let opened = self.opened_tx.clone();
-        let options = options.proxy(Proxy::Disabled).host(&self.host);
+        let connecting = rtwire::hosted::connect(&self.host, &url, options.proxy(Proxy::Disabled));
         self.host.spawn(async move {
-            let conn = match rtwire::connect(&url, options).await {
+            let conn = match connecting.await {
                 Ok(conn) => conn,
                 Err(e) => {
                     let _ = opened.send((reply, Err(e)));
@@ -826,10 +826,10 @@ fn dropped_host_ends_its_connections() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     let host = Host::new(Arc::new(PollReactor::new()), rt.handle().clone());
-    let options = Options::new().proxy(Proxy::Disabled).host(&host);
+    let connecting = rtwire::hosted::connect(&host, &url, Options::new().proxy(Proxy::Disabled));
     drop(host);
     let err = rt
-        .block_on(rtwire::connect(&url, options))
+        .block_on(connecting)
         .expect_err("connect through a dropped host");
     assert_eq!(err.kind(), ErrorKind::Closed, "{err:?}");
 }

@@ -569,12 +569,16 @@ pub(crate) fn connect_async<'py>(
     let event_loop = r#loop.clone().unbind();
     let target = fut.clone().unbind();
     let host = notifier.and_then(|n| n.host.clone());
-    let mut opts = options.inner.clone();
-    if let Some(h) = &host {
-        opts = opts.host(h);
-    }
+    let opts = options.inner.clone();
+    let hosted = host
+        .as_ref()
+        .map(|h| rtwire::hosted::connect(h, &url, opts.clone()));
     let work = async move {
-        let outcome = match connect_future(url, opts).await {
+        let connected = match hosted {
+            Some(connecting) => connecting.await.map(Shared::new),
+            None => connect_future(url, opts).await,
+        };
+        let outcome = match connected {
             Ok(shared) => Outcome::Connected(shared),
             Err(e) => Outcome::Failed(e),
         };

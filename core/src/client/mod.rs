@@ -59,7 +59,8 @@ pub fn connect_check(url: &str, options: &Options) -> Result<(), Error> {
     Plan::new(url, options.clone()).map(drop)
 }
 
-async fn connect_planned(plan: Plan) -> Result<Connection, Error> {
+/// Connects with a prepared plan (see [`crate::hosted::connect`]).
+pub(crate) async fn connect_planned(plan: Plan) -> Result<Connection, Error> {
     let mut resume = resume::Resume::default();
     let mut attempt = 0u32;
     let (session, info) = loop {

@@ -4,7 +4,8 @@
 //! message crosses from the application's thread to a runtime thread and
 //! back: two thread wake-ups per round trip. A binding whose application
 //! already runs an event loop (asyncio, libuv) can instead give the
-//! connection a [`Host`] ([`Options::host`](crate::Options::host)):
+//! connection a [`Host`] (connect with [`connect`] instead of
+//! [`crate::connect`]):
 //!
 //! - the connection's task is polled on the loop's thread, by
 //!   [`Host::run`], [`Host::ready`] and [`Host::enter`];
@@ -38,8 +39,8 @@
 //!
 //! let rt = tokio::runtime::Runtime::new().unwrap();
 //! let host = Host::new(Arc::new(MyLoop), rt.handle().clone());
-//! let opts = rtwire::Options::new().host(&host);
-//! assert!(opts.host.is_some());
+//! // rtwire::hosted::connect(&host, "ws://127.0.0.1:9001/", rtwire::Options::new())
+//! # let _ = &host;
 //! ```
 
 mod io;
@@ -74,6 +75,26 @@ pub trait Reactor: Send + Sync + fmt::Debug + 'static {
 }
 
 /// The error of a connection whose host was dropped.
+/// Connects as [`crate::connect`] does, with the connection's task driven
+/// on `host`'s loop. The URL and options are checked at once; the host is
+/// held weakly from then on: the connection ends (or fails to open, with
+/// [`ErrorKind::Closed`](crate::ErrorKind::Closed)) when the last [`Host`]
+/// is dropped.
+///
+/// # Errors
+/// As [`crate::connect`].
+pub fn connect(
+    host: &Host,
+    url: &str,
+    options: crate::Options,
+) -> impl Future<Output = Result<crate::Connection, crate::Error>> + Send + 'static {
+    let plan = crate::transport::Plan::new(url, options).map(|mut plan| {
+        plan.hosted_by = Some(host.downgrade());
+        plan
+    });
+    async move { crate::client::connect_planned(plan?).await }
+}
+
 pub(crate) fn gone() -> crate::Error {
     crate::Error::new(
         crate::ErrorKind::Closed,

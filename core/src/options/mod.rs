@@ -473,10 +473,6 @@ pub struct Options {
     pub rtwire_protocol: bool,
     /// Settings of the HTTP transports.
     pub http: HttpOptions,
-    /// Drive the connection on an application's event-loop thread instead
-    /// of the runtime's (see [`crate::hosted`]). Unset by default.
-    #[cfg(unix)]
-    pub host: Option<crate::hosted::HostRef>,
 }
 
 impl Default for Options {
@@ -495,8 +491,6 @@ impl Default for Options {
             proxy: Proxy::FromEnv,
             rtwire_protocol: false,
             http: HttpOptions::default(),
-            #[cfg(unix)]
-            host: None,
         }
     }
 }
@@ -505,13 +499,6 @@ impl Options {
     /// The defaults.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Drives the connection on `host`'s event loop (see [`crate::hosted`]).
-    #[cfg(unix)]
-    pub fn host(mut self, host: &crate::hosted::Host) -> Self {
-        self.host = Some(host.downgrade());
-        self
     }
 
     /// Sets the transport.

@@ -47,7 +47,8 @@ impl Auto {
 }
 
 /// One entry of the negotiate document.
-fn candidate(base: &Url, entry: &serde_json::Value, opts: &Options) -> Option<Result<Plan, Error>> {
+fn candidate(base: &Url, entry: &serde_json::Value, parent: &Plan) -> Option<Result<Plan, Error>> {
+    let opts: &Options = &parent.options;
     let transport: Transport = entry.get("transport")?.as_str()?.parse().ok()?;
     if !matches!(
         transport,
@@ -67,7 +68,13 @@ fn candidate(base: &Url, entry: &serde_json::Value, opts: &Options) -> Option<Re
     if transport == Transport::LongPoll && o.http.cursor.is_none() {
         o.http.cursor = Some(Cursor::new(CursorFrom::JsonField("cursor".into())));
     }
-    Some(Plan::new(url.as_str(), o))
+    Some(Plan::new(url.as_str(), o).map(|mut p| {
+        #[cfg(unix)]
+        {
+            p.hosted_by = parent.hosted_by.clone();
+        }
+        p
+    }))
 }
 
 fn is_negotiate(resp: &reqwest::Response) -> bool {
@@ -135,7 +142,7 @@ pub(crate) async fn open(plan: &Plan, resume: &mut Resume) -> Result<(Session, O
                 .unwrap_or_default();
             let plans = list
                 .iter()
-                .filter_map(|e| candidate(&base, e, &plan.options))
+                .filter_map(|e| candidate(&base, e, plan))
                 .collect::<Result<Vec<_>, _>>()?;
             if plans.is_empty() {
                 return Err(Error::new(

@@ -36,6 +36,9 @@ pub(crate) struct Plan {
     pub http: Option<HttpClient>,
     /// Fallback state of `transport=auto` on http(s).
     pub auto: Option<Box<auto::Auto>>,
+    /// The host whose loop drives the connection, if any.
+    #[cfg(unix)]
+    pub hosted_by: Option<crate::hosted::HostRef>,
 }
 
 /// An open session of some transport.
@@ -52,7 +55,7 @@ impl Plan {
     /// The host whose loop drives this connection, if any.
     #[cfg(unix)]
     pub fn host(&self) -> Option<&crate::hosted::HostRef> {
-        self.options.host.as_ref()
+        self.hosted_by.as_ref()
     }
 
     /// No hosts off unix.
@@ -96,6 +99,8 @@ impl Plan {
             proxy,
             http,
             auto: (transport == Transport::Auto).then(Box::default),
+            #[cfg(unix)]
+            hosted_by: None,
         })
     }
 
