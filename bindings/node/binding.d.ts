@@ -112,11 +112,20 @@ export declare class NativeServer {
 }
 
 /**
- * Connects and resolves with the connection, or with the error. On a
- * thread whose loop hosts connections (see `host`), the connection runs
- * there; else on the runtime.
+ * Checks `[canonicalName, value]` pairs without connecting: `null` when
+ * the core accepts each value and the whole (`Options::validate`), else
+ * the error.
  */
-export declare function connect(url: string, options: NativeOptions): Promise<NativeConnection | ErrorInfo>
+export declare function checkOptions(options: Array<[string, OptionValue]>): ErrorInfo | null
+
+/**
+ * Connects and resolves with the connection, or with the error (an
+ * option the schema refuses included). `options` are `[canonicalName,
+ * value]` pairs in schema order (see `options`). On a thread whose loop
+ * hosts connections (see `host`), the connection runs there; else on the
+ * runtime.
+ */
+export declare function connect(url: string, options: Array<[string, OptionValue]>): Promise<NativeConnection | ErrorInfo>
 
 /** The version of the rtwire core this addon was built from. */
 export declare function coreVersion(): string
@@ -217,96 +226,6 @@ export interface NativeInbound {
   data: string | Buffer
 }
 
-/** Connection options, flattened; durations in milliseconds. */
-export interface NativeOptions {
-  /** `websocket`, `sse`, `long_poll`, `poll`, `stream` or `auto`. */
-  transport?: string
-  /** Request headers, as `[name, value]`. */
-  headers?: Array<Array<string>>
-  /** Subprotocols to offer. */
-  protocols?: Array<string>
-  /** The `Origin` header. */
-  origin?: string
-  /** Handshake timeout. */
-  openTimeout?: number
-  /** Close handshake timeout. */
-  closeTimeout?: number
-  /** Ping/pong keepalive on (default) or off. */
-  keepalive?: boolean
-  /** Ping after this much silence. */
-  keepaliveInterval?: number
-  /** Peer dead after this long without an answer to a ping. */
-  keepaliveTimeout?: number
-  /** Largest incoming message in bytes. */
-  maxMessageSize?: number
-  /** Largest incoming frame in bytes. */
-  maxFrameSize?: number
-  /** High-water mark of the outgoing queue in bytes. */
-  sendQueueBytes?: number
-  /** Capacity of the incoming event queue. */
-  eventQueue?: number
-  /** Bytes read from the socket at a time. */
-  readBufferSize?: number
-  /** PEM file of CA certificates that replace the system roots. */
-  ca?: string
-  /** PEM file of the client certificate chain. */
-  cert?: string
-  /** PEM file of the client private key. */
-  key?: string
-  /** CA certificates as PEM text (instead of `ca`). */
-  caPem?: Buffer
-  /** The client certificate chain as PEM text (instead of `cert`). */
-  certPem?: Buffer
-  /** The client private key as PEM text (instead of `key`). */
-  keyPem?: Buffer
-  /** Accept any server certificate. */
-  insecure?: boolean
-  /** Reconnect at all. */
-  reconnect?: boolean
-  /** Upper bound of the first reconnect delay. */
-  reconnectInitialDelay?: number
-  /** Cap on every reconnect delay. */
-  reconnectMaxDelay?: number
-  /** Give up after this many failed attempts in a row. */
-  reconnectMaxAttempts?: number
-  /** Retry a failing first attempt too. */
-  retryInitial?: boolean
-  /** `env` (default), `none`, or a proxy URL. */
-  proxy?: string
-  /** Where `send` POSTs on HTTP transports. */
-  sendUrl?: string
-  /** Idle read timeout of HTTP streams. */
-  readTimeout?: number
-  /** Short-poll interval. */
-  pollInterval?: number
-  /** Longest a long-poll request may be held. */
-  longPollTimeout?: number
-  /** Long polling with POST. */
-  longPollPost?: boolean
-  /** Long polling: a JSON array body is one message per element. */
-  jsonArray?: boolean
-  /** Long polling: where the cursor comes from, `header` or `json`. */
-  cursorFrom?: string
-  /** Long polling: the header or JSON field name of the cursor. */
-  cursorFromName?: string
-  /** Long polling: where the cursor goes, `query` or `header`. */
-  cursorTo?: string
-  /** Long polling: the query parameter or header name. */
-  cursorToName?: string
-  /** Long polling: the first cursor. */
-  cursorInitial?: string
-  /** HTTP streaming: `lines`, `ndjson` or `chunks`. */
-  framing?: string
-  /** Longest SSE or framed line in bytes. */
-  maxLine?: number
-  /** SSE: the `Last-Event-ID` of the first request. */
-  lastEventId?: string
-  /** SSE: retry on 5xx and 429. */
-  retryServerErrors?: boolean
-  /** Redirects followed at most. */
-  maxRedirects?: number
-}
-
 /**
  * Options of [`serve`]; durations in milliseconds. The JavaScript layer
  * has checked the types and ranges.
@@ -358,6 +277,40 @@ export interface NativeStats {
   /** Per-channel figures. */
   channels: Array<NativeChannelStats>
 }
+
+/** Every connection option of the core, in the order they are applied. */
+export declare function optionSchema(): Array<OptionSpec>
+
+/** One option of the schema, for the JavaScript layer. */
+export interface OptionSpec {
+  /** The canonical name (`limits.max_message_size`). */
+  name: string
+  /** The path in the options object (`keepalive.interval`). */
+  node: string
+  /**
+   * `bool`, `bytes`, `count`, `duration`, `choice`, `text`, `path`,
+   * `pem`, `tokens` or `headers`.
+   */
+  kind: string
+  /** What `null` means, for an option that can be off. */
+  optional?: string
+  /** The default value (durations in milliseconds). */
+  default: OptionValue
+  /**
+   * The smallest accepted number: for sizes, counts, and `0` for the
+   * durations that may be zero (other durations must be greater).
+   */
+  min?: number
+  /** The largest accepted number, for counts. */
+  max?: number
+}
+
+/**
+ * An option's value as JavaScript has it: `null` (off), a boolean, a
+ * number (milliseconds for durations), a string, a Buffer, a list of
+ * strings or a list of `[name, value]` pairs.
+ */
+export type OptionValue = boolean | number | string | Buffer | Array<string> | Array<[string, string]> | undefined | null
 
 /** Starts a server; resolves once it listens, with the server or the error. */
 export declare function serve(options: NativeServerOptions): Promise<NativeServer | ErrorInfo>

@@ -3,9 +3,10 @@
 
 /// <reference types="node" />
 import { EventEmitter } from 'node:events'
+import type { ConnectOptions, Transport } from './options.js'
 
-/** A transport name. */
-export type Transport = 'websocket' | 'sse' | 'long_poll' | 'poll' | 'stream' | 'auto'
+// The options of `connect`, generated from the core's option schema.
+export * from './options.js'
 
 /** The stable name of an error kind of the core. */
 export type ErrorKind =
@@ -59,100 +60,6 @@ export declare class RtwireError extends Error {
   closeCode?: number
   /** The message handed back by a refused send. */
   unsent?: string | Buffer
-}
-
-/** Reconnect policy: exponential backoff with full jitter. */
-export interface ReconnectOptions {
-  /** Upper bound of the first delay, ms. Default 500. */
-  initialDelay?: number
-  /** Cap on every delay, ms. Default 30000. */
-  maxDelay?: number
-  /** Give up after this many failed attempts in a row. Default: never. */
-  maxAttempts?: number
-  /** Also retry a failing first attempt. Default false. */
-  retryInitial?: boolean
-}
-
-/** Long-poll cursor handling. */
-export interface CursorOptions {
-  /** Where the cursor is read: a response header or a JSON body field. */
-  from: 'header' | 'json'
-  /** The header or field name. */
-  name: string
-  /** Where it is sent next. Default `query`. */
-  to?: 'query' | 'header'
-  /** Query parameter or header name. Default `cursor`. */
-  toName?: string
-  /** The cursor of the first request. */
-  initial?: string
-}
-
-/** Options of `connect`. Durations are in milliseconds. */
-export interface ConnectOptions {
-  /** Default `auto`: `ws`/`wss` → websocket, `http`/`https` → sse. */
-  transport?: Transport
-  /** Request headers, sent on every attempt. */
-  headers?: Record<string, string | number | ReadonlyArray<string>> | Iterable<readonly [string, string]>
-  /** Subprotocols to offer, in preference order. */
-  protocols?: string | string[]
-  /** `Origin` header. */
-  origin?: string
-  /** TCP + TLS + HTTP handshake timeout. Default 10000. */
-  openTimeout?: number
-  /** Wait for the peer's close reply. Default 10000. */
-  closeTimeout?: number
-  /** Ping/pong keepalive; `false` disables. Default { interval: 20000, timeout: 20000 }. */
-  keepalive?: boolean | { interval?: number, timeout?: number }
-  /** Largest incoming message, bytes. Default 64 MiB. */
-  maxMessageSize?: number
-  /** Largest incoming frame, bytes. Default 16 MiB. */
-  maxFrameSize?: number
-  /** High-water mark of the outgoing queue, bytes. Default 8 MiB. */
-  sendQueueBytes?: number
-  /** Capacity of the incoming event queue. Default 256. */
-  eventQueue?: number
-  /** Bytes read from the socket at a time. Default 2048. */
-  readBufferSize?: number
-  /**
-   * CA certificates that replace the system roots: PEM text (a string
-   * holding `-----BEGIN`, a Buffer, or a list of them, as for
-   * `tls.connect`), or the path of a PEM file.
-   */
-  ca?: string | Uint8Array | Array<string | Uint8Array>
-  /** Client certificate chain (with `key`): PEM text or the path of a PEM file. */
-  cert?: string | Uint8Array
-  /** Client private key (with `cert`): PEM text or the path of a PEM file. */
-  key?: string | Uint8Array
-  /** Accept any server certificate (tests only). Default false. */
-  insecure?: boolean
-  /** `false` disables reconnecting. Default: on, with the defaults above. */
-  reconnect?: boolean | ReconnectOptions
-  /** `'env'` (default: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), `false` for none, or a proxy URL. */
-  proxy?: string | URL | boolean | null
-  /** HTTP transports: where `send` POSTs. */
-  sendUrl?: string | URL
-  /** HTTP transports: idle read timeout. Default 60000. */
-  readTimeout?: number
-  /** Short polling interval. Default 5000. */
-  pollInterval?: number
-  /** Long-poll request timeout. Default 65000. */
-  longPollTimeout?: number
-  /** Long polling with POST. Default false. */
-  longPollPost?: boolean
-  /** Long polling: a JSON array body is one message per element. Default false. */
-  jsonArray?: boolean
-  /** Long polling: cursor handling. */
-  cursor?: CursorOptions
-  /** HTTP streaming framing. Default `lines`. */
-  framing?: 'lines' | 'ndjson' | 'chunks'
-  /** Longest SSE or framed line, bytes. Default 1 MiB. */
-  maxLine?: number
-  /** SSE: `Last-Event-ID` of the first request. */
-  lastEventId?: string
-  /** SSE: retry on 5xx and 429. Default false. */
-  retryServerErrors?: boolean
-  /** Redirects followed at most. Default 10. */
-  maxRedirects?: number
 }
 
 /** A received message. */

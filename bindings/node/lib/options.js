@@ -1,19 +1,67 @@
 'use strict'
-// Checks the types of the options of `connect` (a TypeError names the
-// option) and flattens them for the addon. Range checks on values are the
-// core's, except what JavaScript numbers can hold that the core cannot
-// (negative or non-finite durations and sizes).
+// The options of `connect`, walked by the core's option schema
+// (`optionSchema()`): each value's JavaScript type is checked against its
+// option's kind (a TypeError names the option) and the addon gets
+// `[canonicalName, value]` pairs in schema order. Ranges, words and rules
+// are the core's (ERR_RTWIRE_INVALID_ARGUMENT).
 
-const { argType, argRange } = require('./errors.js')
+const native = require('../binding.js')
+const { argType } = require('./errors.js')
 
 const PEM_BEGIN = '-----BEGIN '
+// Node spellings: like tls.connect(), `ca` also takes a list of PEM texts.
+const PEM_LISTS = new Set(['ca'])
 
-/**
- * The PEM text of a `ca`/`cert`/`key` value as a Buffer, or null for a
- * path. Lists (only for `ca`) are joined.
- */
-function pemText (label, v, list) {
-  if (typeof v === 'string') return v.includes(PEM_BEGIN) ? Buffer.from(v) : (v === '' ? bad() : null)
+const SCHEMA = native.optionSchema()
+const ORDER = new Map(SCHEMA.map((s, i) => [s.name, i]))
+/** Node path -> its specs (`ca`, `cert`, `key`: a path and a PEM spec). */
+const LEAVES = new Map()
+/** Group path (`keepalive`) -> the keys of its members. */
+const GROUPS = new Map()
+for (const s of SCHEMA) {
+  if (!LEAVES.has(s.node)) LEAVES.set(s.node, [])
+  LEAVES.get(s.node).push(s)
+  const parts = s.node.split('.')
+  for (let i = 1; i < parts.length; i++) {
+    const g = parts.slice(0, i).join('.')
+    if (!GROUPS.has(g)) GROUPS.set(g, new Set())
+    GROUPS.get(g).add(parts[i])
+  }
+}
+/** The keys of the options object. */
+const KNOWN = new Set([...LEAVES.keys(), ...GROUPS.keys()].filter((p) => !p.includes('.')))
+
+const EXPECTED = {
+  bool: 'of type boolean',
+  bytes: 'of type number (bytes)',
+  count: 'of type number',
+  duration: 'of type number (milliseconds)',
+  choice: 'of type string',
+  text: 'of type string',
+  path: 'of type string',
+  tokens: 'of type string or an array of strings',
+  pem: 'a PEM file path or PEM text (of type string or Buffer)',
+  pemList: 'a PEM file path or PEM text (of type string, Buffer or an array of them)',
+  headers: 'an object, a Map, a Headers or an array of [name, value] pairs'
+}
+
+function unknownOption (key, where) {
+  const e = new TypeError(`Unknown option "${key}" in "${where}"`)
+  e.code = 'ERR_INVALID_ARG_VALUE'
+  return e
+}
+
+function isPlainObject (v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
+function isPem (v) {
+  return v instanceof Uint8Array || Array.isArray(v) || (typeof v === 'string' && v.includes(PEM_BEGIN))
+}
+
+/** PEM text as a Buffer; a list (`ca`) is joined with newlines. */
+function pemBuffer (label, v, list) {
+  if (typeof v === 'string') return Buffer.from(v)
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
   if (list && Array.isArray(v) && v.length > 0) {
     return Buffer.concat(v.map((x, i) => {
@@ -22,38 +70,7 @@ function pemText (label, v, list) {
       throw argType(`${label}[${i}]`, 'PEM text (of type string or Buffer)', x)
     }))
   }
-  throw argType(label, list
-    ? 'a PEM file path or PEM text (of type string, Buffer or an array of them)'
-    : 'a PEM file path or PEM text (of type string or Buffer)', v)
-  function bad () { throw argType(label, 'a non-empty path or PEM text', v) }
-}
-
-function isPlainObject (v) {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
-}
-
-function str (name, v) {
-  if (typeof v !== 'string') throw argType(name, 'of type string', v)
-  return v
-}
-
-function bool (name, v) {
-  if (typeof v !== 'boolean') throw argType(name, 'of type boolean', v)
-  return v
-}
-
-/** Milliseconds: a finite number >= 0. */
-function ms (name, v) {
-  if (typeof v !== 'number') throw argType(name, 'of type number (milliseconds)', v)
-  if (!Number.isFinite(v) || v < 0) throw argRange(name, 'a finite number >= 0', v)
-  return v
-}
-
-/** A count or a size: an integer >= 0. */
-function int (name, v) {
-  if (typeof v !== 'number') throw argType(name, 'of type number', v)
-  if (!Number.isSafeInteger(v) || v < 0) throw argRange(name, 'an integer >= 0', v)
-  return v
+  return undefined
 }
 
 function headerPairs (name, h) {
@@ -80,108 +97,101 @@ function headerPairs (name, h) {
       if (h[k] !== undefined) add(k, h[k])
     }
   } else {
-    throw argType(name, 'an object, a Map, a Headers or an array of [name, value] pairs', h)
+    throw argType(name, EXPECTED.headers, h)
   }
   return out
 }
 
-const KNOWN = new Set([
-  'transport', 'headers', 'protocols', 'origin', 'openTimeout', 'closeTimeout', 'keepalive',
-  'maxMessageSize', 'maxFrameSize', 'sendQueueBytes', 'eventQueue', 'readBufferSize',
-  'ca', 'cert', 'key', 'insecure', 'reconnect', 'proxy', 'sendUrl', 'readTimeout',
-  'pollInterval', 'longPollTimeout', 'longPollPost', 'jsonArray', 'cursor', 'framing',
-  'maxLine', 'lastEventId', 'retryServerErrors', 'maxRedirects'
-])
+/**
+ * The addon's value for option `s` at `path`, or undefined when the
+ * JavaScript type does not fit its kind.
+ */
+function convert (s, path, label, v) {
+  // Off: null, or false for an option that can be off; true is the default.
+  if (v === null) return null
+  if (typeof v === 'boolean' && s.kind !== 'bool') {
+    if (s.optional === undefined || s.optional === null) return undefined
+    return v ? (s.default ?? undefined) : null
+  }
+  switch (s.kind) {
+    case 'bool': return typeof v === 'boolean' ? v : undefined
+    case 'bytes': case 'count':
+      if (v === Infinity && s.optional) return null
+      return typeof v === 'number' ? v : undefined
+    case 'duration': return typeof v === 'number' ? v : undefined
+    case 'choice': case 'text': case 'path':
+      if (v instanceof URL) return v.href
+      return typeof v === 'string' ? v : undefined
+    case 'pem': return pemBuffer(label, v, PEM_LISTS.has(path))
+    case 'tokens':
+      if (typeof v === 'string') return [v]
+      if (!Array.isArray(v)) return undefined
+      v.forEach((p, i) => { if (typeof p !== 'string') throw argType(`${label}[${i}]`, 'of type string', p) })
+      return v
+    case 'headers': return headerPairs(label, v)
+    default: return v
+  }
+}
+
+/** Puts the option(s) at node `path` into `out` (name -> value). */
+function put (out, path, v, argName) {
+  const label = `${argName}.${path}`
+  const members = GROUPS.get(path)
+  const all = LEAVES.get(path)
+  let specs = all
+  if (members) {
+    // A group: an object of its members, or a boolean: its own option if
+    // it has one (`reconnect`), else false switches off the first member
+    // that can be off (`keepalive: false`: no pings), true keeps defaults.
+    if (isPlainObject(v) && !(v instanceof URL)) {
+      if (specs) put(out, path, true, argName)
+      for (const k of Object.keys(v)) {
+        if (v[k] === undefined) continue
+        if (!members.has(k)) throw unknownOption(k, label)
+        put(out, `${path}.${k}`, v[k], argName)
+      }
+      return
+    }
+    if (typeof v !== 'boolean' && !(v === null && all)) {
+      throw argType(label, `of type boolean or an object { ${[...members].join(', ')} }`, v)
+    }
+    if (!all) {
+      const first = SCHEMA.find((s) => s.node.startsWith(path + '.') && s.optional)
+      if (!v && first) out.set(first.name, null)
+      return
+    }
+  }
+  if (specs.length > 1) {
+    // One spelling for several options: PEM text or a path (`ca`).
+    const pem = specs.filter((s) => s.kind === 'pem')
+    if (v !== null && v !== false) specs = isPem(v) ? pem : specs.filter((s) => s.kind !== 'pem')
+  }
+  for (const s of specs) {
+    const x = convert(s, path, label, v)
+    if (x === undefined) {
+      const kind = all.some((a) => a.kind === 'pem') ? (PEM_LISTS.has(path) ? 'pemList' : 'pem') : s.kind
+      throw argType(label, EXPECTED[kind] || 'of another type', v)
+    }
+    out.set(s.name, x)
+  }
+}
 
 /**
- * The addon's flat options from the user's `options` object.
+ * The addon's `[canonicalName, value]` pairs, in schema order, from the
+ * user's `options` object.
  * @param {unknown} options
  * @param {string} [argName]
  */
 function nativeOptions (options, argName = 'options') {
-  if (options === undefined || options === null) return {}
+  if (options === undefined || options === null) return []
   if (!isPlainObject(options)) throw argType(argName, 'of type object', options)
-  const o = {}
-  const name = (k) => `${argName}.${k}`
+  const out = new Map()
   for (const k of Object.keys(options)) {
-    const v = options[k]
-    if (v === undefined) continue
-    if (!KNOWN.has(k)) {
-      const e = new TypeError(`Unknown option "${k}" in "${argName}"`)
-      e.code = 'ERR_INVALID_ARG_VALUE'
-      throw e
-    }
-    switch (k) {
-      case 'transport': o.transport = str(name(k), v); break
-      case 'headers': o.headers = headerPairs(name(k), v); break
-      case 'protocols':
-        if (typeof v === 'string') o.protocols = [v]
-        else if (Array.isArray(v)) o.protocols = v.map((p, i) => str(`${name(k)}[${i}]`, p))
-        else throw argType(name(k), 'of type string or an array of strings', v)
-        break
-      case 'origin': o.origin = str(name(k), v); break
-      case 'openTimeout': case 'closeTimeout': case 'readTimeout': case 'pollInterval':
-      case 'longPollTimeout':
-        o[k] = ms(name(k), v)
-        break
-      case 'maxMessageSize': case 'maxFrameSize': case 'sendQueueBytes': case 'eventQueue':
-      case 'readBufferSize': case 'maxLine': case 'maxRedirects':
-        o[k] = int(name(k), v)
-        break
-      case 'keepalive':
-        if (typeof v === 'boolean') o.keepalive = v
-        else if (isPlainObject(v)) {
-          if (v.interval !== undefined) o.keepaliveInterval = ms(`${name(k)}.interval`, v.interval)
-          if (v.timeout !== undefined) o.keepaliveTimeout = ms(`${name(k)}.timeout`, v.timeout)
-        } else throw argType(name(k), 'of type boolean or an object { interval, timeout }', v)
-        break
-      case 'ca': case 'cert': case 'key': {
-        // As for tls.connect(): PEM text (string or Buffer), or a list of
-        // them for `ca`; a string that is not PEM text is a file's path.
-        const pem = pemText(name(k), v, k === 'ca')
-        if (pem === null) o[k] = v
-        else o[`${k}Pem`] = pem
-        break
-      }
-      case 'insecure': case 'longPollPost': case 'jsonArray': case 'retryServerErrors':
-        o[k] = bool(name(k), v)
-        break
-      case 'reconnect':
-        if (typeof v === 'boolean') o.reconnect = v
-        else if (isPlainObject(v)) {
-          o.reconnect = true
-          if (v.initialDelay !== undefined) o.reconnectInitialDelay = ms(`${name(k)}.initialDelay`, v.initialDelay)
-          if (v.maxDelay !== undefined) o.reconnectMaxDelay = ms(`${name(k)}.maxDelay`, v.maxDelay)
-          if (v.maxAttempts !== undefined && v.maxAttempts !== Infinity) o.reconnectMaxAttempts = int(`${name(k)}.maxAttempts`, v.maxAttempts)
-          if (v.retryInitial !== undefined) o.retryInitial = bool(`${name(k)}.retryInitial`, v.retryInitial)
-        } else throw argType(name(k), 'of type boolean or an object { initialDelay, maxDelay, maxAttempts, retryInitial }', v)
-        break
-      case 'proxy':
-        if (v === false || v === null) o.proxy = 'none'
-        else if (v === 'env' || v === true) o.proxy = 'env'
-        else if (typeof v === 'string') o.proxy = v
-        else if (v instanceof URL) o.proxy = v.href
-        else throw argType(name(k), 'a proxy URL (of type string), "env" or false', v)
-        break
-      case 'sendUrl':
-        o.sendUrl = v instanceof URL ? v.href : str(name(k), v)
-        break
-      case 'lastEventId': o.lastEventId = str(name(k), v); break
-      case 'framing': o.framing = str(name(k), v); break
-      case 'cursor': {
-        if (!isPlainObject(v)) throw argType(name(k), 'of type object { from, name, to, toName, initial }', v)
-        o.cursorFrom = str(`${name(k)}.from`, v.from)
-        o.cursorFromName = str(`${name(k)}.name`, v.name)
-        if (v.to !== undefined) {
-          o.cursorTo = str(`${name(k)}.to`, v.to)
-          o.cursorToName = v.toName === undefined ? 'cursor' : str(`${name(k)}.toName`, v.toName)
-        }
-        if (v.initial !== undefined) o.cursorInitial = str(`${name(k)}.initial`, v.initial)
-        break
-      }
-    }
+    if (options[k] === undefined) continue
+    if (!KNOWN.has(k)) throw unknownOption(k, argName)
+    put(out, k, options[k], argName)
   }
-  return o
+  return [...out].sort((a, b) => ORDER.get(a[0]) - ORDER.get(b[0]))
 }
 
 /** The URL argument as a string. */
@@ -191,4 +201,4 @@ function urlArg (name, url) {
   return url
 }
 
-module.exports = { nativeOptions, urlArg, headerPairs, KNOWN }
+module.exports = { nativeOptions, urlArg, headerPairs, KNOWN, SCHEMA }

@@ -18,7 +18,7 @@ use crate::direct::{self, Args, Direct};
 use crate::errors::ErrorInfo;
 use crate::events::{event_args, is_final, item, open_event, Item, NativeEvent};
 use crate::host;
-use crate::options::NativeOptions;
+use crate::options::{self, OptionValue};
 use crate::pool::Pool;
 use crate::send_fn;
 
@@ -116,21 +116,31 @@ pub struct NativeConnection {
     started: bool,
 }
 
-/// Connects and resolves with the connection, or with the error. On a
-/// thread whose loop hosts connections (see `host`), the connection runs
-/// there; else on the runtime.
+/// Connects and resolves with the connection, or with the error (an
+/// option the schema refuses included). `options` are `[canonicalName,
+/// value]` pairs in schema order (see `options`). On a thread whose loop
+/// hosts connections (see `host`), the connection runs there; else on the
+/// runtime.
 #[napi(ts_return_type = "Promise<NativeConnection | ErrorInfo>")]
-pub fn connect<'env>(env: &'env Env, url: String, options: NativeOptions) -> Result<Object<'env>> {
+pub fn connect<'env>(
+    env: &'env Env,
+    url: String,
+    options: Vec<(String, OptionValue)>,
+) -> Result<Object<'env>> {
     let (deferred, promise) = env.create_deferred()?;
     let hosted = host::host(env);
-    let opts = options.into_options().map(|o| match &hosted {
-        Some(h) => o.host(h),
-        None => o,
+    type Connecting =
+        std::pin::Pin<Box<dyn std::future::Future<Output = rtwire::Result<Connection>> + Send>>;
+    let connecting = options::build(options).map(|o| -> Connecting {
+        match &hosted {
+            Some(h) => Box::pin(rtwire::hosted::connect(h, &url, o)),
+            None => Box::pin(async move { rtwire::connect(&url, o).await }),
+        }
     });
     let work = async move {
-        let r = match opts {
+        let r = match connecting {
             Err(e) => Either::B(ErrorInfo::from(e)),
-            Ok(opts) => match rtwire::connect(&url, opts).await {
+            Ok(connecting) => match connecting.await {
                 Ok(conn) => Either::A(NativeConnection::new(conn)),
                 Err(e) => Either::B(ErrorInfo::from(e)),
             },

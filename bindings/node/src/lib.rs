@@ -35,7 +35,7 @@ mod server;
 pub use conn::{connect, NativeConnection};
 pub use errors::{error_kinds, ErrorInfo, ErrorKindInfo};
 pub use events::NativeEvent;
-pub use options::NativeOptions;
+pub use options::{check_options, option_schema, OptionSpec, OptionValue};
 pub use server::{
     serve, NativeChannelStats, NativeInbound, NativeServer, NativeServerOptions, NativeStats,
 };

@@ -72,7 +72,7 @@ test('HTTP transports of serve()', { timeout: 60000 }, async (t) => {
     const conn = await connect(`${server.url}/poll/lp`, {
       ...FAST,
       transport: 'long_poll',
-      cursor: { from: 'json', name: 'cursor' }
+      cursor: { jsonField: 'cursor' }
     })
     assert.equal(conn.transport, 'long_poll')
     const got = take(conn, 3)

@@ -41,16 +41,20 @@ test('TLS', { timeout: 60000 }, async (t) => {
     }
     // Another CA's PEM text is not trusted.
     await assert.rejects(connect(srv.url, { ca: other.caPem, reconnect: false }), { code: 'ERR_RTWIRE_TLS' })
-    // Text that is not PEM is a path; PEM text without a certificate fails.
+    // Text that is not PEM is a path; bytes must be PEM text; PEM text
+    // without a certificate fails.
     await assert.rejects(connect(srv.url, { ca: 'not-a-file.pem', reconnect: false }), { code: 'ERR_RTWIRE_TLS' })
-    await assert.rejects(connect(srv.url, { ca: Buffer.from('junk'), reconnect: false }), (e) => e.code === 'ERR_RTWIRE_TLS' && /PEM text/.test(e.message))
+    await assert.rejects(connect(srv.url, { ca: Buffer.from('junk'), reconnect: false }), { code: 'ERR_RTWIRE_INVALID_ARGUMENT', message: /options\.ca.*PEM text/ })
+    const noCert = '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'
+    await assert.rejects(connect(srv.url, { ca: noCert, reconnect: false }), (e) => e.code === 'ERR_RTWIRE_TLS' && /PEM text/.test(e.message))
   })
 
   await t.test('wrong TLS option types are TypeErrors', async () => {
     assert.throws(() => connect(srv.url, { ca: 42 }), (e) => e instanceof TypeError && /ca/.test(e.message))
     assert.throws(() => connect(srv.url, { ca: [tls.caPem, 7] }), (e) => e instanceof TypeError && /ca\[1\]/.test(e.message))
     assert.throws(() => connect(srv.url, { cert: [tls.clientCert] }), (e) => e instanceof TypeError && /cert/.test(e.message))
-    assert.throws(() => connect(srv.url, { key: '' }), TypeError)
+    // An empty path is a value out of range.
+    await assert.rejects(connect(srv.url, { key: '' }), { code: 'ERR_RTWIRE_INVALID_ARGUMENT', message: /options\.key/ })
   })
 
   await t.test('client certificates as PEM text or files (mutual TLS)', async () => {

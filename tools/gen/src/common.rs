@@ -43,20 +43,3 @@ fn bytes_text(n: u64) -> String {
     }
     format!("{n} B")
 }
-
-/// `snake_case` → `camelCase`.
-pub(crate) fn camel(s: &str) -> String {
-    let mut out = String::new();
-    let mut up = false;
-    for ch in s.chars() {
-        if ch == '_' {
-            up = true;
-        } else if up {
-            out.extend(ch.to_uppercase());
-            up = false;
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}

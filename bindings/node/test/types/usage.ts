@@ -39,6 +39,21 @@ async function main (): Promise<void> {
   await conn.close(1000, new Uint8Array(1))
   // @ts-expect-error unknown transport
   await connect('ws://x', { transport: 'pigeon' })
+  const more: ConnectOptions = {
+    rtwireProtocol: true,
+    readBufferSize: 16 << 10,
+    keepalive: false,
+    reconnect: { maxAttempts: Infinity, retryInitial: true },
+    ca: ['-----BEGIN CERTIFICATE-----', Buffer.from('')],
+    cursor: { jsonField: 'next', sendHeader: 'x-after', initial: '0' },
+    sendUrl: new URL('https://example.com/send'),
+    framing: 'ndjson'
+  }
+  void more
+  // @ts-expect-error the cursor object has no `from` any more
+  await connect('ws://x', { cursor: { from: 'json', name: 'c' } })
+  // @ts-expect-error durations are numbers
+  await connect('ws://x', { openTimeout: '10s' })
 
   try {
     await connect('ws://127.0.0.1:1')
