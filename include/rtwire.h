@@ -945,6 +945,18 @@ rtwire_result rtwire_options_set(rtwire_options *opts, const char *name, const c
 rtwire_result rtwire_options_unset(rtwire_options *opts, const char *name);
 
 /**
+ * Checks the options as a whole, as `rtwire_context_connect()` does before
+ * any I/O: every option's rule again, and the rules between options (a
+ * client certificate and its key go together; a CA file or PEM text, not
+ * both; the reconnect delays' cap not below the first delay).
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (the reason in
+ * `rtwire_options_last_error()`). Thread-safe.
+ */
+rtwire_result rtwire_options_validate(rtwire_options *opts);
+
+/**
  * Copies the text of the last error recorded on this options object into
  * `buf` (at most `cap` bytes including the NUL; truncated to fit; nothing
  * written when `buf` is NULL or `cap` is 0) and returns the full length of

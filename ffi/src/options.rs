@@ -253,6 +253,22 @@ pub unsafe extern "C" fn rtwire_options_unset(
     })
 }
 
+/// Checks the options as a whole, as `rtwire_context_connect()` does before
+/// any I/O: every option's rule again, and the rules between options (a
+/// client certificate and its key go together; a CA file or PEM text, not
+/// both; the reconnect delays' cap not below the first delay).
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+/// `RTWIRE_RESULT_INVALID_ARGUMENT` (the reason in
+/// `rtwire_options_last_error()`). Thread-safe.
+#[no_mangle]
+pub extern "C" fn rtwire_options_validate(opts: *mut rtwire_options) -> rtwire_result {
+    with(opts, |o, err| match o.validate() {
+        Ok(()) => rtwire_result::Ok,
+        Err(e) => err.error(&e),
+    })
+}
+
 /// Copies the text of the last error recorded on this options object into
 /// `buf` (at most `cap` bytes including the NUL; truncated to fit; nothing
 /// written when `buf` is NULL or `cap` is 0) and returns the full length of
@@ -360,6 +376,24 @@ mod tests {
         assert_eq!(rtwire_options_free(o), rtwire_result::Ok);
         assert_eq!(
             rtwire_options_set_insecure(o, true),
+            rtwire_result::InvalidHandle
+        );
+    }
+
+    #[test]
+    fn validate_checks_the_rules_between_options() {
+        let o = new();
+        assert_eq!(rtwire_options_validate(o), rtwire_result::Ok);
+        let set = |n: &std::ffi::CStr, v: &std::ffi::CStr| unsafe {
+            rtwire_options_set(o, n.as_ptr(), v.as_ptr())
+        };
+        assert_eq!(set(c"reconnect.max_delay", c"100ms"), rtwire_result::Ok);
+        assert_eq!(rtwire_options_validate(o), rtwire_result::InvalidArgument);
+        assert!(last_error(o).contains("max_delay"), "{}", last_error(o));
+        assert_eq!(set(c"reconnect.initial_delay", c"0"), rtwire_result::Ok);
+        assert_eq!(rtwire_options_validate(o), rtwire_result::Ok);
+        assert_eq!(
+            rtwire_options_validate(std::ptr::null_mut()),
             rtwire_result::InvalidHandle
         );
     }
