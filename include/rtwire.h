@@ -1036,6 +1036,23 @@ rtwire_result rtwire_options_add_subprotocol(rtwire_options *opts, const char *v
 rtwire_result rtwire_options_set_origin(rtwire_options *opts, const char *value);
 
 /**
+ * The `User-Agent` header of every request (WebSocket handshake included); a
+ * `User-Agent` among the headers wins.
+ *
+ * The string is copied. Default: "rtwire/0.1.0". Option `user_agent` (text:
+ * `rtwire_options_set(opts, "user_agent", ...)`). NULL (as
+ * `rtwire_options_unset(opts, "user_agent")`) unsets it: no User-Agent header.
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+ * RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+ * rtwire_options_last_error()).
+ *
+ * # Safety
+ * `value` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_options_set_user_agent(rtwire_options *opts, const char *value);
+
+/**
  * Limit on TCP connect + TLS + HTTP handshake (proxy included).
  *
  * In milliseconds, more than 0. Default: 10 s. Option `open_timeout` (text:

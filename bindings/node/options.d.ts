@@ -144,6 +144,15 @@ export interface ConnectOptions {
    */
   origin?: string | false | null
   /**
+   * The `User-Agent` header of every request (WebSocket handshake included); a
+   * `User-Agent` among the headers wins.
+   *
+   * `null` or `false` (`true`: the default): no User-Agent header.
+   *
+   * @default "rtwire/0.1.0"
+   */
+  userAgent?: string | boolean | null
+  /**
    * Limit on TCP connect + TLS + HTTP handshake (proxy included). In
    * milliseconds.
    *

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, ORIGIN};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, ORIGIN, USER_AGENT};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
 use crate::error::{Error, ErrorKind};
@@ -52,7 +52,6 @@ impl HttpClient {
             .use_preconfigured_tls(tls)
             .connect_timeout(opts.open_timeout)
             .redirect(redirect_policy(opts.http.max_redirects))
-            .user_agent(concat!("rtwire/", env!("CARGO_PKG_VERSION")))
             .tcp_nodelay(true);
         // The same proxy rules as WebSocket (crate::proxy), not reqwest's own.
         b = match crate::proxy::for_reqwest(&opts.proxy)? {
@@ -113,6 +112,13 @@ pub(crate) fn base_headers(target: &Target, opts: &Options) -> Result<HeaderMap,
         let value = HeaderValue::from_str(value)
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("header {name}: {e}")))?;
         headers.append(name, value);
+    }
+    if let Some(ua) = &opts.user_agent {
+        if !headers.contains_key(USER_AGENT) {
+            let v = HeaderValue::from_str(ua)
+                .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("user_agent: {e}")))?;
+            headers.insert(USER_AGENT, v);
+        }
     }
     if let Some(origin) = &opts.origin {
         let v = HeaderValue::from_str(origin)

@@ -192,6 +192,49 @@ async fn reconnect_flushes_messages_queued_while_disconnected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_agent_is_sent_replaced_or_left_out() {
+    guard(async {
+        let (l, port) = listener().await;
+        let server = tokio::spawn(async move {
+            let mut heads = Vec::new();
+            for _ in 0..3 {
+                let mut s = accept(&l).await;
+                heads.push(read_request_head(&mut s).await);
+                s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                    .await
+                    .unwrap();
+            }
+            heads
+        });
+        let url = format!("ws://127.0.0.1:{port}/");
+        for opts in [
+            Options::new(),
+            Options::new().user_agent(Some("probe/2".into())),
+            Options::new().user_agent(None),
+        ] {
+            let err = rtwire::connect(&url, opts).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Handshake, "{err:?}");
+        }
+        let heads = server.await.unwrap();
+        let ua = |h: &str| {
+            h.lines()
+                .find_map(|l| {
+                    l.strip_prefix("user-agent: ")
+                        .or(l.strip_prefix("User-Agent: "))
+                })
+                .map(str::to_string)
+        };
+        assert_eq!(
+            ua(&heads[0]).as_deref(),
+            Some(rtwire::options::DEFAULT_USER_AGENT)
+        );
+        assert_eq!(ua(&heads[1]).as_deref(), Some("probe/2"));
+        assert_eq!(ua(&heads[2]), None, "{}", heads[2]);
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handshake_refused_with_403() {
     guard(async {
         let (l, port) = listener().await;

@@ -99,6 +99,28 @@ pub unsafe extern "C" fn rtwire_options_set_origin(
     unsafe { set_arg(opts, "origin", Arg::Text(value)) }
 }
 
+/// The `User-Agent` header of every request (WebSocket handshake included); a
+/// `User-Agent` among the headers wins.
+///
+/// The string is copied. Default: "rtwire/0.1.0". Option `user_agent` (text:
+/// `rtwire_options_set(opts, "user_agent", ...)`). NULL (as
+/// `rtwire_options_unset(opts, "user_agent")`) unsets it: no User-Agent header.
+///
+/// Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE,
+/// RTWIRE_RESULT_NULL_ARGUMENT or RTWIRE_RESULT_INVALID_ARGUMENT (the reason in
+/// rtwire_options_last_error()).
+///
+/// # Safety
+/// `value` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_options_set_user_agent(
+    opts: *mut rtwire_options,
+    value: *const c_char,
+) -> rtwire_result {
+    // SAFETY: the pointers are as this function's contract says.
+    unsafe { set_arg(opts, "user_agent", Arg::Text(value)) }
+}
+
 /// Limit on TCP connect + TLS + HTTP handshake (proxy included).
 ///
 /// In milliseconds, more than 0. Default: 10 s. Option `open_timeout` (text:

@@ -17,6 +17,9 @@ use std::time::Duration;
 use crate::error::{Error, ErrorKind};
 use crate::reconnect::Reconnect;
 
+/// The `User-Agent` sent by default.
+pub const DEFAULT_USER_AGENT: &str = concat!("rtwire/", env!("CARGO_PKG_VERSION"));
+
 /// Which transport carries the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -450,6 +453,9 @@ pub struct Options {
     pub subprotocols: Vec<String>,
     /// `Origin` header value, if any.
     pub origin: Option<String>,
+    /// `User-Agent` header value, default `rtwire/<version>`; `None` sends
+    /// none. A `User-Agent` among [`Options::headers`] wins.
+    pub user_agent: Option<String>,
     /// Limit on TCP connect + TLS + HTTP handshake, default 10 s.
     pub open_timeout: Duration,
     /// How long to wait for the peer's reply to our close frame, default
@@ -482,6 +488,7 @@ impl Default for Options {
             headers: Vec::new(),
             subprotocols: Vec::new(),
             origin: None,
+            user_agent: Some(DEFAULT_USER_AGENT.to_string()),
             open_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(10),
             keepalive: Keepalive::default(),
@@ -516,6 +523,12 @@ impl Options {
     /// Adds a subprotocol to offer.
     pub fn subprotocol(mut self, p: impl Into<String>) -> Self {
         self.subprotocols.push(p.into());
+        self
+    }
+
+    /// Sets the `User-Agent` header (`None`: send none).
+    pub fn user_agent(mut self, ua: Option<String>) -> Self {
+        self.user_agent = ua;
         self
     }
 

@@ -38,6 +38,11 @@ class ConnectOptions(TypedDict, total=False):
     origin: Optional[str]
     """The ``Origin`` header. Default: ``None`` (no Origin header)."""
 
+    user_agent: Optional[str]
+    """The ``User-Agent`` header of every request (WebSocket handshake included); a
+    ``User-Agent`` among the headers wins. Default:
+    "rtwire/0.1.0"; ``None``: no User-Agent header."""
+
     open_timeout: float
     """Limit on TCP connect + TLS + HTTP handshake (proxy included). In seconds.
     Default: 10 s."""
