@@ -92,10 +92,16 @@ export declare class NativeServer {
    * while JavaScript listens for them).
    */
   setListening(on: boolean): void
-  /** Publishes a text message; its id, or `null` once closed. */
-  publishText(channel: string, data: string): string | null
-  /** Publishes a binary message (copied); its id, or `null` once closed. */
-  publishBinary(channel: string, data: Uint8Array): string | null
+  /**
+   * Publishes a text message: its id, or the error (an invalid channel
+   * name, or closed).
+   */
+  publishText(channel: string, data: string): string | ErrorInfo
+  /**
+   * Publishes a binary message (copied): its id, or the error (an
+   * invalid channel name, or closed).
+   */
+  publishBinary(channel: string, data: Uint8Array): string | ErrorInfo
   /** Connection count and per-channel figures; `null` once closed. */
   stats(): NativeStats | null
   /**

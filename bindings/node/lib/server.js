@@ -9,7 +9,6 @@ const { RtwireError, errorCodes, fromInfo, argType, argRange } = require('./erro
 const { payload } = require('./connection.js')
 
 const TEXT = 0
-const CHANNEL = /^[A-Za-z0-9._-]{1,128}$/
 const CONSTRUCT = Symbol('construct')
 const noop = () => {}
 
@@ -33,12 +32,6 @@ function release (server) {
 
 function closedError () {
   return new RtwireError('the server is closed', errorCodes.closed, 'closed')
-}
-
-function channelArg (channel) {
-  if (typeof channel !== 'string') throw argType('channel', 'of type string', channel)
-  if (!CHANNEL.test(channel)) throw argRange('channel', '1 to 128 characters of A-Z a-z 0-9 . _ -', channel)
-  return channel
 }
 
 /**
@@ -90,14 +83,15 @@ class Server extends EventEmitter {
   /**
    * Publishes `data` (string: text; Buffer, TypedArray, DataView or
    * ArrayBuffer: binary) to `channel`, keeps it in the channel's history
-   * and returns its id. Never waits for clients.
+   * and returns its id. Never waits for clients. The core checks the
+   * channel name (ERR_RTWIRE_INVALID_ARGUMENT).
    */
   publish (channel, data) {
-    channelArg(channel)
+    if (typeof channel !== 'string') throw argType('channel', 'of type string', channel)
     const [kind, value] = payload('data', data)
     if (this.#closing !== null) throw closedError()
     const id = kind === TEXT ? this.#native.publishText(channel, value) : this.#native.publishBinary(channel, value)
-    if (id === null) throw closedError()
+    if (typeof id !== 'string') throw fromInfo(id)
     return id
   }
 

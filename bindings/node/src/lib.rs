@@ -48,22 +48,18 @@ pub fn core_version() -> &'static str {
     rtwire::VERSION
 }
 
-/// Runs the connections on one tokio worker thread (`RTWIRE_NODE_THREADS`
-/// changes the count): the JavaScript thread does the rest, and on small
-/// machines fewer threads means fewer context switches per message.
+/// Runs the connections on the core's runtime with one worker thread
+/// (`RTWIRE_NODE_THREADS`, else `RTWIRE_THREADS`, changes the count): the
+/// JavaScript thread does the rest, and on small machines fewer threads
+/// means fewer context switches per message.
 #[napi_derive::module_init]
 fn init() {
     let threads = std::env::var("RTWIRE_NODE_THREADS")
         .ok()
-        .and_then(|v| v.parse::<usize>().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|n| *n > 0)
-        .unwrap_or(1);
-    if let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .thread_name("rtwire-node")
-        .enable_all()
-        .build()
-    {
+        .unwrap_or_else(|| rtwire::runtime::threads(1));
+    if let Ok(rt) = rtwire::runtime::build("rtwire-node", threads) {
         let _ = host::RUNTIME.set(rt.handle().clone());
         napi::bindgen_prelude::create_custom_tokio_runtime(rt);
     }

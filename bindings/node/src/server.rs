@@ -2,13 +2,13 @@
 //! on the addon's tokio runtime.
 //!
 //! Messages WebSocket clients send never reach JavaScript on a runtime
-//! thread. The core's handler only queues a copy (bounded) in an [`Inbox`]
-//! and, when the queue was empty, schedules one call of a weak threadsafe
-//! function; that call runs on the JavaScript thread and takes everything
-//! queued by then, as one batch. Whether the message is also published is
-//! decided by the handler at once, without waiting for JavaScript.
+//! thread. The core's handler only queues a copy (bounded) in the core's
+//! [`Inbox`] and, for the first message since JavaScript last took the
+//! queue, schedules one call of a weak threadsafe function; that call runs
+//! on the JavaScript thread and takes everything queued by then, as one
+//! batch. Whether the message is also published is decided by the handler
+//! at once, without waiting for JavaScript.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,7 +20,7 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, Result, Status};
 use napi_derive::napi;
-use rtwire::server::{Server, ServerOptions};
+use rtwire::server::{bind_addr, Inbox, Pushed, Server, ServerOptions};
 use rtwire::{Data, Error, ErrorKind};
 
 use crate::errors::ErrorInfo;
@@ -111,31 +111,16 @@ pub struct NativeStats {
 
 type Wake = ThreadsafeFunction<(), UnknownReturnValue, Vec<NativeInbound>, Status, false, true>;
 
-#[derive(Debug, Default)]
-struct InboxState {
-    queue: VecDeque<(String, Data)>,
-    capacity: usize,
-    /// Messages not reported because the queue was full.
-    dropped: u64,
-    /// A call of the threadsafe function is pending.
-    scheduled: bool,
-    closed: bool,
-}
-
-/// The bounded queue between the core's handler and the JavaScript thread.
-#[derive(Default)]
-struct Inbox {
-    state: Mutex<InboxState>,
+/// The core's inbox between its handler and the JavaScript thread, with
+/// what wakes JavaScript.
+struct Inbound {
+    inbox: Inbox,
     wake: Mutex<Option<Wake>>,
     /// Whether JavaScript listens for messages at all.
     listening: AtomicBool,
 }
 
-impl Inbox {
-    fn lock(&self) -> MutexGuard<'_, InboxState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
+impl Inbound {
     fn wake(&self) -> MutexGuard<'_, Option<Wake>> {
         self.wake.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -143,38 +128,27 @@ impl Inbox {
     /// Queues a message; called on a runtime thread, never blocks on
     /// JavaScript.
     fn push(&self, channel: &str, data: Data) {
-        let mut g = self.lock();
-        if g.closed {
+        if !matches!(
+            self.inbox.push(channel, data),
+            Pushed::Queued { wake: true }
+        ) {
             return;
         }
-        if g.queue.len() >= g.capacity {
-            g.dropped += 1;
-            return;
-        }
-        g.queue.push_back((channel.to_string(), data));
-        if g.scheduled {
-            return;
-        }
-        g.scheduled = true;
-        drop(g);
         let called = self
             .wake()
             .as_ref()
             .map(|w| w.call((), ThreadsafeFunctionCallMode::NonBlocking));
         if called != Some(Status::Ok) {
             // The JavaScript side is gone or closing: nothing will drain.
-            let mut g = self.lock();
-            g.queue.clear();
-            g.scheduled = false;
+            self.inbox.clear();
         }
     }
 
     /// Everything queued (on the JavaScript thread).
     fn take_all(&self) -> Vec<NativeInbound> {
-        let mut g = self.lock();
-        g.scheduled = false;
-        g.queue
-            .drain(..)
+        self.inbox
+            .take_all()
+            .into_iter()
             .map(|(channel, data)| NativeInbound {
                 channel,
                 data: data_value(data),
@@ -183,11 +157,8 @@ impl Inbox {
     }
 
     fn close(&self) {
-        {
-            let mut g = self.lock();
-            g.closed = true;
-            g.queue.clear();
-        }
+        self.inbox.close();
+        self.inbox.clear();
         // Releases the threadsafe function.
         self.wake().take();
     }
@@ -203,7 +174,7 @@ pub struct NativeServer {
     addr: SocketAddr,
     url: String,
     epoch: String,
-    inbox: Arc<Inbox>,
+    inbound: Arc<Inbound>,
 }
 
 impl std::fmt::Debug for NativeServer {
@@ -224,18 +195,6 @@ fn size(v: f64) -> usize {
     } else {
         v as usize
     }
-}
-
-async fn bind_addr(host: &str, port: u16) -> std::result::Result<SocketAddr, Error> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
-    }
-    tokio::net::lookup_host((host, port))
-        .await
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| Error::new(ErrorKind::Connect, format!("cannot resolve host {host:?}")))
 }
 
 /// Starts a server; resolves once it listens, with the server or the error.
@@ -282,10 +241,13 @@ pub async fn serve(options: NativeServerOptions) -> Result<Either<NativeServer, 
         Ok(s) => s,
         Err(e) => return Ok(Either::B(e.into())),
     };
-    let inbox = Arc::new(Inbox::default());
-    inbox.lock().capacity = options.queue.map_or(1024, size).max(1);
+    let inbound = Arc::new(Inbound {
+        inbox: Inbox::new(options.queue.map_or(1024, size).max(1)),
+        wake: Mutex::new(None),
+        listening: AtomicBool::new(false),
+    });
     let publish = options.publish_received.unwrap_or(true);
-    let queued = inbox.clone();
+    let queued = inbound.clone();
     server.set_handler(Arc::new(move |channel: &str, data: Data| {
         if queued.listening.load(Ordering::Acquire) {
             queued.push(channel, data.clone());
@@ -297,7 +259,7 @@ pub async fn serve(options: NativeServerOptions) -> Result<Either<NativeServer, 
         url: server.base_url(),
         epoch: server.epoch().to_string(),
         server: Mutex::new(Some(server)),
-        inbox,
+        inbound,
     }))
 }
 
@@ -307,8 +269,20 @@ impl NativeServer {
         g.as_ref().map(f)
     }
 
+    /// Publishes to a channel the core's check accepts: the id, or the
+    /// error (also once closed).
+    fn publish(&self, channel: &str, data: Data) -> Either<String, ErrorInfo> {
+        let published = self
+            .with_server(|s| s.try_publish(channel, data))
+            .unwrap_or_else(|| Err(Error::new(ErrorKind::Closed, "the server is closed")));
+        match published {
+            Ok(id) => Either::A(id),
+            Err(e) => Either::B(e.into()),
+        }
+    }
+
     fn take(&self) -> Option<Server> {
-        self.inbox.close();
+        self.inbound.close();
         self.server.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
@@ -348,7 +322,7 @@ impl NativeServer {
     /// Messages from clients not reported because the queue was full.
     #[napi(getter)]
     pub fn dropped(&self) -> f64 {
-        self.inbox.lock().dropped as f64
+        self.inbound.inbox.dropped() as f64
     }
 
     /// Sets the callback that receives the messages WebSocket clients send,
@@ -359,16 +333,16 @@ impl NativeServer {
         &self,
         callback: Function<'_, Vec<NativeInbound>, UnknownReturnValue>,
     ) -> Result<()> {
-        let mut wake = self.inbox.wake();
-        if wake.is_some() || self.inbox.lock().closed {
+        let mut wake = self.inbound.wake();
+        if wake.is_some() || self.closed() {
             return Ok(());
         }
-        let inbox = self.inbox.clone();
+        let inbound = self.inbound.clone();
         let tsfn = callback
             .build_threadsafe_function::<()>()
             .weak::<true>()
             .callee_handled::<false>()
-            .build_callback(move |_ctx| Ok(inbox.take_all()))?;
+            .build_callback(move |_ctx| Ok(inbound.take_all()))?;
         *wake = Some(tsfn);
         Ok(())
     }
@@ -377,19 +351,21 @@ impl NativeServer {
     /// while JavaScript listens for them).
     #[napi]
     pub fn set_listening(&self, on: bool) {
-        self.inbox.listening.store(on, Ordering::Release);
+        self.inbound.listening.store(on, Ordering::Release);
     }
 
-    /// Publishes a text message; its id, or `null` once closed.
+    /// Publishes a text message: its id, or the error (an invalid channel
+    /// name, or closed).
     #[napi]
-    pub fn publish_text(&self, channel: String, data: String) -> Option<String> {
-        self.with_server(|s| s.publish(&channel, data))
+    pub fn publish_text(&self, channel: String, data: String) -> Either<String, ErrorInfo> {
+        self.publish(&channel, data.into())
     }
 
-    /// Publishes a binary message (copied); its id, or `null` once closed.
+    /// Publishes a binary message (copied): its id, or the error (an
+    /// invalid channel name, or closed).
     #[napi]
-    pub fn publish_binary(&self, channel: String, data: &[u8]) -> Option<String> {
-        self.with_server(|s| s.publish(&channel, Data::from(data)))
+    pub fn publish_binary(&self, channel: String, data: &[u8]) -> Either<String, ErrorInfo> {
+        self.publish(&channel, Data::from(data))
     }
 
     /// Connection count and per-channel figures; `null` once closed.
