@@ -167,19 +167,19 @@ pub struct ListArgs {
 
 fn kind_json(k: Kind) -> serde_json::Value {
     use serde_json::json;
+    let mut o = json!({ "kind": k.name() });
     match k {
-        Kind::Bool => json!({"kind": "bool"}),
-        Kind::Bytes { min } => json!({"kind": "bytes", "min": min}),
-        Kind::Count { min, max } => json!({"kind": "count", "min": min, "max": max}),
-        Kind::Duration { zero } => json!({"kind": "duration", "zero": zero}),
-        Kind::Choice(w) => json!({"kind": "choice", "words": w}),
-        Kind::Text(rule) => json!({"kind": "text", "rule": format!("{rule:?}").to_lowercase()}),
-        Kind::Path => json!({"kind": "path"}),
-        Kind::Pem => json!({"kind": "pem"}),
-        Kind::Tokens => json!({"kind": "tokens"}),
-        Kind::Headers => json!({"kind": "headers"}),
-        _ => json!({"kind": "unknown"}),
+        Kind::Bytes { min } => o["min"] = json!(min),
+        Kind::Count { min, max } => {
+            o["min"] = json!(min);
+            o["max"] = json!(max);
+        }
+        Kind::Duration { zero } => o["zero"] = json!(zero),
+        Kind::Choice(w) => o["words"] = json!(w),
+        Kind::Text(rule) => o["rule"] = json!(format!("{rule:?}").to_lowercase()),
+        _ => {}
     }
+    o
 }
 
 fn value_json(v: &Value) -> serde_json::Value {
@@ -216,7 +216,10 @@ pub fn list(a: &ListArgs) -> Result<(), String> {
             })
             .collect();
         let kinds: Vec<_> = rtwire::ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
-        println!("{}", serde_json::json!({ "options": all, "error_kinds": kinds }));
+        println!(
+            "{}",
+            serde_json::json!({ "options": all, "error_kinds": kinds })
+        );
         return Ok(());
     }
     for s in SCHEMA {

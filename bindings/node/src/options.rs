@@ -49,23 +49,6 @@ impl std::fmt::Debug for OptionSpec {
     }
 }
 
-/// The stable name of a kind.
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Bool => "bool",
-        Kind::Bytes { .. } => "bytes",
-        Kind::Count { .. } => "count",
-        Kind::Duration { .. } => "duration",
-        Kind::Choice(_) => "choice",
-        Kind::Text(_) => "text",
-        Kind::Path => "path",
-        Kind::Pem => "pem",
-        Kind::Tokens => "tokens",
-        Kind::Headers => "headers",
-        _ => "unknown",
-    }
-}
-
 /// A core value for JavaScript (durations in milliseconds).
 fn to_js(v: Value) -> OptionValue {
     Some(match v {
@@ -115,7 +98,7 @@ pub fn option_schema() -> Vec<OptionSpec> {
             OptionSpec {
                 name: s.name.into(),
                 node: s.node.into(),
-                kind: kind_name(s.kind).into(),
+                kind: Kind::name(s.kind).into(),
                 optional: s.optional.map(Into::into),
                 default: to_js(s.default_value()),
                 min,

@@ -427,23 +427,6 @@ impl PyOptions {
     }
 }
 
-/// The stable name of a kind, as `option_schema` gives it.
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Bool => "bool",
-        Kind::Bytes { .. } => "bytes",
-        Kind::Count { .. } => "count",
-        Kind::Duration { .. } => "duration",
-        Kind::Choice(_) => "choice",
-        Kind::Text(_) => "text",
-        Kind::Path => "path",
-        Kind::Pem => "pem",
-        Kind::Tokens => "tokens",
-        Kind::Headers => "headers",
-        _ => "other",
-    }
-}
-
 /// The option schema: one dict per option, in order, with `name`, `python`
 /// (the keyword of `connect`, or empty), `group`, `field`, `kind`,
 /// `optional`, `off` (what off means, or `None`), `default`, `doc`, and the
@@ -458,7 +441,7 @@ pub(crate) fn option_schema(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
         d.set_item("python", s.python)?;
         d.set_item("group", s.group())?;
         d.set_item("field", s.field())?;
-        d.set_item("kind", kind_name(s.kind))?;
+        d.set_item("kind", Kind::name(s.kind))?;
         d.set_item("optional", s.optional.is_some())?;
         d.set_item("off", s.optional)?;
         d.set_item("default", value_to_py(py, s.default_value())?)?;

@@ -136,6 +136,24 @@ pub enum TextRule {
 }
 
 impl Kind {
+    /// The stable name of the kind, as the bindings' schema exports give
+    /// it: `bool`, `bytes`, `count`, `duration`, `choice`, `text`, `path`,
+    /// `pem`, `tokens` or `headers`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Bool => "bool",
+            Kind::Bytes { .. } => "bytes",
+            Kind::Count { .. } => "count",
+            Kind::Duration { .. } => "duration",
+            Kind::Choice(_) => "choice",
+            Kind::Text(_) => "text",
+            Kind::Path => "path",
+            Kind::Pem => "pem",
+            Kind::Tokens => "tokens",
+            Kind::Headers => "headers",
+        }
+    }
+
     /// The unit of a number, for docs and flags: `bytes`, `seconds`, or
     /// the empty string.
     pub fn unit(self) -> &'static str {
