@@ -261,7 +261,7 @@ impl Host {
         }
     }
 
-    /// A weak handle, for [`Options::host`](crate::Options::host).
+    /// A weak handle, as a hosted connection holds its host ([`connect`]).
     pub fn downgrade(&self) -> HostRef {
         HostRef(Arc::downgrade(&self.inner))
     }
