@@ -34,6 +34,24 @@ pub struct Args {
     /// Do not log publishes (connections are still logged).
     #[arg(long)]
     quiet_publish: bool,
+    /// Serve /echo: a WebSocket endpoint that sends every message back to
+    /// its sender only (the server under test for the Autobahn testsuite).
+    #[arg(long)]
+    echo: bool,
+    /// Largest message accepted, in bytes.
+    #[arg(long, value_name = "N", default_value_t = 16 << 20)]
+    max_message_size: usize,
+}
+
+/// Sends every message back to its sender, then lets the connection end.
+async fn echo(mut conn: rtwire::Connection, _req: rtwire::server::Request) {
+    while let Some(event) = conn.recv().await {
+        if let rtwire::Event::Message(m) = event {
+            if conn.send(m.data).await.is_err() {
+                break;
+            }
+        }
+    }
 }
 
 /// Runs `rtwire serve` until Ctrl-C.
@@ -49,6 +67,10 @@ pub async fn run(a: Args) -> Result<(), String> {
         opts.allowed_origins = Some(a.allow_origins.clone());
     }
     opts.cors = a.cors;
+    opts.max_message_size = a.max_message_size;
+    if a.echo {
+        opts = opts.route("/echo", echo);
+    }
     let server = Server::start(opts).await.map_err(|e| e.to_string())?;
     let quiet = a.quiet_publish;
     server.set_observer(Arc::new(move |ev| match ev {
@@ -83,6 +105,9 @@ pub async fn run(a: Args) -> Result<(), String> {
     println!("  stream       {base}/stream/CHANNEL");
     println!("  publish      POST {base}/publish/CHANNEL");
     println!("  negotiate    {base}/negotiate/CHANNEL");
+    if a.echo {
+        println!("  echo         {}/echo", base.replacen("http", "ws", 1));
+    }
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| format!("waiting for Ctrl-C: {e}"))?;

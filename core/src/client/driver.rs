@@ -73,7 +73,7 @@ pub(crate) async fn drive(plan: Plan, mut link: Link, first: Session, mut resume
 }
 
 /// Hands back what was never sent and emits the final `closed`.
-async fn finish(mut link: Link, mut close: CloseInfo) {
+pub(crate) async fn finish(mut link: Link, mut close: CloseInfo) {
     close.unsent = link.outgoing.close_and_drain();
     let _ = link.emit(Event::Closed(close)).await;
 }

@@ -76,25 +76,43 @@ pub(crate) async fn connect_planned(plan: Plan) -> Result<Connection, Error> {
             }
         }
     };
-    let (events_tx, events) = events::channel(plan.options.limits.event_queue);
+    let (conn, link) = pair_with(&plan.options, info, plan.send_refusal()).await;
+    let host = plan.host().cloned();
+    spawn_driver(host.as_ref(), driver::drive(plan, link, session, resume))?;
+    Ok(conn)
+}
+
+pub(crate) use driver::finish;
+
+/// A connection and the link its sessions are run against, with `Open`
+/// already queued: what a server hands its application for a client.
+pub(crate) async fn pair(options: &Options, info: OpenInfo) -> (Connection, Link) {
+    pair_with(options, info, None).await
+}
+
+async fn pair_with(
+    options: &Options,
+    info: OpenInfo,
+    refuse: Option<String>,
+) -> (Connection, Link) {
+    let (events_tx, events) = events::channel(options.limits.event_queue);
     let (queue_tx, queue_rx, close_tx, close_rx) =
-        queue::queue(plan.options.limits.send_queue_bytes, plan.send_refusal());
-    // The queue has room: the first event cannot block.
+        queue::queue(options.limits.send_queue_bytes, refuse);
+    // The queue is new and has room: the first event cannot block.
     let _ = events_tx.send(Event::Open(info.clone())).await;
     let link = Link {
         events: events_tx,
         outgoing: queue_rx,
         close_req: close_rx,
     };
-    let host = plan.host().cloned();
-    spawn_driver(host.as_ref(), driver::drive(plan, link, session, resume))?;
-    Ok(Connection {
+    let conn = Connection {
         events,
         sender: Sender { queue: queue_tx },
         close_tx,
         info,
         finished: false,
-    })
+    };
+    (conn, link)
 }
 
 /// Runs a connection's driver on its host's loop, else on the runtime.

@@ -50,12 +50,14 @@ use tokio::task::JoinHandle;
 use crate::error::{Error, ErrorKind};
 use crate::message::Data;
 
+mod app;
 mod encode;
 mod hub;
 mod inbox;
 mod routes;
 mod ws;
 
+pub use app::{AppHandler, Request};
 pub use hub::ChannelStats;
 pub use inbox::{Inbox, Pushed};
 
@@ -178,6 +180,9 @@ pub struct ServerOptions {
     /// Time allowed for a request's headers, default 10 s (slow-header
     /// defence).
     pub header_timeout: Duration,
+    /// Application routes (see [`ServerOptions::route`]); matched by exact
+    /// path before the built-in paths.
+    pub(crate) routes: Vec<app::Route>,
 }
 
 impl Default for ServerOptions {
@@ -197,6 +202,7 @@ impl Default for ServerOptions {
             max_message_size: 16 << 20,
             max_headers: 64,
             header_timeout: Duration::from_secs(10),
+            routes: Vec::new(),
         }
     }
 }
@@ -222,6 +228,48 @@ impl ServerOptions {
     /// Requires this bearer token.
     pub fn token(mut self, t: impl Into<String>) -> Self {
         self.token = Some(t.into());
+        self
+    }
+
+    /// Serves an application at `path` (exact match, e.g. `/chat`): every
+    /// WebSocket client that opens it gets a [`Connection`](crate::Connection)
+    /// of its own, handed to `handler` with its [`Request`]. The connection
+    /// has the client's API: events from `recv` (`Open` first, then
+    /// messages, `Closed` last), `send` that waits while more than
+    /// `send_queue_bytes` (8 MiB) are unsent, `try_send` that hands the
+    /// message back, `close(code, reason)`. Dropping it closes with 1001;
+    /// the server's shutdown closes every one with 1001 too. Messages are
+    /// limited by `max_message_size`; a client silent for `ping_interval`
+    /// after a ping is cut off.
+    pub fn route<F, Fut>(self, path: &str, handler: F) -> Self
+    where
+        F: Fn(crate::Connection, Request) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.route_with_protocols(path, &[], handler)
+    }
+
+    /// As [`ServerOptions::route`], answering with the first of
+    /// `protocols` (in this order of preference) that the client offers in
+    /// `Sec-WebSocket-Protocol` ([`Request::protocol`]); a client that offers
+    /// none of them is served without a subprotocol, as RFC 6455 allows.
+    pub fn route_with_protocols<F, Fut>(
+        mut self,
+        path: &str,
+        protocols: &[&str],
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(crate::Connection, Request) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let handler: AppHandler = Arc::new(move |c, r| Box::pin(handler(c, r)));
+        self.routes.retain(|r| r.path != path);
+        self.routes.push(app::Route {
+            path: path.to_string(),
+            handler,
+            protocols: protocols.iter().map(|p| p.to_string()).collect(),
+        });
         self
     }
 

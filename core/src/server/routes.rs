@@ -203,6 +203,18 @@ async fn dispatch(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr)
     if parts == ["healthz"] {
         return full(StatusCode::OK, "text/plain", "ok\n");
     }
+    if let Some(route) = shared.opts.routes.iter().find(|r| r.path == path).cloned() {
+        if !authorized(&shared, &req) {
+            let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return r;
+        }
+        if req.method() != Method::GET {
+            return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
+        }
+        return ws::accept_route(shared, req, route, peer);
+    }
     let [kind, channel] = parts[..] else {
         return error(
             StatusCode::NOT_FOUND,

@@ -24,6 +24,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::message::Data;
 use crate::proto::ws::{close_frame, text, Due, Fault, Liveness};
+use crate::server::app::{Request as AppRequest, Route};
 use crate::server::hub::{Entry, Subscription};
 use crate::server::routes::{error, Body};
 use crate::server::{ConnGuard, Presence, Shared};
@@ -36,20 +37,18 @@ fn has_token(req: &Request<Incoming>, name: header::HeaderName, token: &str) -> 
     })
 }
 
-/// Validates the upgrade request and answers 101, or refuses it plainly.
-pub(crate) fn accept(
-    shared: Arc<Shared>,
-    req: Request<Incoming>,
-    channel: String,
-    peer: std::net::SocketAddr,
-) -> Response<Body> {
-    if !has_token(&req, header::UPGRADE, "websocket")
-        || !has_token(&req, header::CONNECTION, "upgrade")
+/// Checks an upgrade request (RFC 6455 §4.2.1) and the origin policy: the
+/// client's key, or the plain refusal to answer with (rare: its size does
+/// not matter).
+#[allow(clippy::result_large_err)]
+fn check_upgrade(shared: &Shared, req: &Request<Incoming>) -> Result<HeaderValue, Response<Body>> {
+    if !has_token(req, header::UPGRADE, "websocket")
+        || !has_token(req, header::CONNECTION, "upgrade")
     {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "expected a WebSocket upgrade request",
-        );
+        ));
     }
     if req
         .headers()
@@ -65,7 +64,7 @@ pub(crate) fn accept(
             header::SEC_WEBSOCKET_VERSION,
             HeaderValue::from_static("13"),
         );
-        return r;
+        return Err(r);
     }
     let key = match req.headers().get(header::SEC_WEBSOCKET_KEY) {
         Some(k)
@@ -76,10 +75,10 @@ pub(crate) fn accept(
             k.clone()
         }
         _ => {
-            return error(
+            return Err(error(
                 StatusCode::BAD_REQUEST,
                 "missing or malformed Sec-WebSocket-Key",
-            )
+            ))
         }
     };
     if let Some(allowed) = &shared.opts.allowed_origins {
@@ -88,9 +87,98 @@ pub(crate) fn accept(
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok());
         if !origin.is_some_and(|o| allowed.iter().any(|a| a == o)) {
-            return error(StatusCode::FORBIDDEN, "origin not allowed");
+            return Err(error(StatusCode::FORBIDDEN, "origin not allowed"));
         }
     }
+    Ok(key)
+}
+
+/// The 101 answer to an upgrade with `key`, naming `protocol` if one was
+/// chosen.
+fn switching(key: &HeaderValue, protocol: Option<&str>) -> Response<Body> {
+    let accept = derive_accept_key(key.as_bytes());
+    let mut r = Response::new(http_body_util::BodyExt::boxed(http_body_util::Empty::new()));
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(
+        header::SEC_WEBSOCKET_ACCEPT,
+        HeaderValue::from_str(&accept).expect("base64 is a valid header value"),
+    );
+    if let Some(p) = protocol.and_then(|p| HeaderValue::from_str(p).ok()) {
+        h.insert(header::SEC_WEBSOCKET_PROTOCOL, p);
+    }
+    r
+}
+
+/// The subprotocols a request offers, in its order.
+fn offered_protocols(req: &Request<Incoming>) -> Vec<String> {
+    req.headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Upgrades a request for an application route: the route's handler gets
+/// the connection.
+pub(crate) fn accept_route(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    route: Route,
+    peer: std::net::SocketAddr,
+) -> Response<Body> {
+    let key = match check_upgrade(&shared, &req) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let protocol = route.choose(&offered_protocols(&req));
+    let request = AppRequest {
+        id: super::app::next_id(),
+        peer,
+        path: req.uri().path().to_string(),
+        query: req.uri().query().unwrap_or("").to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        protocol: protocol.clone(),
+    };
+    let upgrade = hyper::upgrade::on(req);
+    let guard = ConnGuard::new(&shared);
+    tokio::spawn(async move {
+        let _guard = guard;
+        let Ok(upgraded) = upgrade.await else { return };
+        let options = super::app::session_options(&shared.opts);
+        let session =
+            crate::transport::ws::WsSession::accepted(Box::new(TokioIo::new(upgraded)), &options)
+                .await;
+        super::app::run(route, request, session, options, shared.stop.clone()).await;
+    });
+    switching(&key, protocol.as_deref())
+}
+
+/// Validates the upgrade request and answers 101, or refuses it plainly.
+pub(crate) fn accept(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    channel: String,
+    peer: std::net::SocketAddr,
+) -> Response<Body> {
+    let key = match check_upgrade(&shared, &req) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
     let cursor = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "cursor")
         .map(|(_, v)| v.into_owned())
@@ -100,7 +188,6 @@ pub(crate) fn accept(
     // Watched from before the 101: a cut right after the client sees the
     // upgrade still drops this session.
     let cut = shared.cut.subscribe();
-    let accept = derive_accept_key(key.as_bytes());
     let upgrade = hyper::upgrade::on(req);
     // The HTTP connection ends when it upgrades; the session counts itself.
     let guard = ConnGuard::new(&shared);
@@ -120,22 +207,7 @@ pub(crate) fn accept(
         let resumed = cursor.is_some();
         session(shared, ws, channel, sub, cut, Mode { framed, resumed }).await;
     });
-    let mut r = Response::new(http_body_util::BodyExt::boxed(http_body_util::Empty::new()));
-    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = r.headers_mut();
-    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    h.insert(
-        header::SEC_WEBSOCKET_ACCEPT,
-        HeaderValue::from_str(&accept).expect("base64 is a valid header value"),
-    );
-    if framed {
-        h.insert(
-            header::SEC_WEBSOCKET_PROTOCOL,
-            HeaderValue::from_static(PROTOCOL),
-        );
-    }
-    r
+    switching(&key, framed.then_some(PROTOCOL))
 }
 
 /// The subprotocol under which messages carry their ids.

@@ -289,7 +289,28 @@ impl Drop for CloseTx {
     }
 }
 
+/// A second way to ask for a close, held by the server for its shutdown
+/// (dropping it asks for nothing).
+#[derive(Debug, Clone)]
+pub(crate) struct CloseHandle(Arc<Shared>);
+
+impl CloseHandle {
+    /// Asks for a close; only the first request counts.
+    pub fn request(&self, req: CloseRequest) {
+        let mut st = self.0.lock();
+        if st.close.is_none() {
+            st.close = Some(req);
+            Shared::wake(st);
+        }
+    }
+}
+
 impl CloseRx {
+    /// Another handle that can ask for the close.
+    pub fn handle(&self) -> CloseHandle {
+        CloseHandle(self.0.clone())
+    }
+
     /// Waits until a close is requested.
     pub async fn requested(&mut self) -> CloseRequest {
         std::future::poll_fn(|cx| {

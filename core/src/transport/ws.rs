@@ -104,6 +104,23 @@ fn config(opts: &Options) -> WebSocketConfig {
         .max_frame_size(Some(l.max_frame_size.min(l.max_message_size)))
 }
 
+impl WsSession {
+    /// The server side of a session whose upgrade was answered with 101 on
+    /// `io`.
+    pub(crate) async fn accepted(io: Box<dyn crate::net::Io>, opts: &Options) -> WsSession {
+        let ws = WebSocketStream::from_raw_socket(
+            NetStream::Boxed(io),
+            Role::Server,
+            Some(config(opts)),
+        )
+        .await;
+        WsSession {
+            framed: false,
+            ws: Box::new(ws),
+        }
+    }
+}
+
 /// Opens TCP (+TLS) and runs the opening handshake.
 pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, OpenInfo), Error> {
     let opts = &plan.options;
@@ -541,7 +558,7 @@ impl WsSession {
                     let cause = Error::new(
                         ErrorKind::Closed,
                         format!(
-                            "the server closed the connection with code {} {}",
+                            "the peer closed the connection with code {} {}",
                             info.code, info.reason
                         )
                         .trim_end()

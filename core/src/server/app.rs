@@ -1,0 +1,194 @@
+//! Application routes: a path whose WebSocket clients each get a
+//! [`Connection`] of their own, handed to the application's handler with
+//! the [`Request`] they came with: the same `Connection` type (events,
+//! `send`, `try_send`, backpressure, `close`) a client gets from
+//! [`connect`](crate::connect), without the reconnecting.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), rtwire::Error> {
+//! use rtwire::server::{Server, ServerOptions};
+//! use rtwire::Event;
+//!
+//! let opts = ServerOptions::new().route("/echo", |mut conn, _req| async move {
+//!     while let Some(event) = conn.recv().await {
+//!         if let Event::Message(m) = event {
+//!             if conn.send(m.data).await.is_err() {
+//!                 break;
+//!             }
+//!         }
+//!     }
+//! });
+//! let server = Server::start(opts).await?;
+//! println!("echo on ws://{}/echo", server.local_addr());
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::client::Connection;
+use crate::event::{Event, OpenInfo};
+use crate::options::{Options, Transport};
+use crate::session::link::SessionEnd;
+
+/// What a client asked for when it opened a connection to a route.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Request {
+    /// The server's id for the connection, unique while the server runs.
+    pub id: u64,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The request path (the route).
+    pub path: String,
+    /// The query string, without `?` (empty when there is none).
+    pub query: String,
+    /// The request headers, names in lower case, in the order sent.
+    pub headers: Vec<(String, String)>,
+    /// The subprotocol chosen (one the client offered and the route
+    /// accepts), if any.
+    pub protocol: Option<String>,
+}
+
+impl Request {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of query parameter `name`, decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+/// A route's handler: called once per connection, on a server task; the
+/// connection lives as long as the handler keeps it (dropping it closes it
+/// with 1001).
+pub type AppHandler =
+    Arc<dyn Fn(Connection, Request) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// A path served by an application handler.
+#[derive(Clone)]
+pub(crate) struct Route {
+    pub path: String,
+    pub handler: AppHandler,
+    /// Subprotocols the route accepts, in its order of preference.
+    pub protocols: Vec<String>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route")
+            .field("path", &self.path)
+            .field("protocols", &self.protocols)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Route {
+    /// The subprotocol to answer with: the first of the route's that the
+    /// client offered (`Sec-WebSocket-Protocol`, comma separated).
+    pub fn choose(&self, offered: &[String]) -> Option<String> {
+        self.protocols
+            .iter()
+            .find(|p| offered.iter().any(|o| o == *p))
+            .cloned()
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A new connection id.
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The connection options of a server-side session: the server's limits,
+/// its ping interval as keepalive (a client silent for an interval after a
+/// ping is dead), no reconnecting.
+pub(crate) fn session_options(shared: &super::ServerOptions) -> Options {
+    let mut o = Options::new()
+        .max_message_size(shared.max_message_size)
+        .max_frame_size(shared.max_message_size)
+        .keepalive(Some(shared.ping_interval), shared.ping_interval)
+        .reconnect(crate::Reconnect::disabled());
+    o.close_timeout = Duration::from_secs(5);
+    o.limits.read_buffer_size = 4096;
+    o
+}
+
+/// Runs the connection of a WebSocket session that completed its upgrade:
+/// hands it to the route's handler, then drives it until it ends. The
+/// server's shutdown closes it with 1001.
+pub(crate) async fn run(
+    route: Route,
+    request: Request,
+    session: crate::transport::ws::WsSession,
+    options: Options,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let info = OpenInfo {
+        transport: Transport::WebSocket,
+        url: request.path.clone(),
+        protocol: request.protocol.clone(),
+        headers: request.headers.clone(),
+    };
+    let (conn, mut link) = crate::client::pair(&options, info).await;
+    tokio::spawn((route.handler)(conn, request));
+    let closer = link.close_req.handle();
+    let mut resume = crate::session::resume::Resume::default();
+    let end = {
+        let run = session.run(&mut link, &options, &mut resume);
+        tokio::pin!(run);
+        let mut stopping = *stop.borrow();
+        if stopping {
+            closer.request(shutdown_request());
+        }
+        loop {
+            tokio::select! {
+                end = &mut run => break end,
+                changed = stop.changed(), if !stopping => {
+                    stopping = true;
+                    if changed.is_err() || *stop.borrow() {
+                        closer.request(shutdown_request());
+                    }
+                }
+            }
+        }
+    };
+    let close = match end {
+        SessionEnd::Closed(info) => info,
+        SessionEnd::Abandoned => return,
+        // The client closed with a code of its own: how it ended, not an
+        // error of this side.
+        SessionEnd::Lost { close, .. } if close.code != 1006 => close,
+        SessionEnd::Failed { error, close }
+        | SessionEnd::Lost {
+            cause: error,
+            close,
+        } => {
+            if link.emit(Event::Error(error)).await.is_err() {
+                return;
+            }
+            close
+        }
+    };
+    crate::client::finish(link, close).await;
+}
+
+fn shutdown_request() -> crate::session::link::CloseRequest {
+    crate::session::link::CloseRequest {
+        code: 1001,
+        reason: "server shutting down".into(),
+    }
+}

@@ -1,0 +1,239 @@
+//! Application routes of the embedded server: each WebSocket client gets a
+//! `Connection` of its own, handed to the route's handler. Driven by rtwire
+//! clients and by bare tokio-tungstenite clients.
+
+mod common;
+
+use std::time::Duration;
+
+use common::guard;
+use futures_util::{SinkExt, StreamExt};
+use rtwire::server::{Request, Server, ServerOptions};
+use rtwire::{Connection, Data, ErrorKind, Event, Options, Reconnect};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// Sends every message back to its sender.
+async fn echo(mut conn: Connection, _req: Request) {
+    while let Some(event) = conn.recv().await {
+        if let Event::Message(m) = event {
+            if conn.send(m.data).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+type Raw = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// A bare tokio-tungstenite client.
+async fn raw_client(url: &str) -> Raw {
+    let u = url::Url::parse(url).unwrap();
+    let tcp = tokio::net::TcpStream::connect((u.host_str().unwrap(), u.port().unwrap()))
+        .await
+        .unwrap();
+    tokio_tungstenite::client_async(url, tcp).await.unwrap().0
+}
+
+/// The status line of a plain `method /echo` request.
+async fn status_of(addr: std::net::SocketAddr, method: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} /echo?token=s3cret HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out).await;
+    String::from_utf8_lossy(&out)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn no_reconnect() -> Options {
+    Options::new().reconnect(Reconnect::disabled())
+}
+
+async fn next_message(conn: &mut Connection) -> Data {
+    loop {
+        match conn.recv().await.expect("a message before the end") {
+            Event::Message(m) => return m.data,
+            Event::Open(_) => {}
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_answers_each_client_only() {
+    guard(async {
+        let server = Server::start(ServerOptions::new().route("/echo", echo))
+            .await
+            .unwrap();
+        let url = format!("ws://{}/echo", server.local_addr());
+        let mut a = rtwire::connect(&url, no_reconnect()).await.unwrap();
+        let mut b = raw_client(&url).await;
+        a.send("from a").await.unwrap();
+        b.send(WsMessage::text("from b")).await.unwrap();
+        b.send(WsMessage::binary(vec![0u8, 1, 2])).await.unwrap();
+        assert_eq!(next_message(&mut a).await, Data::from("from a"));
+        let got = b.next().await.unwrap().unwrap();
+        assert_eq!(got.into_text().unwrap().as_str(), "from b");
+        let got = b.next().await.unwrap().unwrap();
+        assert_eq!(got.into_data().as_ref(), &[0u8, 1, 2]);
+        // Nothing of b's reached a.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), a.recv())
+                .await
+                .is_err(),
+            "a got something meant for b"
+        );
+        // A large message both ways.
+        let big = vec![7u8; 3 << 20];
+        a.send(big.clone()).await.unwrap();
+        assert_eq!(next_message(&mut a).await, Data::from(big));
+        a.close(1000, "done").unwrap();
+        loop {
+            if let Some(Event::Closed(c)) = a.recv().await {
+                assert_eq!((c.code, c.clean), (1000, true), "{c:?}");
+                break;
+            }
+        }
+        server.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handler_sees_the_request_and_the_close() {
+    guard(async {
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let opts = ServerOptions::new().route_with_protocols(
+            "/who",
+            &["chat.v2", "chat.v1"],
+            move |mut conn, req| {
+                let tx = tx.clone();
+                async move {
+                    let name = req.query_param("name").unwrap_or_default();
+                    let agent = req.header("x-agent").unwrap_or("").to_string();
+                    let proto = req.protocol.clone().unwrap_or_default();
+                    let _ = conn
+                        .send(format!("{name}|{agent}|{proto}|{}", req.path))
+                        .await;
+                    while let Some(ev) = conn.recv().await {
+                        if let Event::Closed(c) = ev {
+                            let _ = tx.send(format!("closed {} {} {}", c.code, c.reason, c.clean));
+                        }
+                    }
+                }
+            },
+        );
+        let server = Server::start(opts).await.unwrap();
+        let url = format!("ws://{}/who?name=ada%20l", server.local_addr());
+        let mut c = rtwire::connect(
+            &url,
+            no_reconnect()
+                .header("X-Agent", "probe")
+                .subprotocol("chat.v1")
+                .subprotocol("chat.v2"),
+        )
+        .await
+        .unwrap();
+        // The route's preference wins among what the client offers.
+        assert_eq!(c.open_info().protocol.as_deref(), Some("chat.v2"));
+        assert_eq!(
+            next_message(&mut c).await,
+            Data::from("ada l|probe|chat.v2|/who")
+        );
+        c.close(4000, "bye").unwrap();
+        let line = rx.recv().await.unwrap();
+        assert_eq!(line, "closed 4000 bye true");
+        server.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_route_connections_with_1001() {
+    guard(async {
+        let server = Server::start(ServerOptions::new().route("/echo", echo))
+            .await
+            .unwrap();
+        let url = format!("ws://{}/echo", server.local_addr());
+        let mut c = rtwire::connect(&url, no_reconnect()).await.unwrap();
+        let mut raw = raw_client(&url).await;
+        c.send("x").await.unwrap();
+        assert_eq!(next_message(&mut c).await, Data::from("x"));
+        let stopping = tokio::spawn(server.shutdown());
+        let code = loop {
+            match c.recv().await {
+                Some(Event::Closed(info)) => break info.code,
+                Some(_) => {}
+                None => panic!("no Closed event"),
+            }
+        };
+        assert_eq!(code, 1001);
+        let frame = loop {
+            match raw.next().await {
+                Some(Ok(WsMessage::Close(f))) => break f,
+                Some(Ok(_)) => {}
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        };
+        assert_eq!(u16::from(frame.unwrap().code), 1001);
+        stopping.await.unwrap();
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_take_the_token_and_refuse_other_methods_and_plain_requests() {
+    guard(async {
+        let server = Server::start(ServerOptions::new().token("s3cret").route("/echo", echo))
+            .await
+            .unwrap();
+        let addr = server.local_addr();
+        let err = rtwire::connect(&format!("ws://{addr}/echo"), no_reconnect())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Handshake, "{err:?}");
+        assert_eq!(err.status(), Some(401));
+        let mut c = rtwire::connect(
+            &format!("ws://{addr}/echo"),
+            no_reconnect().header("Authorization", "Bearer s3cret"),
+        )
+        .await
+        .unwrap();
+        c.send("ok").await.unwrap();
+        assert_eq!(next_message(&mut c).await, Data::from("ok"));
+        // A plain GET (no upgrade) is a 400, another method a 405.
+        assert!(status_of(addr, "GET").await.starts_with("HTTP/1.1 400"));
+        assert!(status_of(addr, "POST").await.starts_with("HTTP/1.1 405"));
+        server.shutdown().await;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_message_closes_with_1009() {
+    guard(async {
+        let mut opts = ServerOptions::new().route("/echo", echo);
+        opts.max_message_size = 1024;
+        let server = Server::start(opts).await.unwrap();
+        let url = format!("ws://{}/echo", server.local_addr());
+        let mut raw = raw_client(&url).await;
+        raw.send(WsMessage::binary(vec![1u8; 4096])).await.unwrap();
+        let frame = loop {
+            match raw.next().await {
+                Some(Ok(WsMessage::Close(f))) => break f,
+                Some(Ok(_)) => {}
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        };
+        assert_eq!(u16::from(frame.unwrap().code), 1009);
+        server.shutdown().await;
+    })
+    .await
+}
