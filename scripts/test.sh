@@ -35,6 +35,9 @@ kill "$PEER_PID" 2>/dev/null || true
 grep -q '^text hello$' <<<"$out" && grep -q '^binary ' <<<"$out" && grep -q '^closed 1000 "done" clean=true$' <<<"$out" \
   || { echo "examples/rust/echo.rs did not print the expected echoes"; exit 1; }
 
+step "Autobahn testsuite, quick set: rtwire serve --echo and rtwire autobahn-client (0 failed)"
+./scripts/autobahn.sh
+
 step "docs build without warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
