@@ -449,6 +449,47 @@ async fn curl_publishes_long_polls_and_streams() {
     .await;
 }
 
+#[tokio::test]
+async fn curl_d_publishes_text_and_octet_streams_stay_binary() {
+    guard(async {
+        let server = Server::start(ServerOptions::new()).await.unwrap();
+        let base = server.base_url();
+        let epoch = server.epoch().to_string();
+        let url = format!("{base}/publish/news");
+        // curl -d: application/x-www-form-urlencoded, valid UTF-8: text.
+        curl(&["-d", "hello", &url], None).await;
+        // No Content-Type and bytes that are not UTF-8: binary.
+        curl(
+            &["-H", "Content-Type:", "--data-binary", "@-", &url],
+            Some(&[0xff, 0xfe]),
+        )
+        .await;
+        // Declared binary: binary even though it is valid UTF-8.
+        curl(
+            &[
+                "-H",
+                "Content-Type: image/png",
+                "--data-binary",
+                "abc",
+                &url,
+            ],
+            None,
+        )
+        .await;
+        let all = json(&curl(&[&format!("{base}/poll/news?cursor={epoch}-0")], None).await);
+        assert_eq!(all["messages"][0], "hello", "{all}");
+        assert_eq!(all["messages"][1]["binary"], true, "{all}");
+        assert_eq!(
+            all["messages"][1]["data"],
+            B64.encode([0xffu8, 0xfe]),
+            "{all}"
+        );
+        assert_eq!(all["messages"][2]["binary"], true, "{all}");
+        server.shutdown().await;
+    })
+    .await;
+}
+
 /// The next non-blank NDJSON line of a curl stream, parsed.
 async fn ndjson_line(lines: &mut Lines<BufReader<ChildStdout>>) -> Value {
     loop {

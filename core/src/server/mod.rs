@@ -8,7 +8,7 @@
 //! | `GET /poll/{channel}?cursor=ID[&wait=SECONDS]` | long polling (held until news or `wait`, default the server's hold); `wait=0` is short polling |
 //! | `GET /stream/{channel}[?cursor=ID]` | HTTP streaming, NDJSON: `{"id","data","binary"}` per line |
 //! | `GET /latest/{channel}` | short polling of the newest message: its payload, `ETag` = its id, 304 for `If-None-Match`, 204 while empty |
-//! | `POST /publish/{channel}` | publishes the body (text for `text/*` and JSON, else binary); answers `{"id": ...}` |
+//! | `POST /publish/{channel}` | publishes the body: text when valid UTF-8 unless its `Content-Type` says binary (`application/octet-stream`, `image/*`, ...); answers `{"id": ...}` |
 //! | `GET /negotiate/{channel}` | the transports and their URLs, for clients that pick one |
 //! | `GET /healthz` | `ok` |
 //!

@@ -522,16 +522,59 @@ fn latest(shared: &Shared, req: &Request<Incoming>, channel: &str) -> Response<B
     r
 }
 
+/// How a published body is taken, by its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    /// `text/*`, JSON: must be UTF-8.
+    Text,
+    /// `application/octet-stream`, `image/*`, `audio/*`, `video/*`, and
+    /// other binary formats: bytes as sent.
+    Binary,
+    /// None, or a form or anything else: text when it is valid UTF-8 (what
+    /// `curl -d` sends), else bytes.
+    Sniff,
+}
+
+fn body_kind(content_type: Option<&str>) -> BodyKind {
+    let Some(ct) = content_type else {
+        return BodyKind::Sniff;
+    };
+    let ct = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if ct.starts_with("text/") || ct == "application/json" || ct.ends_with("+json") {
+        BodyKind::Text
+    } else if ct == "application/octet-stream"
+        || ["image/", "audio/", "video/", "font/"]
+            .iter()
+            .any(|p| ct.starts_with(p))
+        || [
+            "application/pdf",
+            "application/zip",
+            "application/gzip",
+            "application/cbor",
+            "application/msgpack",
+            "application/x-msgpack",
+            "application/protobuf",
+            "application/x-protobuf",
+        ]
+        .contains(&ct.as_str())
+    {
+        BodyKind::Binary
+    } else {
+        BodyKind::Sniff
+    }
+}
+
 async fn publish(shared: Arc<Shared>, req: Request<Incoming>, channel: String) -> Response<Body> {
-    let is_text = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            let v = v.to_ascii_lowercase();
-            v.starts_with("text/") || v.starts_with("application/json")
-        })
-        .unwrap_or(false);
+    let kind = body_kind(
+        req.headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
     let limit = shared.opts.max_message_size;
     let body = match Limited::new(req.into_body(), limit).collect().await {
         Ok(b) => b.to_bytes(),
@@ -542,13 +585,16 @@ async fn publish(shared: Arc<Shared>, req: Request<Incoming>, channel: String) -
             )
         }
     };
-    let data = if is_text {
-        match Text::from_utf8(body) {
+    let data = match kind {
+        BodyKind::Binary => Data::Binary(body),
+        BodyKind::Text => match Text::from_utf8(body) {
             Ok(t) => Data::Text(t),
             Err(_) => return error(StatusCode::BAD_REQUEST, "text body is not valid UTF-8"),
-        }
-    } else {
-        Data::Binary(body)
+        },
+        BodyKind::Sniff => match Text::from_utf8(body) {
+            Ok(t) => Data::Text(t),
+            Err(b) => Data::Binary(b),
+        },
     };
     let id = shared.publish(&channel, data);
     json_response(StatusCode::OK, &json!({"id": id}))
@@ -584,6 +630,22 @@ mod tests {
         assert!(!same(b"secret", b"secret2"));
         assert!(!same(b"", b"x"));
         assert!(same(b"", b""));
+    }
+
+    #[test]
+    fn published_bodies_are_text_unless_declared_binary() {
+        assert_eq!(body_kind(None), BodyKind::Sniff);
+        assert_eq!(
+            body_kind(Some("application/x-www-form-urlencoded")),
+            BodyKind::Sniff
+        );
+        assert_eq!(body_kind(Some("text/plain; charset=utf-8")), BodyKind::Text);
+        assert_eq!(body_kind(Some("application/ld+json")), BodyKind::Text);
+        assert_eq!(
+            body_kind(Some("Application/Octet-Stream")),
+            BodyKind::Binary
+        );
+        assert_eq!(body_kind(Some("image/png")), BodyKind::Binary);
     }
 
     #[test]
