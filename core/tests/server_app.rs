@@ -237,3 +237,59 @@ async fn an_oversize_message_closes_with_1009() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_acceptance_hook_admits_refuses_and_attaches_the_user() {
+    guard(async {
+        let opts = ServerOptions::new()
+            .accept(|req| async move {
+                // It may take its time (a token service, a database).
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                match req.query_param("token").as_deref() {
+                    Some("t-ada") => Ok(rtwire::server::Accept::user("ada".to_string())),
+                    Some("boom") => panic!("hook bug"),
+                    Some(_) => Err(rtwire::server::Reject::new(403, "bad token")),
+                    None => Err(rtwire::server::Reject::new(401, "token required")),
+                }
+            })
+            .route("/me", |mut conn, req| async move {
+                let who = req.user_as::<String>().cloned().unwrap_or_default();
+                let _ = conn.send(format!("hello {who}")).await;
+                while conn.recv().await.is_some() {}
+            });
+        let server = Server::start(opts).await.unwrap();
+        let addr = server.local_addr();
+        let mut c = rtwire::connect(&format!("ws://{addr}/me?token=t-ada"), no_reconnect())
+            .await
+            .unwrap();
+        assert_eq!(next_message(&mut c).await, Data::from("hello ada"));
+        for (q, status, body) in [("", 401, "token required"), ("?token=x", 403, "bad token")] {
+            let err = rtwire::connect(&format!("ws://{addr}/me{q}"), no_reconnect())
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Handshake, "{err:?}");
+            assert_eq!(err.status(), Some(status));
+            let got = String::from_utf8_lossy(err.body().unwrap()).to_string();
+            assert_eq!(got, body);
+        }
+        // The built-in channel paths go through it too (SSE here).
+        let err = rtwire::connect(
+            &format!("http://{addr}/sse/news"),
+            no_reconnect().transport(rtwire::Transport::Sse),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.status(), Some(401), "{err:?}");
+        // A hook that panics refuses with 500; the server goes on.
+        let err = rtwire::connect(&format!("ws://{addr}/me?token=boom"), no_reconnect())
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(500), "{err:?}");
+        let mut c2 = rtwire::connect(&format!("ws://{addr}/me?token=t-ada"), no_reconnect())
+            .await
+            .unwrap();
+        assert_eq!(next_message(&mut c2).await, Data::from("hello ada"));
+        server.shutdown().await;
+    })
+    .await
+}

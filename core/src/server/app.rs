@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::any::Any;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -35,8 +36,9 @@ use crate::event::{Event, OpenInfo};
 use crate::options::{Options, Transport};
 use crate::session::link::SessionEnd;
 
-/// What a client asked for when it opened a connection to a route.
-#[derive(Debug, Clone)]
+/// What a client asked for when it opened a connection to a route (or,
+/// for the acceptance hook, any path).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Request {
     /// The server's id for the connection, unique while the server runs.
@@ -52,9 +54,115 @@ pub struct Request {
     /// The subprotocol chosen (one the client offered and the route
     /// accepts), if any.
     pub protocol: Option<String>,
+    /// What the acceptance hook attached ([`Accept::user`]), if anything.
+    pub user: Option<Arc<dyn Any + Send + Sync>>,
 }
 
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("id", &self.id)
+            .field("peer", &self.peer)
+            .field("path", &self.path)
+            .field("protocol", &self.protocol)
+            .field("user", &self.user.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The acceptance hook's yes: optionally with what it learnt about the
+/// client (the authenticated user), which the handler finds in
+/// [`Request::user`].
+#[derive(Default)]
+pub struct Accept {
+    user: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Accept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accept")
+            .field("user", &self.user.is_some())
+            .finish()
+    }
+}
+
+impl Accept {
+    pub(crate) fn into_user(self) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.user
+    }
+
+    /// Accepts the client.
+    pub fn new() -> Accept {
+        Accept::default()
+    }
+
+    /// Accepts the client, attaching `user` to its request.
+    pub fn user(user: impl Any + Send + Sync) -> Accept {
+        Accept {
+            user: Some(Arc::new(user)),
+        }
+    }
+}
+
+/// The acceptance hook's no: the HTTP status and body the client gets
+/// (rtwire clients see a `Handshake` error with them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    /// The status, 400 to 599.
+    pub status: u16,
+    /// The body (text).
+    pub body: String,
+}
+
+impl Reject {
+    /// Refuses with `status` (400-599; another value becomes 403) and
+    /// `body`.
+    pub fn new(status: u16, body: impl Into<String>) -> Reject {
+        Reject {
+            status: if (400..600).contains(&status) {
+                status
+            } else {
+                403
+            },
+            body: body.into(),
+        }
+    }
+}
+
+/// The acceptance hook: runs before the upgrade or the stream starts, for
+/// application routes and the built-in channel paths alike.
+pub type AcceptHook = Arc<
+    dyn Fn(Request) -> Pin<Box<dyn Future<Output = Result<Accept, Reject>> + Send>> + Send + Sync,
+>;
+
 impl Request {
+    /// What the acceptance hook attached, if it is a `T`.
+    pub fn user_as<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.user.as_deref().and_then(|u| u.downcast_ref())
+    }
+
+    /// The request of `req` from `peer`, before any hook ran.
+    pub(crate) fn of<B>(req: &hyper::Request<B>, peer: SocketAddr) -> Request {
+        Request {
+            id: next_id(),
+            peer,
+            path: req.uri().path().to_string(),
+            query: req.uri().query().unwrap_or("").to_string(),
+            headers: req
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            protocol: None,
+            user: None,
+        }
+    }
+
     /// The first value of header `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -76,6 +184,16 @@ impl Request {
 /// with 1001).
 pub type AppHandler =
     Arc<dyn Fn(Connection, Request) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// The acceptance hook as the options hold it.
+#[derive(Clone)]
+pub(crate) struct Hook(pub AcceptHook);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AcceptHook")
+    }
+}
 
 /// A path served by an application handler.
 #[derive(Clone)]

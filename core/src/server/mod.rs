@@ -57,7 +57,7 @@ mod inbox;
 mod routes;
 mod ws;
 
-pub use app::{AppHandler, Request};
+pub use app::{Accept, AcceptHook, AppHandler, Reject, Request};
 pub use hub::ChannelStats;
 pub use inbox::{Inbox, Pushed};
 
@@ -183,6 +183,8 @@ pub struct ServerOptions {
     /// Application routes (see [`ServerOptions::route`]); matched by exact
     /// path before the built-in paths.
     pub(crate) routes: Vec<app::Route>,
+    /// The acceptance hook (see [`ServerOptions::accept`]).
+    pub(crate) accept: Option<app::Hook>,
 }
 
 impl Default for ServerOptions {
@@ -203,6 +205,7 @@ impl Default for ServerOptions {
             max_headers: 64,
             header_timeout: Duration::from_secs(10),
             routes: Vec::new(),
+            accept: None,
         }
     }
 }
@@ -270,6 +273,35 @@ impl ServerOptions {
             handler,
             protocols: protocols.iter().map(|p| p.to_string()).collect(),
         });
+        self
+    }
+
+    /// Sets the acceptance hook: it runs for every request to an
+    /// application route or a channel path (not `/healthz`) before the
+    /// upgrade or the stream starts, after the bearer `token` check, and may
+    /// take its time (a database, a token service). It sees the
+    /// [`Request`] (path, query, headers with cookies and `Origin`, peer) and
+    /// answers [`Accept`] (optionally with user data, which route handlers
+    /// find in [`Request::user`]) or [`Reject`] with a status and a body
+    /// (401, 403, 429, ...), which rtwire clients see as a `Handshake` error
+    /// with that status and body. A hook that panics refuses with 500.
+    ///
+    /// ```
+    /// use rtwire::server::{Accept, Reject, ServerOptions};
+    /// let opts = ServerOptions::new().accept(|req| async move {
+    ///     match req.query_param("user") {
+    ///         Some(u) if !u.is_empty() => Ok(Accept::user(u)),
+    ///         _ => Err(Reject::new(401, "who are you?")),
+    ///     }
+    /// });
+    /// # let _ = opts;
+    /// ```
+    pub fn accept<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Accept, Reject>> + Send + 'static,
+    {
+        self.accept = Some(app::Hook(Arc::new(move |r| Box::pin(hook(r)))));
         self
     }
 

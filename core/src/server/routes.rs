@@ -194,6 +194,34 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) ->
     resp
 }
 
+/// Runs the acceptance hook, if any: the request (with what the hook
+/// attached), or the refusal to answer with.
+async fn admit(
+    shared: &Shared,
+    req: &Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<super::Request, Response<Body>> {
+    let request = super::Request::of(req, peer);
+    let Some(super::app::Hook(hook)) = shared.opts.accept.clone() else {
+        return Ok(request);
+    };
+    let decided = std::panic::AssertUnwindSafe(hook(request.clone()));
+    match futures_util::FutureExt::catch_unwind(decided).await {
+        Ok(Ok(accept)) => Ok(super::Request {
+            user: accept.into_user(),
+            ..request
+        }),
+        Ok(Err(reject)) => {
+            let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::FORBIDDEN);
+            Err(full(status, "text/plain; charset=utf-8", reject.body))
+        }
+        Err(_) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the acceptance hook failed",
+        )),
+    }
+}
+
 async fn dispatch(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_string();
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -213,7 +241,11 @@ async fn dispatch(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr)
         if req.method() != Method::GET {
             return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
         }
-        return ws::accept_route(shared, req, route, peer);
+        let request = match admit(&shared, &req, peer).await {
+            Ok(r) => r,
+            Err(refusal) => return refusal,
+        };
+        return ws::accept_route(shared, req, route, request);
     }
     let [kind, channel] = parts[..] else {
         return error(
@@ -232,6 +264,9 @@ async fn dispatch(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr)
         r.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return r;
+    }
+    if let Err(refusal) = admit(&shared, &req, peer).await {
+        return refusal;
     }
     // `Upgrade: websocket` anywhere but /ws is refused plainly.
     if kind != "ws" && req.headers().contains_key(header::UPGRADE) {

@@ -130,7 +130,7 @@ pub(crate) fn accept_route(
     shared: Arc<Shared>,
     req: Request<Incoming>,
     route: Route,
-    peer: std::net::SocketAddr,
+    request: AppRequest,
 ) -> Response<Body> {
     let key = match check_upgrade(&shared, &req) {
         Ok(k) => k,
@@ -138,21 +138,8 @@ pub(crate) fn accept_route(
     };
     let protocol = route.choose(&offered_protocols(&req));
     let request = AppRequest {
-        id: super::app::next_id(),
-        peer,
-        path: req.uri().path().to_string(),
-        query: req.uri().query().unwrap_or("").to_string(),
-        headers: req
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
         protocol: protocol.clone(),
+        ..request
     };
     let upgrade = hyper::upgrade::on(req);
     let guard = ConnGuard::new(&shared);
