@@ -293,3 +293,47 @@ async fn the_acceptance_hook_admits_refuses_and_attaches_the_user() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_limits_get_503_and_the_others_go_on() {
+    guard(async {
+        let mut opts = ServerOptions::new().route("/echo", echo);
+        opts.max_connections = 2;
+        let server = Server::start(opts).await.unwrap();
+        let url = format!("ws://{}/echo", server.local_addr());
+        let mut a = rtwire::connect(&url, no_reconnect()).await.unwrap();
+        let mut b = rtwire::connect(&url, no_reconnect()).await.unwrap();
+        let err = rtwire::connect(&url, no_reconnect()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Handshake, "{err:?}");
+        assert_eq!(err.status(), Some(503));
+        assert!(err.is_retryable());
+        for c in [&mut a, &mut b] {
+            c.send("still here").await.unwrap();
+            assert_eq!(next_message(c).await, Data::from("still here"));
+        }
+        drop(a);
+        // The slot comes back once a connection is gone.
+        let mut c = None;
+        for _ in 0..50 {
+            match rtwire::connect(&url, no_reconnect()).await {
+                Ok(conn) => {
+                    c = Some(conn);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        assert!(c.is_some(), "no slot after a connection closed");
+        server.shutdown().await;
+
+        let mut opts = ServerOptions::new().route("/echo", echo);
+        opts.max_per_ip = Some(1);
+        let server = Server::start(opts).await.unwrap();
+        let url = format!("ws://{}/echo", server.local_addr());
+        let _one = rtwire::connect(&url, no_reconnect()).await.unwrap();
+        let err = rtwire::connect(&url, no_reconnect()).await.unwrap_err();
+        assert_eq!(err.status(), Some(503), "{err:?}");
+        server.shutdown().await;
+    })
+    .await
+}

@@ -180,6 +180,15 @@ pub struct ServerOptions {
     /// Time allowed for a request's headers, default 10 s (slow-header
     /// defence).
     pub header_timeout: Duration,
+    /// Most connections open at once (TCP connections and WebSocket
+    /// sessions), default 100,000; past it a new connection is answered
+    /// `503 Service Unavailable` with `Retry-After: 1` (dropped, under TLS)
+    /// and closed, and the ones open are not affected.
+    pub max_connections: usize,
+    /// Most connections open at once from one IP address, default `None`
+    /// (no limit: behind a reverse proxy every client has the proxy's
+    /// address). Past it: as for `max_connections`.
+    pub max_per_ip: Option<usize>,
     /// Application routes (see [`ServerOptions::route`]); matched by exact
     /// path before the built-in paths.
     pub(crate) routes: Vec<app::Route>,
@@ -206,6 +215,8 @@ impl Default for ServerOptions {
             header_timeout: Duration::from_secs(10),
             routes: Vec::new(),
             accept: None,
+            max_connections: 100_000,
+            max_per_ip: None,
         }
     }
 }
@@ -320,6 +331,8 @@ pub(crate) struct Shared {
     pub handler: RwLock<Option<Handler>>,
     pub observer: RwLock<Option<Observer>>,
     pub connections: AtomicUsize,
+    /// Open connections per client address (kept only with `max_per_ip`).
+    pub per_ip: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
     pub stop: watch::Receiver<bool>,
     /// Bumped by [`Server::disconnect_all`].
     pub cut: watch::Sender<u64>,
@@ -398,18 +411,50 @@ impl Drop for Presence {
 }
 
 /// Counts a live connection while it exists.
-pub(crate) struct ConnGuard(Arc<Shared>);
+pub(crate) struct ConnGuard(Arc<Shared>, std::net::IpAddr);
 
 impl ConnGuard {
-    pub fn new(shared: &Arc<Shared>) -> Self {
+    /// Counts a connection from `peer`.
+    pub fn new(shared: &Arc<Shared>, peer: SocketAddr) -> Self {
         shared.connections.fetch_add(1, Ordering::Relaxed);
-        ConnGuard(shared.clone())
+        if shared.opts.max_per_ip.is_some() {
+            *shared.ip_counts().entry(peer.ip()).or_insert(0) += 1;
+        }
+        ConnGuard(shared.clone(), peer.ip())
     }
 }
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
         self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        if self.0.opts.max_per_ip.is_some() {
+            let mut m = self.0.ip_counts();
+            if let Some(n) = m.get_mut(&self.1) {
+                *n -= 1;
+                if *n == 0 {
+                    m.remove(&self.1);
+                }
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn ip_counts(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<std::net::IpAddr, usize>> {
+        self.per_ip.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a new connection from `peer` is over a limit.
+    pub(crate) fn over_limit(&self, peer: SocketAddr) -> bool {
+        if self.connections.load(Ordering::Relaxed) >= self.opts.max_connections {
+            return true;
+        }
+        match self.opts.max_per_ip {
+            Some(max) => self.ip_counts().get(&peer.ip()).copied().unwrap_or(0) >= max,
+            None => false,
+        }
     }
 }
 
@@ -491,6 +536,7 @@ impl Server {
             handler: RwLock::new(None),
             observer: RwLock::new(None),
             connections: AtomicUsize::new(0),
+            per_ip: Default::default(),
             stop: stop_rx,
             cut: watch::channel(0).0,
             tls: tls.is_some(),

@@ -43,11 +43,17 @@ pub(crate) async fn accept_loop(
             _ = stop.changed() => break,
         };
         let _ = tcp.set_nodelay(true);
+        if shared.over_limit(peer) {
+            if tls.is_none() {
+                tokio::spawn(refuse_over_limit(tcp));
+            }
+            continue;
+        }
         let shared = shared.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {
-            let _guard = ConnGuard::new(&shared);
+            let _guard = ConnGuard::new(&shared, peer);
             match tls {
                 None => serve(TokioIo::new(tcp), shared, watcher, peer).await,
                 Some(acceptor) => {
@@ -63,6 +69,24 @@ pub(crate) async fn accept_loop(
     }
     drop(listener);
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+}
+
+/// Answers a connection over a limit with 503 and closes it, reading what
+/// the client sent meanwhile (at most 1 s), so that the answer is not lost
+/// to a reset.
+async fn refuse_over_limit(mut tcp: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let answer = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\
+        Content-Type: text/plain\r\nContent-Length: 21\r\nConnection: close\r\n\r\n\
+        too many connections\n";
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        tcp.write_all(answer).await?;
+        tcp.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while tcp.read(&mut sink).await? > 0 {}
+        Ok::<(), std::io::Error>(())
+    })
+    .await;
 }
 
 async fn serve<I>(

@@ -142,7 +142,7 @@ pub(crate) fn accept_route(
         ..request
     };
     let upgrade = hyper::upgrade::on(req);
-    let guard = ConnGuard::new(&shared);
+    let guard = ConnGuard::new(&shared, request.peer);
     tokio::spawn(async move {
         let _guard = guard;
         let Ok(upgraded) = upgrade.await else { return };
@@ -177,7 +177,7 @@ pub(crate) fn accept(
     let cut = shared.cut.subscribe();
     let upgrade = hyper::upgrade::on(req);
     // The HTTP connection ends when it upgrades; the session counts itself.
-    let guard = ConnGuard::new(&shared);
+    let guard = ConnGuard::new(&shared, peer);
     let presence = Presence::new(&shared, "websocket", &channel, peer);
     tokio::spawn(async move {
         let _guard = guard;
