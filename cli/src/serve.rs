@@ -38,6 +38,10 @@ pub struct Args {
     /// its sender only (the server under test for the Autobahn testsuite).
     #[arg(long)]
     echo: bool,
+    /// Print one JSON object per line for every connection event (and one
+    /// `listening` line first) instead of the text log.
+    #[arg(long)]
+    json: bool,
     /// Largest message accepted, in bytes.
     #[arg(long, value_name = "N", default_value_t = 16 << 20)]
     max_message_size: usize,
@@ -73,26 +77,48 @@ pub async fn run(a: Args) -> Result<(), String> {
     }
     let server = Server::start(opts).await.map_err(|e| e.to_string())?;
     let quiet = a.quiet_publish;
-    server.set_observer(Arc::new(move |ev| match ev {
-        ServerEvent::Connected {
-            transport,
-            channel,
-            peer,
-        } => {
-            println!("connect    {peer} {transport} {channel}")
+    let json = a.json;
+    server.set_observer(Arc::new(move |ev| {
+        if json {
+            if let Some(line) = event_json(ev, quiet) {
+                println!("{line}");
+            }
+            return;
         }
-        ServerEvent::Disconnected {
-            transport,
-            channel,
-            peer,
-        } => {
-            println!("disconnect {peer} {transport} {channel}")
+        match ev {
+            ServerEvent::Connected {
+                transport,
+                channel,
+                peer,
+            } => println!("connect    {peer} {transport} {channel}"),
+            ServerEvent::Disconnected {
+                transport,
+                channel,
+                peer,
+            } => println!("disconnect {peer} {transport} {channel}"),
+            ServerEvent::Opened { id, path, peer, .. } => {
+                println!("open       {peer} #{id} {path}")
+            }
+            ServerEvent::Closed {
+                id,
+                path,
+                peer,
+                code,
+                clean,
+            } => println!("close      {peer} #{id} {path} {code} clean={clean}"),
+            ServerEvent::Published { channel, id, bytes } if !quiet => {
+                println!("publish    {channel} {id} ({bytes} bytes)")
+            }
+            _ => {}
         }
-        ServerEvent::Published { channel, id, bytes } if !quiet => {
-            println!("publish    {channel} {id} ({bytes} bytes)")
-        }
-        _ => {}
     }));
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"event": "listening", "url": server.base_url(), "epoch": server.epoch()})
+        );
+        return wait_then_stop(server).await;
+    }
     let base = server.base_url();
     println!("rtwire server on {base} (epoch {})", server.epoch());
     println!(
@@ -108,10 +134,68 @@ pub async fn run(a: Args) -> Result<(), String> {
     if a.echo {
         println!("  echo         {}/echo", base.replacen("http", "ws", 1));
     }
+    wait_then_stop(server).await
+}
+
+/// Waits for Ctrl-C (or SIGTERM), then shuts the server down gracefully.
+async fn wait_then_stop(server: Server) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| format!("waiting for SIGTERM: {e}"))?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map_err(|e| format!("waiting for Ctrl-C: {e}"))?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
-    println!("shutting down");
+    eprintln!("rtwire: shutting down");
     server.shutdown().await;
     Ok(())
+}
+
+/// One server event as a JSON line (`--json`); publishes left out with
+/// `quiet`.
+fn event_json(ev: &ServerEvent, quiet: bool) -> Option<serde_json::Value> {
+    use serde_json::json;
+    Some(match ev {
+        ServerEvent::Connected {
+            transport,
+            channel,
+            peer,
+        } => {
+            json!({"event": "connect", "transport": transport, "channel": channel, "peer": peer.to_string()})
+        }
+        ServerEvent::Disconnected {
+            transport,
+            channel,
+            peer,
+        } => {
+            json!({"event": "disconnect", "transport": transport, "channel": channel, "peer": peer.to_string()})
+        }
+        ServerEvent::Opened {
+            id,
+            path,
+            peer,
+            protocol,
+        } => {
+            json!({"event": "open", "id": id, "path": path, "peer": peer.to_string(), "protocol": protocol})
+        }
+        ServerEvent::Closed {
+            id,
+            path,
+            peer,
+            code,
+            clean,
+        } => {
+            json!({"event": "close", "id": id, "path": path, "peer": peer.to_string(), "code": code, "clean": clean})
+        }
+        ServerEvent::Published { channel, id, bytes } if !quiet => {
+            json!({"event": "publish", "channel": channel, "id": id, "bytes": bytes})
+        }
+        _ => return None,
+    })
 }

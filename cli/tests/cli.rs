@@ -362,3 +362,79 @@ fn serve_answers_health_and_stops_on_sigint() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn serve_echo_json_logs_each_connection_and_echoes_to_the_sender_only() {
+    let mut child = rtwire()
+        .args(["serve", "--echo", "--json", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let listening: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(listening["event"], "listening", "{line}");
+    let ws_url = format!(
+        "{}/echo",
+        listening["url"].as_str().unwrap().replacen("http", "ws", 1)
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let connect = |url: String| async move {
+            let authority = url
+                .trim_start_matches("ws://")
+                .split('/')
+                .next()
+                .unwrap()
+                .to_string();
+            let tcp = tokio::net::TcpStream::connect(authority).await.unwrap();
+            tokio_tungstenite::client_async(url.as_str(), tcp)
+                .await
+                .unwrap()
+                .0
+        };
+        let mut a = connect(ws_url.clone()).await;
+        let mut b = connect(ws_url.clone()).await;
+        a.send(Message::text("to a")).await.unwrap();
+        let got = a.next().await.unwrap().unwrap();
+        assert_eq!(got.into_text().unwrap().as_str(), "to a");
+        // b got nothing of a's.
+        let none = tokio::time::timeout(Duration::from_millis(200), b.next()).await;
+        assert!(none.is_err(), "b got {none:?}");
+        a.close(None).await.unwrap();
+        b.close(None).await.unwrap();
+    });
+    let mut events = Vec::new();
+    while events
+        .iter()
+        .filter(|e: &&Value| e["event"] == "close")
+        .count()
+        < 2
+    {
+        let mut l = String::new();
+        assert!(out.read_line(&mut l).unwrap() > 0, "the log ended early");
+        events.push(serde_json::from_str::<Value>(&l).unwrap());
+    }
+    let opens: Vec<_> = events.iter().filter(|e| e["event"] == "open").collect();
+    assert_eq!(opens.len(), 2, "{events:?}");
+    assert_eq!(opens[0]["path"], "/echo");
+    let closes: Vec<_> = events.iter().filter(|e| e["event"] == "close").collect();
+    assert!(
+        closes
+            .iter()
+            .all(|c| c["code"] == 1000 || c["code"] == 1005),
+        "{closes:?}"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

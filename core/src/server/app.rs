@@ -253,8 +253,16 @@ pub(crate) async fn run(
     request: Request,
     session: crate::transport::ws::WsSession,
     options: Options,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    shared: Arc<super::Shared>,
 ) {
+    let mut stop = shared.stop.clone();
+    let (id, path, peer) = (request.id, request.path.clone(), request.peer);
+    shared.observe(super::ServerEvent::Opened {
+        id,
+        path: path.clone(),
+        peer,
+        protocol: request.protocol.clone(),
+    });
     let info = OpenInfo {
         transport: Transport::WebSocket,
         url: request.path.clone(),
@@ -286,7 +294,7 @@ pub(crate) async fn run(
     };
     let close = match end {
         SessionEnd::Closed(info) => info,
-        SessionEnd::Abandoned => return,
+        SessionEnd::Abandoned => crate::event::CloseInfo::abnormal("abandoned"),
         // The client closed with a code of its own: how it ended, not an
         // error of this side.
         SessionEnd::Lost { close, .. } if close.code != 1006 => close,
@@ -301,6 +309,13 @@ pub(crate) async fn run(
             close
         }
     };
+    shared.observe(super::ServerEvent::Closed {
+        id,
+        path,
+        peer,
+        code: close.code,
+        clean: close.clean,
+    });
     crate::client::finish(link, close).await;
 }
 

@@ -125,6 +125,30 @@ pub enum ServerEvent {
         /// The client's address.
         peer: SocketAddr,
     },
+    /// A client opened a connection to an application route.
+    Opened {
+        /// The connection's id ([`Request::id`]).
+        id: u64,
+        /// The route.
+        path: String,
+        /// The client's address.
+        peer: SocketAddr,
+        /// The subprotocol chosen, if any.
+        protocol: Option<String>,
+    },
+    /// That connection ended.
+    Closed {
+        /// The connection's id.
+        id: u64,
+        /// The route.
+        path: String,
+        /// The client's address.
+        peer: SocketAddr,
+        /// The close code (1006: no close frame).
+        code: u16,
+        /// Whether the close handshake completed.
+        clean: bool,
+    },
     /// A message was published (by a client or through the API).
     Published {
         /// The channel.
