@@ -195,9 +195,76 @@ async fn wait_all(clients: &[Client], expected: &[String], limit: Duration) -> b
 }
 
 /// Runs the demo.
+/// An application route: each client gets an answer meant for it alone.
+async fn hello_route(mut conn: rtwire::Connection, req: rtwire::server::Request) {
+    let name = req.query_param("name").unwrap_or_else(|| "stranger".into());
+    while let Some(event) = conn.recv().await {
+        if let rtwire::Event::Message(m) = event {
+            let asked = m.data.as_text().unwrap_or("").to_string();
+            let reply = format!(
+                "{name}, you asked {asked:?}; you are connection #{}",
+                req.id
+            );
+            if conn.send(reply).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// Two clients of the `/hello` route: each gets its own answer, and only
+/// its own.
+async fn private_exchange(start: Instant, addr: std::net::SocketAddr) -> Result<(), String> {
+    let opts = || Options::new().reconnect(Reconnect::disabled());
+    let mut people = Vec::new();
+    for name in ["alice", "bob"] {
+        let url = format!("ws://{addr}/hello?name={name}");
+        let conn = rtwire::connect(&url, opts())
+            .await
+            .map_err(|e| format!("{name} cannot connect to /hello: {e}"))?;
+        people.push((name, conn));
+    }
+    log(
+        start,
+        "route",
+        "alice and bob each open ws://.../hello: one connection each, one handler each",
+    );
+    for (name, conn) in &people {
+        conn.send(format!("who am I? ({name})"))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    for (name, conn) in &mut people {
+        let reply = loop {
+            match tokio::time::timeout(Duration::from_secs(5), conn.recv()).await {
+                Ok(Some(rtwire::Event::Message(m))) => {
+                    break m.data.as_text().unwrap_or("").to_string()
+                }
+                Ok(Some(_)) => continue,
+                _ => return Err(format!("{name} got no answer from /hello")),
+            }
+        };
+        log(start, name, format_args!("got {reply:?}"));
+        if !reply.starts_with(&format!("{name},")) {
+            return Err(format!(
+                "{name} got an answer meant for someone else: {reply:?}"
+            ));
+        }
+        // Nothing else arrives: the other client's answer went to it alone.
+        if let Ok(Some(rtwire::Event::Message(m))) =
+            tokio::time::timeout(Duration::from_millis(200), conn.recv()).await
+        {
+            return Err(format!("{name} also got {:?}", m.data));
+        }
+        let _ = conn.close(1000, "bye");
+    }
+    log(start, "route", "each answer reached its own client only");
+    Ok(())
+}
+
 pub async fn run(a: Args) -> Result<(), String> {
     let start = Instant::now();
-    let server = Server::start(ServerOptions::new())
+    let server = Server::start(ServerOptions::new().route("/hello", hello_route))
         .await
         .map_err(|e| format!("cannot start the server: {e}"))?;
     let addr = server.local_addr();
@@ -331,10 +398,13 @@ pub async fn run(a: Args) -> Result<(), String> {
         let _ = c.conn_close.send(());
         let _ = tokio::time::timeout(Duration::from_secs(5), c.task).await;
     }
+    if let Err(e) = private_exchange(start, addr).await {
+        failures.push(e);
+    }
     server.shutdown().await;
     if failures.is_empty() {
         println!(
-            "demo ok: {} messages reached all 6 clients (short polling: the latest state) once each, in order, across a cut",
+            "demo ok: {} messages reached all 6 clients (short polling: the latest state) once each, in order, across a cut; each /hello client got its own answer only",
             expected.len()
         );
         Ok(())
