@@ -79,37 +79,13 @@ pub async fn run(a: Args) -> Result<(), String> {
     let quiet = a.quiet_publish;
     let json = a.json;
     server.set_observer(Arc::new(move |ev| {
-        if json {
-            if let Some(line) = event_json(ev, quiet) {
-                println!("{line}");
-            }
+        let Some(line) = event_json(ev, quiet) else {
             return;
-        }
-        match ev {
-            ServerEvent::Connected {
-                transport,
-                channel,
-                peer,
-            } => println!("connect    {peer} {transport} {channel}"),
-            ServerEvent::Disconnected {
-                transport,
-                channel,
-                peer,
-            } => println!("disconnect {peer} {transport} {channel}"),
-            ServerEvent::Opened { id, path, peer, .. } => {
-                println!("open       {peer} #{id} {path}")
-            }
-            ServerEvent::Closed {
-                id,
-                path,
-                peer,
-                code,
-                clean,
-            } => println!("close      {peer} #{id} {path} {code} clean={clean}"),
-            ServerEvent::Published { channel, id, bytes } if !quiet => {
-                println!("publish    {channel} {id} ({bytes} bytes)")
-            }
-            _ => {}
+        };
+        if json {
+            println!("{line}");
+        } else {
+            println!("{}", event_text(&line));
         }
     }));
     if json {
@@ -155,6 +131,22 @@ async fn wait_then_stop(server: Server) -> Result<(), String> {
     eprintln!("rtwire: shutting down");
     server.shutdown().await;
     Ok(())
+}
+
+/// The text log line of an event: its name, then `key=value` pairs.
+fn event_text(v: &serde_json::Value) -> String {
+    let name = v["event"].as_str().unwrap_or("?");
+    let fields: Vec<String> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != "event")
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect();
+    format!("{name:<10} {}", fields.join(" "))
 }
 
 /// One server event as a JSON line (`--json`); publishes left out with
