@@ -69,6 +69,9 @@ pub(crate) struct Shared {
     waker: Mutex<Option<std::task::Waker>>,
     /// The loop whose thread runs this connection, if one does.
     host: std::sync::OnceLock<Host>,
+    /// Driven by the runtime for good (a server's connection): never hosted
+    /// by a loop, whatever its notifier hosts.
+    runtime_only: bool,
 }
 
 impl std::fmt::Debug for Shared {
@@ -81,6 +84,16 @@ impl std::fmt::Debug for Shared {
 
 impl Shared {
     pub(crate) fn new(conn: rtwire::Connection) -> Arc<Self> {
+        Self::with_driver(conn, false)
+    }
+
+    /// A connection whose driver runs on the runtime (a server route's):
+    /// the loop only reads it, through the notifier's wake-ups.
+    pub(crate) fn served(conn: rtwire::Connection) -> Arc<Self> {
+        Self::with_driver(conn, true)
+    }
+
+    fn with_driver(conn: rtwire::Connection, runtime_only: bool) -> Arc<Self> {
         let sender = conn.sender();
         let open = conn.open_info().clone();
         Arc::new(Shared {
@@ -96,6 +109,7 @@ impl Shared {
             open,
             waker: Mutex::new(None),
             host: std::sync::OnceLock::new(),
+            runtime_only,
         })
     }
 
@@ -287,7 +301,7 @@ impl PyConnection {
     /// Wakes this connection's reader through `notifier` under `id`.
     fn set_notifier(&self, notifier: &crate::notify::LoopNotifier, id: u64) {
         *self.shared.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(notifier.waker(id));
-        if let Some(h) = &notifier.host {
+        if let Some(h) = notifier.host.as_ref().filter(|_| !self.shared.runtime_only) {
             let _ = self.shared.host.set(h.clone());
         }
     }

@@ -12,6 +12,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
+mod app;
 mod args;
 mod bridge;
 mod conn;
@@ -49,6 +50,8 @@ fn _rtwire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<conn::PyConnection>()?;
     m.add_class::<notify::LoopNotifier>()?;
     m.add_class::<bridge::Resolve>()?;
+    m.add_class::<app::Pending>()?;
+    m.add_class::<app::AcceptReply>()?;
     m.add_class::<bridge::CancelTask>()?;
     m.add_class::<events::OpenEvent>()?;
     m.add_class::<events::MessageEvent>()?;

@@ -330,6 +330,11 @@ fn bind_addr(
     max_message_size,
     max_headers,
     header_timeout,
+    route = None,
+    protocols = None,
+    event_loop = None,
+    on_connect = None,
+    on_accept = None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn serve(
@@ -349,6 +354,11 @@ pub(crate) fn serve(
     max_message_size: &Bound<'_, PyAny>,
     max_headers: &Bound<'_, PyAny>,
     header_timeout: &Bound<'_, PyAny>,
+    route: Option<&Bound<'_, PyAny>>,
+    protocols: Option<&Bound<'_, PyAny>>,
+    event_loop: Option<&Bound<'_, PyAny>>,
+    on_connect: Option<&Bound<'_, PyAny>>,
+    on_accept: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyServer> {
     let mut o = ServerOptions::new();
     let size = |name: &str, v: &Bound<'_, PyAny>| -> PyResult<usize> {
@@ -378,6 +388,31 @@ pub(crate) fn serve(
     o.max_message_size = size("max_message_size", max_message_size)?;
     o.max_headers = size("max_headers", max_headers)?;
     o.header_timeout = positive_seconds("header_timeout", header_timeout)?;
+    if let Some(route) = route.filter(|v| !v.is_none()) {
+        let route = string("path", route)?;
+        if !route.starts_with('/') {
+            return Err(PyValueError::new_err(format!(
+                "path must start with '/', got {route:?}"
+            )));
+        }
+        let protocols = match protocols.filter(|v| !v.is_none()) {
+            Some(p) => str_list("subprotocols", p)?,
+            None => Vec::new(),
+        };
+        let (Some(event_loop), Some(on_connect)) = (event_loop, on_connect) else {
+            return Err(PyValueError::new_err(
+                "a route needs event_loop and on_connect",
+            ));
+        };
+        let target = crate::app::LoopTarget {
+            event_loop: event_loop.clone().unbind(),
+            on_connect: on_connect.clone().unbind(),
+            on_accept: on_accept
+                .filter(|v| !v.is_none())
+                .map(|v| v.clone().unbind()),
+        };
+        o = crate::app::add_route(o, &route, &protocols, target);
+    }
     o.bind = bind_addr(py, host, port)?;
     let server = match block_in_slices(py, Server::start(o), None)? {
         Some(Ok(s)) => s,

@@ -19,6 +19,15 @@ A server::
 
     with rtwire.serve(port=8080) as server:
         server.publish("news", "hello")
+
+An application server (in the shape of ``websockets.serve``)::
+
+    async def echo(conn):
+        async for message in conn:
+            await conn.send(message)
+
+    async with rtwire.serve(echo, "127.0.0.1", 8765) as server:
+        await server.serve_forever()
 """
 
 import atexit as _atexit
@@ -42,6 +51,7 @@ from ._rtwire import (
 from ._schema import ConnectOptions, CursorOptions, ReconnectOptions
 from .client import Connection, Data, Event, connect
 from .server import MessageHandler, Server, serve
+from .app import ConnectionHandler, Headers, ProcessRequest, Request, WebSocketServer
 from .exceptions import (
     KIND_TO_CLASS,
     ConcurrencyError,
@@ -83,6 +93,11 @@ __all__ = [
     "ServerStats",
     "ChannelStats",
     "MessageHandler",
+    "WebSocketServer",
+    "Request",
+    "Headers",
+    "ConnectionHandler",
+    "ProcessRequest",
     "OpenEvent",
     "MessageEvent",
     "ReconnectingEvent",

@@ -23,6 +23,8 @@ __all__ = [
     "LoopNotifier",
     "Resolve",
     "CancelTask",
+    "Pending",
+    "AcceptReply",
     "OpenEvent",
     "MessageEvent",
     "ReconnectingEvent",
@@ -159,6 +161,16 @@ class ClosedEvent:
     @property
     def unsent(self) -> List[_Data]: ...
 
+_RequestTuple = Tuple[int, Tuple[str, int], str, str, List[Tuple[str, str]], Optional[str]]
+
+@final
+class Pending:
+    def __call__(self, *args: Any, **kwargs: Any) -> None: ...
+
+@final
+class AcceptReply:
+    def __call__(self, status: Optional[int] = None, body: str = "") -> None: ...
+
 @final
 class Connection:
     def try_recv(self) -> Optional[_Event]: ...
@@ -274,6 +286,11 @@ def serve(
     max_message_size: int,
     max_headers: int,
     header_timeout: float,
+    route: Optional[str] = None,
+    protocols: Optional[Sequence[str]] = None,
+    event_loop: Optional[asyncio.AbstractEventLoop] = None,
+    on_connect: Optional[Callable[[Connection, _RequestTuple], None]] = None,
+    on_accept: Optional[Callable[[_RequestTuple, AcceptReply], None]] = None,
 ) -> Server: ...
 def error_for_kind(kind: str, message: str = "test") -> Error: ...
 def option_schema() -> List[Dict[str, Any]]: ...

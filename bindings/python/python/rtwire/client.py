@@ -9,13 +9,16 @@ import os
 import warnings
 import weakref
 from types import TracebackType
-from typing import Any, AsyncIterator, Generator, List, Optional, Tuple, Type, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Generator, List, Optional, Tuple, Type, Union
 
 from . import _rtwire
 from ._options import make_options
 from ._rtwire import ClosedEvent, ErrorEvent, MessageEvent, OpenEvent, ReconnectingEvent
 from ._schema import ConnectOptions, Unpack
 from .exceptions import ConcurrencyError, ConnectionClosed
+
+if TYPE_CHECKING:
+    from .app import Request
 
 __all__ = ["connect", "Connection", "Event", "Data"]
 
@@ -108,6 +111,10 @@ class Connection:
     Read with :meth:`recv`, ``async for message in conn`` or
     :meth:`events`; write with :meth:`send`; end with :meth:`close`.
     It belongs to the event loop that opened it.
+
+    The connections an application server (``rtwire.serve(handler, ...)``)
+    hands to its handler are of this class too; their :attr:`request` is
+    the client's request (``None`` on a client's connection).
     """
 
     def __init__(self, native: _rtwire.Connection, loop: asyncio.AbstractEventLoop) -> None:
@@ -118,6 +125,9 @@ class Connection:
         self._buffer: "collections.deque[Event]" = collections.deque()
         self._closed_waiters: List[asyncio.Future[None]] = []
         self._close_called = False
+        self.request: "Optional[Request]" = None
+        """The request of a server-side connection (path, query, headers,
+        subprotocol, peer); ``None`` on a client's connection."""
         bridge = _bridge(loop)
         self._id = next(_ids)
         bridge.conns[self._id] = self

@@ -16,10 +16,13 @@ import threading
 import warnings
 import weakref
 from types import TracebackType
-from typing import Callable, Deque, List, Optional, Sequence, Type, Union
+from typing import TYPE_CHECKING, Any, Callable, Deque, List, Optional, Sequence, Type, Union, overload
 
 from . import _rtwire
 from ._rtwire import ServerStats
+
+if TYPE_CHECKING:
+    from .app import ConnectionHandler, ProcessRequest, WebSocketServer
 
 __all__ = ["serve", "Server", "MessageHandler"]
 
@@ -285,7 +288,93 @@ class Server:
         return f"<rtwire.Server {self.url} {state}>"
 
 
+@overload
 def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    history: int = 1000,
+    client_queue: int = 1024,
+    token: Optional[str] = None,
+    tls_cert: Optional[PathLike] = None,
+    tls_key: Optional[PathLike] = None,
+    allowed_origins: Optional[Sequence[str]] = None,
+    cors: bool = False,
+    ping_interval: float = 20.0,
+    heartbeat: float = 15.0,
+    long_poll_hold: float = 25.0,
+    max_message_size: int = 16 * 1024 * 1024,
+    max_headers: int = 64,
+    header_timeout: float = 10.0,
+) -> Server: ...
+
+
+@overload
+def serve(
+    handler: "ConnectionHandler",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    path: str = "/",
+    subprotocols: Optional[Sequence[str]] = None,
+    process_request: "Optional[ProcessRequest]" = None,
+    history: int = 1000,
+    client_queue: int = 1024,
+    token: Optional[str] = None,
+    tls_cert: Optional[PathLike] = None,
+    tls_key: Optional[PathLike] = None,
+    allowed_origins: Optional[Sequence[str]] = None,
+    cors: bool = False,
+    ping_interval: float = 20.0,
+    heartbeat: float = 15.0,
+    long_poll_hold: float = 25.0,
+    max_message_size: int = 16 * 1024 * 1024,
+    max_headers: int = 64,
+    header_timeout: float = 10.0,
+) -> "WebSocketServer": ...
+
+
+def serve(*args: Any, **kwargs: Any) -> Any:
+    """Starts a server and returns it once it listens.
+
+    ``serve(host, port, ...)`` starts the channel server (:class:`Server`,
+    see :func:`_serve_channels`). ``serve(handler, host, port, path="/",
+    subprotocols=None, process_request=None, ...)`` (a callable first)
+    starts an application server in the shape of ``websockets.serve``, on
+    the running asyncio loop: each WebSocket client of ``path`` gets an
+    :class:`rtwire.Connection` (with ``conn.request``) and
+    ``handler(conn)`` runs as a task; use it as ``async with
+    rtwire.serve(handler, ...) as server:`` or ``server = await
+    rtwire.serve(...)``, and :class:`rtwire.WebSocketServer`. The other
+    keywords are the channel server's (the channel paths are served too).
+
+    Args:
+        handler: ``async def handler(conn)``; when it returns the connection
+            is closed with 1000, when it raises with 1011 (the exception is
+            logged to the ``rtwire.server`` logger); other connections go
+            on.
+        path: the path the handler serves (exact match; default ``"/"``).
+        subprotocols: subprotocols accepted, in order of preference: the
+            first one the client offers is chosen (``conn.request.protocol``);
+            a client offering none is served without one.
+        process_request: ``(request) -> None | (status, body)``, plain or
+            ``async``, run before the upgrade, for the handler's path and the
+            channel paths: ``None`` accepts, ``(status, body)`` refuses with
+            that HTTP status (400-599) and body. An exception refuses with
+            500.
+    """
+    if args and callable(args[0]):
+        from .app import serve_app
+
+        return serve_app(*args, **kwargs)
+    if "handler" in kwargs:
+        from .app import serve_app
+
+        return serve_app(*args, **kwargs)
+    return _serve_channels(*args, **kwargs)
+
+
+def _serve_channels(
     host: str = "127.0.0.1",
     port: int = 0,
     *,

@@ -1,0 +1,329 @@
+"""The application server (``rtwire.serve(handler, ...)``, in the shape of
+``websockets.serve``), against the third-party `websockets` client and
+rtwire's own."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from typing import Any, List, Optional, Tuple
+
+import pytest
+import websockets
+from websockets.asyncio.client import connect as ws_connect
+
+import rtwire
+from conftest import run
+
+
+async def echo(conn: rtwire.Connection) -> None:
+    async for message in conn:
+        await conn.send(message)
+
+
+def test_echo_text_and_binary_websockets_client() -> None:
+    async def main() -> None:
+        async with rtwire.serve(echo, "127.0.0.1", 0) as server:
+            assert isinstance(server, rtwire.WebSocketServer)
+            assert server.port > 0 and server.path == "/"
+            assert server.ws_url == f"ws://127.0.0.1:{server.port}/"
+            async with ws_connect(server.ws_url) as ws:
+                await ws.send("héllo")
+                assert await ws.recv() == "héllo"
+                await ws.send(b"\x00\x01\xff")
+                assert await ws.recv() == b"\x00\x01\xff"
+                big = "x" * 200_000
+                await ws.send(big)
+                assert await ws.recv() == big
+        assert server.closed
+
+    run(main())
+
+
+def test_echo_rtwire_client_and_same_connection_class() -> None:
+    seen: List[Any] = []
+
+    async def handler(conn: rtwire.Connection) -> None:
+        seen.append(conn)
+        await echo(conn)
+
+    async def main() -> None:
+        async with rtwire.serve(handler, "127.0.0.1", 0) as server:
+            async with rtwire.connect(server.ws_url, reconnect=False) as conn:
+                await conn.send("text")
+                assert await conn.recv() == "text"
+                await conn.send(bytearray(b"bin"))
+                assert await conn.recv() == b"bin"
+                assert conn.request is None  # a client's connection
+        assert len(seen) == 1
+        assert type(seen[0]) is rtwire.Connection
+        assert seen[0].transport == "websocket"
+        assert seen[0].closed and seen[0].close_code == 1000
+
+    run(main())
+
+
+def test_request_path_query_headers_subprotocol() -> None:
+    requests: "asyncio.Queue[rtwire.Request]" = asyncio.Queue()
+
+    async def handler(conn: rtwire.Connection) -> None:
+        assert conn.request is not None
+        requests.put_nowait(conn.request)
+        assert conn.subprotocol == conn.request.protocol
+        await echo(conn)
+
+    async def main() -> None:
+        async with rtwire.serve(
+            handler, "127.0.0.1", 0, path="/chat", subprotocols=["chat.v2", "chat.v1"]
+        ) as server:
+            url = f"ws://127.0.0.1:{server.port}/chat?room=a%20b&x=1&x=2"
+            async with ws_connect(
+                url, subprotocols=["chat.v1"], additional_headers={"X-Token": "t0k"}  # type: ignore[list-item]
+            ) as ws:
+                assert ws.subprotocol == "chat.v1"
+                req = await asyncio.wait_for(requests.get(), 10)
+                assert req.path == "/chat"
+                assert req.query == "room=a%20b&x=1&x=2"
+                assert req.query_param("room") == "a b"
+                assert req.params["x"] == ["1", "2"]
+                assert req.query_param("missing") is None
+                assert req.headers["x-token"] == "t0k"
+                assert req.headers["X-TOKEN"] == "t0k"
+                assert "user-agent" in req.headers
+                assert req.headers.get_all("x-token") == ["t0k"]
+                assert ("x-token", "t0k") in req.headers.raw_items()
+                assert req.protocol == "chat.v1"
+                assert req.peer[0] == "127.0.0.1" and req.peer[1] > 0
+                assert req.id > 0
+                assert "/chat" in repr(req)
+                await ws.send("ok")
+                assert await ws.recv() == "ok"
+            # rtwire's client, without a subprotocol, then preferring ours
+            async with rtwire.connect(f"ws://127.0.0.1:{server.port}/chat", reconnect=False) as c:
+                req = await asyncio.wait_for(requests.get(), 10)
+                assert req.protocol is None and req.query == ""
+                assert req.headers["user-agent"].startswith("rtwire/")
+            async with rtwire.connect(
+                f"ws://127.0.0.1:{server.port}/chat", reconnect=False, subprotocols=["chat.v1", "chat.v2"]
+            ) as c:
+                req = await asyncio.wait_for(requests.get(), 10)
+                assert req.protocol == "chat.v2"  # the server's preference
+                assert c.subprotocol == "chat.v2"
+            # another path is not the handler's
+            with pytest.raises(Exception):
+                async with ws_connect(f"ws://127.0.0.1:{server.port}/other"):
+                    pass
+            assert requests.empty()
+
+    run(main())
+
+
+def test_send_to_one() -> None:
+    async def handler(conn: rtwire.Connection) -> None:
+        async for message in conn:
+            await conn.send(f"you said {message}")
+
+    async def main() -> None:
+        async with rtwire.serve(handler, "127.0.0.1", 0) as server:
+            async with ws_connect(server.ws_url) as a, rtwire.connect(server.ws_url, reconnect=False) as b:
+                await a.send("a1")
+                assert await a.recv() == "you said a1"
+                await b.send("b1")
+                assert await b.recv() == "you said b1"
+                # nothing crossed over
+                with pytest.raises(asyncio.TimeoutError):
+                    await asyncio.wait_for(a.recv(), 0.3)
+                with pytest.raises(asyncio.TimeoutError):
+                    await asyncio.wait_for(b.recv(), 0.3)
+                await b.send("b2")
+                assert await b.recv() == "you said b2"
+
+    run(main())
+
+
+def test_shutdown_closes_clients_with_1001() -> None:
+    async def main() -> None:
+        server = await rtwire.serve(echo, "127.0.0.1", 0)
+        ws = await ws_connect(server.ws_url)
+        conn = await rtwire.connect(server.ws_url, reconnect=False)
+        await ws.send("ping")
+        assert await ws.recv() == "ping"
+        server.close()
+        await server.wait_closed()
+        assert server.closed
+        with pytest.raises(websockets.ConnectionClosed) as info:
+            await ws.recv()
+        assert info.value.rcvd is not None and info.value.rcvd.code == 1001
+        with pytest.raises(rtwire.ConnectionClosed) as closed:
+            await conn.recv()
+        assert closed.value.code == 1001
+        server.close()  # again: harmless
+        await server.wait_closed()
+
+    run(main())
+
+
+def test_serve_forever_returns_once_closed() -> None:
+    async def main() -> None:
+        async with rtwire.serve(echo, "127.0.0.1", 0) as server:
+            forever = asyncio.ensure_future(server.serve_forever())
+            await asyncio.sleep(0.05)
+            assert not forever.done()
+            asyncio.get_running_loop().call_later(0.05, server.close)
+            await asyncio.wait_for(forever, 10)
+            assert server.closed
+
+    run(main())
+
+
+def test_handler_that_raises_does_not_kill_the_server(caplog: pytest.LogCaptureFixture) -> None:
+    async def handler(conn: rtwire.Connection) -> None:
+        async for message in conn:
+            if message == "boom":
+                raise RuntimeError("boom")
+            await conn.send(message)
+
+    async def main() -> None:
+        async with rtwire.serve(handler, "127.0.0.1", 0) as server:
+            async with ws_connect(server.ws_url) as other:
+                async with ws_connect(server.ws_url) as victim:
+                    await victim.send("boom")
+                    with pytest.raises(websockets.ConnectionClosed) as info:
+                        await victim.recv()
+                    assert info.value.rcvd is not None and info.value.rcvd.code == 1011
+                await other.send("still here")
+                assert await other.recv() == "still here"
+            async with rtwire.connect(server.ws_url, reconnect=False) as conn:
+                await conn.send("new")
+                assert await conn.recv() == "new"
+
+    with caplog.at_level(logging.ERROR, logger="rtwire.server"):
+        run(main())
+    assert any("handler failed" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_handler_returning_closes_with_1000() -> None:
+    async def handler(conn: rtwire.Connection) -> None:
+        await conn.send("bye")
+
+    async def main() -> None:
+        async with rtwire.serve(handler, "127.0.0.1", 0) as server:
+            async with ws_connect(server.ws_url) as ws:
+                assert await ws.recv() == "bye"
+                with pytest.raises(websockets.ConnectionClosedOK) as info:
+                    await ws.recv()
+                assert info.value.rcvd is not None and info.value.rcvd.code == 1000
+
+    run(main())
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_process_request(asynchronous: bool) -> None:
+    seen: List[Tuple[str, Optional[str]]] = []
+
+    def decide(request: rtwire.Request) -> Optional[Tuple[int, str]]:
+        seen.append((request.path, request.query_param("user")))
+        if request.query_param("user") == "bad":
+            raise ValueError("bad user")
+        if not request.query_param("user"):
+            return (401, "who are you?")
+        return None
+
+    async def decide_async(request: rtwire.Request) -> Optional[Tuple[int, str]]:
+        await asyncio.sleep(0.01)
+        return decide(request)
+
+    async def handler(conn: rtwire.Connection) -> None:
+        assert conn.request is not None
+        await conn.send(f"hello {conn.request.query_param('user')}")
+
+    async def main() -> None:
+        hook: rtwire.ProcessRequest = decide_async if asynchronous else decide
+        async with rtwire.serve(handler, "127.0.0.1", 0, process_request=hook) as server:
+            async with ws_connect(server.ws_url + "?user=ann") as ws:
+                assert await ws.recv() == "hello ann"
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                await ws_connect(server.ws_url)
+            assert refused.value.response.status_code == 401
+            assert refused.value.response.body == b"who are you?"
+            with pytest.raises(rtwire.HandshakeError) as err:
+                await rtwire.connect(server.ws_url, reconnect=False)
+            assert err.value.status == 401
+            with pytest.raises(rtwire.HandshakeError) as err:
+                await rtwire.connect(server.ws_url + "?user=bad", reconnect=False)
+            assert err.value.status == 500
+            async with rtwire.connect(server.ws_url + "?user=bob", reconnect=False) as conn:
+                assert await conn.recv() == "hello bob"
+        assert ("/", "ann") in seen and ("/", None) in seen and ("/", "bob") in seen
+
+    run(main())
+
+
+def test_argument_checks() -> None:
+    async def main() -> None:
+        with pytest.raises(TypeError, match="process_request"):
+            rtwire.serve(echo, process_request=5)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="path"):
+            rtwire.serve(echo, path="no-slash")
+        with pytest.raises(TypeError, match="subprotocols"):
+            rtwire.serve(echo, subprotocols="chat")
+        with pytest.raises(ValueError, match="ping_interval"):
+            rtwire.serve(echo, ping_interval=0)
+
+    run(main())
+    with pytest.raises(RuntimeError):
+        rtwire.serve(echo)  # no running loop
+
+
+def test_runtime_driven_loop_io_off() -> None:
+    # RTWIRE_LOOP_IO=0: the client's connections run on the runtime too.
+    script = textwrap.dedent(
+        """
+        import asyncio, rtwire
+        from websockets.asyncio.client import connect
+
+        async def echo(conn):
+            async for m in conn:
+                await conn.send(m)
+
+        async def main():
+            async with rtwire.serve(echo, "127.0.0.1", 0) as server:
+                async with connect(server.ws_url) as ws:
+                    await ws.send("a")
+                    assert await ws.recv() == "a"
+                async with rtwire.connect(server.ws_url, reconnect=False) as c:
+                    await c.send(b"b")
+                    assert await c.recv() == b"b"
+            print("ok")
+
+        asyncio.run(asyncio.wait_for(main(), 20))
+        """
+    )
+    env = dict(os.environ, RTWIRE_LOOP_IO="0")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_many_clients_and_channels_on_the_same_port() -> None:
+    async def main() -> None:
+        async with rtwire.serve(echo, "127.0.0.1", 0, path="/echo") as server:
+
+            async def one(i: int) -> None:
+                async with ws_connect(server.ws_url) as ws:
+                    for j in range(5):
+                        await ws.send(f"{i}-{j}")
+                        assert await ws.recv() == f"{i}-{j}"
+
+            await asyncio.gather(*(one(i) for i in range(20)))
+            # the channel paths of the same server still work
+            async with rtwire.connect(f"ws://127.0.0.1:{server.port}/ws/news", reconnect=False) as sub:
+                await asyncio.sleep(0.1)
+                server.publish("news", "hello")
+                assert await asyncio.wait_for(sub.recv(), 10) == "hello"
+
+    run(main())
