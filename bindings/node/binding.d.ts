@@ -232,6 +232,32 @@ export interface NativeInbound {
   data: string | Buffer
 }
 
+/** The refusal the JavaScript hook answered with. */
+export interface NativeReject {
+  /** The HTTP status, 400 to 599 (another value becomes 403). */
+  status: number
+  /** The body (text). */
+  body: string
+}
+
+/** What a client asked for when it opened a connection. */
+export interface NativeRequest {
+  /** The server's id for the connection. */
+  id: number
+  /** The client's address. */
+  peerAddress: string
+  /** The client's port. */
+  peerPort: number
+  /** The request path. */
+  path: string
+  /** The query string, without `?` (empty when there is none). */
+  query: string
+  /** The request headers as `[name, value]`, names in lower case. */
+  headers: Array<Array<string>>
+  /** The subprotocol chosen, if any. */
+  protocol?: string
+}
+
 /**
  * Options of [`serve`]; durations in milliseconds. The JavaScript layer
  * has checked the types and ranges.
@@ -274,6 +300,13 @@ export interface NativeServerOptions {
    * further ones are not reported (they are still published).
    */
   queue?: number
+  /**
+   * The path of the application route (exact, e.g. `/chat`), whose
+   * WebSocket clients go to `serve`'s `onConnection`.
+   */
+  path?: string
+  /** Subprotocols the route accepts, in order of preference. */
+  protocols?: Array<string>
 }
 
 /** Server-wide figures. */
@@ -318,5 +351,13 @@ export interface OptionSpec {
  */
 export type OptionValue = boolean | number | string | Buffer | Array<string> | Array<[string, string]> | undefined | null
 
-/** Starts a server; resolves once it listens, with the server or the error. */
-export declare function serve(options: NativeServerOptions): Promise<NativeServer | ErrorInfo>
+/**
+ * Starts a server; resolves once it listens, with the server or the error.
+ * With `options.path`, WebSocket clients of that path each get a
+ * `NativeConnection`, handed to `onConnection` with their request on the
+ * JavaScript thread; `authenticate`, if given, is asked about every
+ * request the core's acceptance hook sees (the route and the channel
+ * paths) and resolves with `null` to accept, else the refusal. Neither
+ * callback keeps the process alive.
+ */
+export declare function serve(options: NativeServerOptions, onConnection?: ((conn: NativeConnection, req: NativeRequest) => void) | undefined | null, authenticate?: ((req: NativeRequest) => Promise<NativeReject | null>) | undefined | null): Promise<NativeServer | ErrorInfo>

@@ -262,6 +262,39 @@ export interface ServeOptions {
   publishReceived?: boolean
   /** Client messages waiting for `message` listeners at most (default 1024). */
   queue?: number
+  /**
+   * Path of the application route (exact, e.g. `'/chat'`): each WebSocket
+   * client that opens it is handed to the `connection` listeners.
+   */
+  path?: string
+  /** Subprotocols the route accepts, in order of preference (needs `path`). */
+  protocols?: string[]
+  /**
+   * Asked before every upgrade or stream (the route and the channel paths):
+   * `true`/`undefined` (or any other truthy value) accepts, `false` refuses
+   * with 401, `{ status, body }` refuses with those; a throw or rejection
+   * refuses with 500.
+   */
+  authenticate?: (req: ServerRequest) => AuthenticateResult | Promise<AuthenticateResult>
+}
+
+/** What `authenticate` answers. */
+export type AuthenticateResult = boolean | undefined | void | { status: number, body?: string }
+
+/** What a client asked for when it opened a connection (`connection`, `authenticate`). */
+export interface ServerRequest {
+  /** The server's id for the connection, unique while it runs. */
+  id: number
+  /** The client's address and port. */
+  peer: { address: string, port: number }
+  /** The request path. */
+  path: string
+  /** The query string without `?` (`''` when none). */
+  query: string
+  /** The request headers, lower-case names (repeated ones joined with `, `). */
+  headers: Record<string, string>
+  /** The subprotocol chosen, or null (always null in `authenticate`). */
+  protocol: string | null
 }
 
 /** Figures of one channel. */
@@ -286,6 +319,8 @@ export interface ServerStats {
 export interface ServerEvents {
   /** A WebSocket client sent `data` (string: text, Buffer: binary) on `channel`. */
   message: [channel: string, data: string | Buffer]
+  /** A WebSocket client opened the application route (`path`); `conn` is the client's `Connection` class. */
+  connection: [conn: Connection, req: ServerRequest]
   /** `close()` has finished. */
   close: []
 }
@@ -307,7 +342,7 @@ export declare class Server extends EventEmitter<ServerEvents> {
   stats (): ServerStats
   /** Drops every client at once, as a network cut would. */
   disconnectAll (): void
-  /** Graceful stop: close frames (1001), stream ends; resolves when done. */
+  /** Graceful stop: close frames (1001, route connections too), stream ends; resolves when done. */
   close (): Promise<void>
   ref (): this
   unref (): this

@@ -5,8 +5,8 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
-const { RtwireError, errorCodes, fromInfo, argType, argRange } = require('./errors.js')
-const { payload } = require('./connection.js')
+const { RtwireError, errorCodes, fromInfo, headerObject, argType, argRange } = require('./errors.js')
+const { Connection, payload } = require('./connection.js')
 
 const TEXT = 0
 const CONSTRUCT = Symbol('construct')
@@ -38,18 +38,21 @@ function closedError () {
  * A running server. Create it with `serve()`.
  *
  * Events: `message` (channel, data) for each message a WebSocket client
- * sends (`data` is a string for text, a `Buffer` for binary), `close` once
- * `close()` has finished.
+ * sends (`data` is a string for text, a `Buffer` for binary), `connection`
+ * (conn, req) for each WebSocket client of the application route (the
+ * `path` option; `conn` is a `Connection`, as `connect()` gives), `close`
+ * once `close()` has finished.
  */
 class Server extends EventEmitter {
   #native
   #closing = null
   #refed = false
 
-  constructor (token, nativeServer) {
+  constructor (token, nativeServer, slot) {
     if (token !== CONSTRUCT) throw new TypeError('Server is not constructed directly: use serve(options)')
     super()
     this.#native = nativeServer
+    slot.server = new WeakRef(this)
     // The callback holds the server weakly, so that an unclosed server can
     // still be collected (and is then shut down).
     const ref = new WeakRef(this)
@@ -145,10 +148,65 @@ class Server extends EventEmitter {
   }
 }
 
+/**
+ * A new connection of the application route: to the `connection`
+ * listeners, or closed with 1001 when there is none (or the server is
+ * closing or gone).
+ */
+function accepted (slot, handle, req) {
+  const server = slot.server?.deref()
+  if (server === undefined || server.closed || server.listenerCount('connection') === 0) {
+    handle.close(1001, '')
+    return
+  }
+  const conn = new Connection(handle)
+  try {
+    server.emit('connection', conn, requestObject(req))
+  } catch (err) {
+    process.nextTick(() => { throw err })
+  }
+}
+
+/** The request of a connection (or of the acceptance hook), as JavaScript sees it. */
+function requestObject (req) {
+  return {
+    id: req.id,
+    peer: { address: req.peerAddress, port: req.peerPort },
+    path: req.path,
+    query: req.query,
+    headers: headerObject(req.headers),
+    protocol: req.protocol ?? null
+  }
+}
+
+/**
+ * The addon's acceptance hook over `authenticate`: resolves with null
+ * (accept) or `{ status, body }` (refuse). Truthy or undefined accepts,
+ * another falsy value refuses with 401, an object with a numeric `status`
+ * refuses with it (and `body`), a throw or a rejection refuses with 500.
+ */
+function acceptHook (authenticate) {
+  const verdict = (v) => {
+    if (v === undefined || v === true) return null
+    if (v !== null && typeof v === 'object' && typeof v.status === 'number') {
+      const status = Number.isInteger(v.status) && v.status >= 0 && v.status <= 0xffffffff ? v.status : 403
+      return { status, body: v.body === undefined || v.body === null ? '' : String(v.body) }
+    }
+    if (!v) return { status: 401, body: '' }
+    return null
+  }
+  return (req) => new Promise((resolve) => resolve(authenticate(requestObject(req))))
+    .then(verdict, (err) => {
+      const why = err instanceof Error ? err.stack || err.message : String(err)
+      process.emitWarning(`authenticate failed (refused with 500): ${why}`, { code: 'RTWIRE_AUTHENTICATE_ERROR' })
+      return { status: 500, body: '' }
+    })
+}
+
 const KNOWN = new Set([
   'host', 'port', 'history', 'clientQueue', 'token', 'tlsCert', 'tlsKey', 'allowedOrigins',
   'cors', 'pingInterval', 'heartbeat', 'longPollHold', 'maxMessageSize', 'maxHeaders',
-  'headerTimeout', 'publishReceived', 'queue'
+  'headerTimeout', 'publishReceived', 'queue', 'path', 'protocols', 'authenticate'
 ])
 
 function serverOptions (options) {
@@ -201,11 +259,31 @@ function serverOptions (options) {
           return x
         })
         break
+      case 'path':
+        if (typeof v !== 'string') throw argType(name(k), 'of type string', v)
+        if (!v.startsWith('/') || /[?#\s]/.test(v)) throw argRange(name(k), 'a path starting with "/" (no query, fragment or spaces)', v)
+        o.path = v
+        break
+      case 'protocols':
+        if (!Array.isArray(v)) throw argType(name(k), 'an array of strings', v)
+        o.protocols = v.map((x, i) => {
+          if (typeof x !== 'string') throw argType(`${name(k)}[${i}]`, 'of type string', x)
+          if (x === '') throw argRange(`${name(k)}[${i}]`, 'a non-empty string', x)
+          return x
+        })
+        break
+      case 'authenticate':
+        if (typeof v !== 'function') throw argType(name(k), 'of type function', v)
+        o.authenticate = v
+        break
       case 'cors': case 'publishReceived':
         if (typeof v !== 'boolean') throw argType(name(k), 'of type boolean', v)
         o[k] = v
         break
     }
+  }
+  if (o.protocols !== undefined && o.path === undefined) {
+    throw argType(name('path'), 'of type string when protocols is set', undefined)
   }
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
     const missing = o.tlsCert === undefined ? 'tlsCert' : 'tlsKey'
@@ -221,9 +299,14 @@ function serverOptions (options) {
  * RtwireError.
  */
 function serve (options) {
-  const o = serverOptions(options)
-  return native.serve(o).then((r) => {
-    if (r instanceof native.NativeServer) return new Server(CONSTRUCT, r)
+  const { authenticate, ...o } = serverOptions(options)
+  // Filled in once the server exists; a connection that comes before
+  // (possible with a fixed port) is closed with 1001.
+  const slot = { server: null }
+  const onConnection = o.path === undefined ? undefined : (handle, req) => accepted(slot, handle, req)
+  const hook = authenticate === undefined ? undefined : acceptHook(authenticate)
+  return native.serve(o, onConnection, hook).then((r) => {
+    if (r instanceof native.NativeServer) return new Server(CONSTRUCT, r, slot)
     throw fromInfo(r)
   })
 }

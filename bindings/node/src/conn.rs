@@ -114,6 +114,10 @@ pub struct NativeConnection {
     gate: Arc<Gate>,
     sender: Sender,
     started: bool,
+    /// Never hosted by the loop: the connection's driver runs on the
+    /// runtime (a server-side connection), so its events always cross with
+    /// the threadsafe function.
+    on_runtime: bool,
 }
 
 /// Connects and resolves with the connection, or with the error (an
@@ -166,7 +170,17 @@ impl NativeConnection {
             gate: Arc::default(),
             sender,
             started: false,
+            on_runtime: false,
         }
+    }
+
+    /// A connection whose driver runs on the runtime (one a server route
+    /// accepted): its events are pumped on the runtime and cross to
+    /// JavaScript in batches, as with `RTWIRE_NODE_LOOP_IO=0`.
+    pub(crate) fn on_runtime(conn: Connection) -> NativeConnection {
+        let mut c = NativeConnection::new(conn);
+        c.on_runtime = true;
+        c
     }
 }
 
@@ -242,7 +256,11 @@ impl NativeConnection {
                 host::enter(|| taken.take());
                 Ok(ctx.value.into_iter().map(item).collect::<Vec<Item>>())
             })?;
-        let hosted = host::host(env);
+        let hosted = if self.on_runtime {
+            None
+        } else {
+            host::host(env)
+        };
         let direct = hosted
             .as_ref()
             .and_then(|_| Direct::new(env.raw(), callback.value().value))

@@ -13,7 +13,8 @@
 //! - [`serve`] starts the core's embedded server ([`NativeServer`]); what
 //!   WebSocket clients send is queued by the core's handler and taken by
 //!   the JavaScript thread in batches, never handed over on a runtime
-//!   thread;
+//!   thread; with a `path`, it also serves an application route whose
+//!   WebSocket clients each get a [`NativeConnection`] (see `app`);
 //! - sends go straight into the core's bounded queue (`trySend*`), or wait
 //!   for room (`send*`) when it is over its high-water mark.
 //!
@@ -22,6 +23,7 @@
 //! stable `code`.
 #![deny(missing_docs, unused_must_use)]
 
+mod app;
 mod conn;
 mod direct;
 mod errors;
@@ -32,6 +34,7 @@ mod pool;
 mod send_fn;
 mod server;
 
+pub use app::{NativeReject, NativeRequest};
 pub use conn::{connect, NativeConnection};
 pub use errors::{error_kinds, ErrorInfo, ErrorKindInfo};
 pub use events::NativeEvent;

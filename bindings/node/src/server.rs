@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Buffer, Either, Function, PromiseRaw};
+use napi::bindgen_prelude::{Buffer, Either, FnArgs, Function, Promise, PromiseRaw};
 use napi::threadsafe_function::{
     ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
 };
@@ -23,6 +23,8 @@ use napi_derive::napi;
 use rtwire::server::{bind_addr, Inbox, Pushed, Server, ServerOptions};
 use rtwire::{Data, Error, ErrorKind};
 
+use crate::app::{self, NativeReject, NativeRequest};
+use crate::conn::NativeConnection;
 use crate::errors::ErrorInfo;
 use crate::events::data_value;
 
@@ -66,6 +68,11 @@ pub struct NativeServerOptions {
     /// Messages from clients waiting for JavaScript at most (default 1024);
     /// further ones are not reported (they are still published).
     pub queue: Option<f64>,
+    /// The path of the application route (exact, e.g. `/chat`), whose
+    /// WebSocket clients go to `serve`'s `onConnection`.
+    pub path: Option<String>,
+    /// Subprotocols the route accepts, in order of preference.
+    pub protocols: Option<Vec<String>>,
 }
 
 /// A message a WebSocket client sent.
@@ -198,9 +205,38 @@ fn size(v: f64) -> usize {
 }
 
 /// Starts a server; resolves once it listens, with the server or the error.
-#[napi(ts_return_type = "Promise<NativeServer | ErrorInfo>")]
-pub async fn serve(options: NativeServerOptions) -> Result<Either<NativeServer, ErrorInfo>> {
+/// With `options.path`, WebSocket clients of that path each get a
+/// `NativeConnection`, handed to `onConnection` with their request on the
+/// JavaScript thread; `authenticate`, if given, is asked about every
+/// request the core's acceptance hook sees (the route and the channel
+/// paths) and resolves with `null` to accept, else the refusal. Neither
+/// callback keeps the process alive.
+#[napi(
+    ts_args_type = "options: NativeServerOptions, onConnection?: ((conn: NativeConnection, req: NativeRequest) => void) | undefined | null, authenticate?: ((req: NativeRequest) => Promise<NativeReject | null>) | undefined | null",
+    ts_return_type = "Promise<NativeServer | ErrorInfo>"
+)]
+pub fn serve<'env>(
+    env: &'env Env,
+    options: NativeServerOptions,
+    on_connection: Option<
+        Function<'_, FnArgs<(NativeConnection, NativeRequest)>, UnknownReturnValue>,
+    >,
+    authenticate: Option<Function<'_, NativeRequest, Promise<Option<NativeReject>>>>,
+) -> Result<PromiseRaw<'env, Either<NativeServer, ErrorInfo>>> {
     let mut o = ServerOptions::new();
+    if let (Some(path), Some(cb)) = (&options.path, &on_connection) {
+        o = app::route(o, path, options.protocols.as_deref().unwrap_or(&[]), cb)?;
+    }
+    if let Some(cb) = &authenticate {
+        o = app::accept(o, cb)?;
+    }
+    env.spawn_future(start(o, options))
+}
+
+async fn start(
+    mut o: ServerOptions,
+    options: NativeServerOptions,
+) -> Result<Either<NativeServer, ErrorInfo>> {
     if let Some(v) = options.history {
         o.history = size(v);
     }

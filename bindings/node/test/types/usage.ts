@@ -2,7 +2,7 @@
 // and the @ts-expect-error lines must stay errors.
 import {
   connect, Connection, RtwireError, errorCodes, WebSocket, EventSource, CloseEvent, serve, Server,
-  type ServeOptions, type ServerStats,
+  type ServeOptions, type ServerStats, type ServerRequest,
   type CloseInfo, type ConnectOptions, type ErrorCode, type Message
 } from 'rtwire'
 
@@ -91,6 +91,22 @@ async function main (): Promise<void> {
   await server.close()
   // @ts-expect-error the port is a number
   await serve({ port: '80' })
+
+  const app = await serve({
+    port: 0,
+    path: '/chat',
+    protocols: ['chat.v1'],
+    authenticate: async (req: ServerRequest) => req.query.includes('ok') ? true : { status: 401, body: 'who?' }
+  })
+  await serve({ path: '/a', authenticate: (req) => req.headers.cookie !== undefined })
+  app.on('connection', (conn: Connection, req: ServerRequest) => {
+    const p: string | null = req.protocol
+    void [p, req.peer.address, req.peer.port, req.path, req.id, conn.bufferedAmount]
+    conn.on('message', (msg) => { void conn.send(msg.data) })
+  })
+  await app.close()
+  // @ts-expect-error authenticate answers a boolean or { status, body }
+  await serve({ path: '/b', authenticate: () => 'yes' })
 }
 
 void main
