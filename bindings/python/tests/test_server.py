@@ -431,3 +431,8 @@ def test_stats_counts() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert isinstance(server.stats().channels, dict)
+
+
+def test_serve_refuses_an_unknown_keyword_naming_it() -> None:
+    with pytest.raises(TypeError, match="histroy"):
+        rtwire.serve("127.0.0.1", 0, histroy=5)  # type: ignore[call-overload]

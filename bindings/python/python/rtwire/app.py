@@ -33,7 +33,8 @@ from urllib.parse import parse_qs
 
 from . import _rtwire
 from .client import Connection
-from .server import PathLike, Server
+from ._schema import Unpack
+from .server import Server, ServeOptions, server_options
 
 __all__ = ["serve_app", "WebSocketServer", "Request", "Headers", "ConnectionHandler", "ProcessRequest"]
 
@@ -318,19 +319,7 @@ def serve_app(
     path: str = "/",
     subprotocols: Optional[Sequence[str]] = None,
     process_request: Optional[ProcessRequest] = None,
-    history: int = 1000,
-    client_queue: int = 1024,
-    token: Optional[str] = None,
-    tls_cert: Optional[PathLike] = None,
-    tls_key: Optional[PathLike] = None,
-    allowed_origins: Optional[Sequence[str]] = None,
-    cors: bool = False,
-    ping_interval: float = 20.0,
-    heartbeat: float = 15.0,
-    long_poll_hold: float = 25.0,
-    max_message_size: int = 16 * 1024 * 1024,
-    max_headers: int = 64,
-    header_timeout: float = 10.0,
+    **options: Unpack[ServeOptions],
 ) -> WebSocketServer:
     """``rtwire.serve(handler, host, port, ...)``: see :func:`rtwire.serve`.
     Must be called with an asyncio loop running (the handlers run on it)."""
@@ -362,19 +351,7 @@ def serve_app(
     native = _rtwire.serve(
         host,
         port,
-        history=history,
-        client_queue=client_queue,
-        token=token,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        allowed_origins=allowed_origins,
-        cors=cors,
-        ping_interval=ping_interval,
-        heartbeat=heartbeat,
-        long_poll_hold=long_poll_hold,
-        max_message_size=max_message_size,
-        max_headers=max_headers,
-        header_timeout=header_timeout,
+        **server_options(options),
         route=path,
         protocols=subprotocols,
         event_loop=loop,

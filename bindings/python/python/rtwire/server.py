@@ -16,10 +16,11 @@ import threading
 import warnings
 import weakref
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Deque, List, Optional, Sequence, Type, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Deque, List, Optional, Sequence, Type, TypedDict, Union, overload
 
 from . import _rtwire
 from ._rtwire import ServerStats
+from ._schema import Unpack
 
 if TYPE_CHECKING:
     from .app import ConnectionHandler, ProcessRequest, WebSocketServer
@@ -288,24 +289,57 @@ class Server:
         return f"<rtwire.Server {self.url} {state}>"
 
 
+class ServeOptions(TypedDict, total=False):
+    """The server's keyword arguments, shared by both forms of
+    :func:`serve` (documented on :func:`_serve_channels`)."""
+
+    history: int
+    client_queue: int
+    token: Optional[str]
+    tls_cert: Optional[PathLike]
+    tls_key: Optional[PathLike]
+    allowed_origins: Optional[Sequence[str]]
+    cors: bool
+    ping_interval: float
+    heartbeat: float
+    long_poll_hold: float
+    max_message_size: int
+    max_headers: int
+    header_timeout: float
+
+
+_SERVE_DEFAULTS: ServeOptions = {
+    "history": 1000,
+    "client_queue": 1024,
+    "token": None,
+    "tls_cert": None,
+    "tls_key": None,
+    "allowed_origins": None,
+    "cors": False,
+    "ping_interval": 20.0,
+    "heartbeat": 15.0,
+    "long_poll_hold": 25.0,
+    "max_message_size": 16 * 1024 * 1024,
+    "max_headers": 64,
+    "header_timeout": 10.0,
+}
+
+
+def server_options(options: ServeOptions) -> ServeOptions:
+    """The defaults with ``options`` over them; an unknown keyword is a
+    ``TypeError`` naming it."""
+    unknown = set(options) - set(_SERVE_DEFAULTS)
+    if unknown:
+        raise TypeError(f"serve() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    merged: ServeOptions = {**_SERVE_DEFAULTS, **options}
+    return merged
+
+
 @overload
 def serve(
     host: str = "127.0.0.1",
     port: int = 0,
-    *,
-    history: int = 1000,
-    client_queue: int = 1024,
-    token: Optional[str] = None,
-    tls_cert: Optional[PathLike] = None,
-    tls_key: Optional[PathLike] = None,
-    allowed_origins: Optional[Sequence[str]] = None,
-    cors: bool = False,
-    ping_interval: float = 20.0,
-    heartbeat: float = 15.0,
-    long_poll_hold: float = 25.0,
-    max_message_size: int = 16 * 1024 * 1024,
-    max_headers: int = 64,
-    header_timeout: float = 10.0,
+    **options: Unpack[ServeOptions],
 ) -> Server: ...
 
 
@@ -318,19 +352,7 @@ def serve(
     path: str = "/",
     subprotocols: Optional[Sequence[str]] = None,
     process_request: "Optional[ProcessRequest]" = None,
-    history: int = 1000,
-    client_queue: int = 1024,
-    token: Optional[str] = None,
-    tls_cert: Optional[PathLike] = None,
-    tls_key: Optional[PathLike] = None,
-    allowed_origins: Optional[Sequence[str]] = None,
-    cors: bool = False,
-    ping_interval: float = 20.0,
-    heartbeat: float = 15.0,
-    long_poll_hold: float = 25.0,
-    max_message_size: int = 16 * 1024 * 1024,
-    max_headers: int = 64,
-    header_timeout: float = 10.0,
+    **options: Unpack[ServeOptions],
 ) -> "WebSocketServer": ...
 
 
@@ -377,20 +399,7 @@ def serve(*args: Any, **kwargs: Any) -> Any:
 def _serve_channels(
     host: str = "127.0.0.1",
     port: int = 0,
-    *,
-    history: int = 1000,
-    client_queue: int = 1024,
-    token: Optional[str] = None,
-    tls_cert: Optional[PathLike] = None,
-    tls_key: Optional[PathLike] = None,
-    allowed_origins: Optional[Sequence[str]] = None,
-    cors: bool = False,
-    ping_interval: float = 20.0,
-    heartbeat: float = 15.0,
-    long_poll_hold: float = 25.0,
-    max_message_size: int = 16 * 1024 * 1024,
-    max_headers: int = 64,
-    header_timeout: float = 10.0,
+    **options: Unpack[ServeOptions],
 ) -> Server:
     """Starts a server and returns it once it listens (it runs on the
     package's native runtime; the call blocks only to bind the port, so it
@@ -434,18 +443,6 @@ def _serve_channels(
     native = _rtwire.serve(
         host,
         port,
-        history=history,
-        client_queue=client_queue,
-        token=token,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        allowed_origins=allowed_origins,
-        cors=cors,
-        ping_interval=ping_interval,
-        heartbeat=heartbeat,
-        long_poll_hold=long_poll_hold,
-        max_message_size=max_message_size,
-        max_headers=max_headers,
-        header_timeout=header_timeout,
+        **server_options(options),
     )
     return Server(native)
