@@ -35,7 +35,9 @@ pub struct Args {
     #[arg(long)]
     quiet_publish: bool,
     /// Serve /echo: a WebSocket endpoint that sends every message back to
-    /// its sender only (the server under test for the Autobahn testsuite).
+    /// its sender only (the server under test for the Autobahn testsuite),
+    /// and /broadcast, where every message goes to every client connected
+    /// there, the sender included.
     #[arg(long)]
     echo: bool,
     /// Print one JSON object per line for every connection event (and one
@@ -58,6 +60,18 @@ async fn echo(mut conn: rtwire::Connection, _req: rtwire::server::Request) {
     }
 }
 
+/// Puts the connection in the room `broadcast` and sends every message it
+/// sends to the whole room.
+async fn broadcast(mut conn: rtwire::Connection, req: rtwire::server::Request) {
+    req.join("broadcast");
+    let rooms = req.rooms();
+    while let Some(event) = conn.recv().await {
+        if let rtwire::Event::Message(m) = event {
+            let _ = rooms.to("broadcast").send(m.data);
+        }
+    }
+}
+
 /// Runs `rtwire serve` until Ctrl-C.
 pub async fn run(a: Args) -> Result<(), String> {
     let mut opts = ServerOptions::new().bind(a.bind).history(a.history);
@@ -73,7 +87,7 @@ pub async fn run(a: Args) -> Result<(), String> {
     opts.cors = a.cors;
     opts.max_message_size = a.max_message_size;
     if a.echo {
-        opts = opts.route("/echo", echo);
+        opts = opts.route("/echo", echo).route("/broadcast", broadcast);
     }
     let server = Server::start(opts).await.map_err(|e| e.to_string())?;
     let quiet = a.quiet_publish;
@@ -108,7 +122,9 @@ pub async fn run(a: Args) -> Result<(), String> {
     println!("  publish      POST {base}/publish/CHANNEL");
     println!("  negotiate    {base}/negotiate/CHANNEL");
     if a.echo {
-        println!("  echo         {}/echo", base.replacen("http", "ws", 1));
+        let ws = base.replacen("http", "ws", 1);
+        println!("  echo         {ws}/echo");
+        println!("  broadcast    {ws}/broadcast");
     }
     wait_then_stop(server).await
 }
@@ -184,6 +200,15 @@ fn event_json(ev: &ServerEvent, quiet: bool) -> Option<serde_json::Value> {
             clean,
         } => {
             json!({"event": "close", "id": id, "path": path, "peer": peer.to_string(), "code": code, "clean": clean})
+        }
+        ServerEvent::Joined { id, room } => json!({"event": "join", "id": id, "room": room}),
+        ServerEvent::Left { id, room } => json!({"event": "leave", "id": id, "room": room}),
+        ServerEvent::SlowConsumer {
+            id,
+            room,
+            disconnected,
+        } => {
+            json!({"event": "slow", "id": id, "room": room, "disconnected": disconnected})
         }
         ServerEvent::Published { channel, id, bytes } if !quiet => {
             json!({"event": "publish", "channel": channel, "id": id, "bytes": bytes})

@@ -194,6 +194,26 @@ pub fn is_valid_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
+/// Checks a close code and reason an application gives.
+pub(crate) fn check_close(code: u16, reason: &str) -> Result<(), Error> {
+    if !is_valid_close_code(code) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("close code {code} may not be sent (allowed: 1000-1003, 1007-1014, 3000-4999)"),
+        ));
+    }
+    if reason.len() > 123 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "close reason is {} bytes; at most 123 fit in a close frame",
+                reason.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl Connection {
     /// The next event; `None` after [`Event::Closed`] has been returned.
     pub async fn recv(&mut self) -> Option<Event> {
@@ -308,23 +328,7 @@ impl Connection {
     /// (allowed: 1000–1003, 1007–1014, 3000–4999) or a reason over 123
     /// bytes.
     pub fn close(&self, code: u16, reason: &str) -> Result<(), Error> {
-        if !is_valid_close_code(code) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "close code {code} may not be sent (allowed: 1000-1003, 1007-1014, 3000-4999)"
-                ),
-            ));
-        }
-        if reason.len() > 123 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "close reason is {} bytes; at most 123 fit in a close frame",
-                    reason.len()
-                ),
-            ));
-        }
+        check_close(code, reason)?;
         self.close_tx.request(CloseRequest {
             code,
             reason: reason.to_string(),

@@ -56,6 +56,7 @@ pub struct Request {
     pub protocol: Option<String>,
     /// What the acceptance hook attached ([`Accept::user`]), if anything.
     pub user: Option<Arc<dyn Any + Send + Sync>>,
+    pub(crate) rooms: super::Rooms,
 }
 
 impl std::fmt::Debug for Request {
@@ -141,8 +142,32 @@ impl Request {
         self.user.as_deref().and_then(|u| u.downcast_ref())
     }
 
+    /// The server's connections and rooms (see [`Rooms`](super::Rooms)).
+    pub fn rooms(&self) -> super::Rooms {
+        self.rooms.clone()
+    }
+
+    /// Adds this connection to `room` (see [`Rooms::join`](super::Rooms::join)).
+    pub fn join(&self, room: &str) -> bool {
+        self.rooms.join(self.id, room)
+    }
+
+    /// Takes this connection out of `room`.
+    pub fn leave(&self, room: &str) -> bool {
+        self.rooms.leave(self.id, room)
+    }
+
+    /// The rooms this connection is in, sorted.
+    pub fn joined(&self) -> Vec<String> {
+        self.rooms.rooms_of(self.id)
+    }
+
     /// The request of `req` from `peer`, before any hook ran.
-    pub(crate) fn of<B>(req: &hyper::Request<B>, peer: SocketAddr) -> Request {
+    pub(crate) fn of<B>(
+        req: &hyper::Request<B>,
+        peer: SocketAddr,
+        shared: &Arc<super::Shared>,
+    ) -> Request {
         Request {
             id: next_id(),
             peer,
@@ -160,6 +185,7 @@ impl Request {
                 .collect(),
             protocol: None,
             user: None,
+            rooms: super::Rooms::new(shared.clone()),
         }
     }
 
@@ -240,6 +266,7 @@ pub(crate) fn session_options(shared: &super::ServerOptions) -> Options {
         .max_frame_size(shared.max_message_size)
         .keepalive(Some(shared.ping_interval), shared.ping_interval)
         .reconnect(crate::Reconnect::disabled());
+    o.limits.send_queue_bytes = shared.send_queue_bytes;
     o.close_timeout = Duration::from_secs(5);
     o.limits.read_buffer_size = 4096;
     o
@@ -270,8 +297,9 @@ pub(crate) async fn run(
         headers: request.headers.clone(),
     };
     let (conn, mut link) = crate::client::pair(&options, info).await;
-    tokio::spawn((route.handler)(conn, request));
     let closer = link.close_req.handle();
+    shared.rooms.register(id, conn.sender(), closer.clone());
+    tokio::spawn((route.handler)(conn, request));
     let mut resume = crate::session::resume::Resume::default();
     let end = {
         let run = session.run(&mut link, &options, &mut resume);
@@ -309,6 +337,9 @@ pub(crate) async fn run(
             close
         }
     };
+    for room in shared.rooms.unregister(id) {
+        shared.observe(super::ServerEvent::Left { id, room });
+    }
     shared.observe(super::ServerEvent::Closed {
         id,
         path,

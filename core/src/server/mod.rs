@@ -54,12 +54,14 @@ mod app;
 mod encode;
 mod hub;
 mod inbox;
+mod rooms;
 mod routes;
 mod ws;
 
 pub use app::{Accept, AcceptHook, AppHandler, Reject, Request};
 pub use hub::ChannelStats;
 pub use inbox::{Inbox, Pushed};
+pub use rooms::{Broadcast, Delivery, Rooms, SlowConsumer};
 
 /// Checks a channel name: 1 to 128 of `A-Z a-z 0-9 . _ -` (what the routes
 /// serve, so a name that passes can be subscribed to by URL).
@@ -149,6 +151,31 @@ pub enum ServerEvent {
         /// Whether the close handshake completed.
         clean: bool,
     },
+    /// An application connection joined a room.
+    Joined {
+        /// The connection's id.
+        id: u64,
+        /// The room.
+        room: String,
+    },
+    /// An application connection left a room (by [`Rooms::leave`] or by
+    /// ending: it leaves every room then).
+    Left {
+        /// The connection's id.
+        id: u64,
+        /// The room.
+        room: String,
+    },
+    /// A broadcast found connection `id`'s send queue full.
+    SlowConsumer {
+        /// The connection's id.
+        id: u64,
+        /// The room broadcast to (`None`: everybody).
+        room: Option<String>,
+        /// `true`: it is being closed with 1008 ([`SlowConsumer::Disconnect`]);
+        /// `false`: it was left out of the message ([`SlowConsumer::Skip`]).
+        disconnected: bool,
+    },
     /// A message was published (by a client or through the API).
     Published {
         /// The channel.
@@ -213,6 +240,14 @@ pub struct ServerOptions {
     /// (no limit: behind a reverse proxy every client has the proxy's
     /// address). Past it: as for `max_connections`.
     pub max_per_ip: Option<usize>,
+    /// The bound in bytes of each application connection's outgoing
+    /// queue, default 1 MiB: `send` waits while more is unsent,
+    /// `try_send` hands the message back, and a broadcast treats the
+    /// connection as a slow consumer ([`ServerOptions::slow_consumer`]).
+    pub send_queue_bytes: usize,
+    /// What a broadcast does with a slow consumer, default
+    /// [`SlowConsumer::Disconnect`] (close 1008).
+    pub slow_consumer: SlowConsumer,
     /// Application routes (see [`ServerOptions::route`]); matched by exact
     /// path before the built-in paths.
     pub(crate) routes: Vec<app::Route>,
@@ -241,6 +276,8 @@ impl Default for ServerOptions {
             accept: None,
             max_connections: 100_000,
             max_per_ip: None,
+            send_queue_bytes: 1 << 20,
+            slow_consumer: SlowConsumer::Disconnect,
         }
     }
 }
@@ -340,6 +377,18 @@ impl ServerOptions {
         self
     }
 
+    /// Sets each application connection's send-queue bound in bytes.
+    pub fn send_queue_bytes(mut self, bytes: usize) -> Self {
+        self.send_queue_bytes = bytes;
+        self
+    }
+
+    /// Sets what a broadcast does with a slow consumer.
+    pub fn slow_consumer(mut self, policy: SlowConsumer) -> Self {
+        self.slow_consumer = policy;
+        self
+    }
+
     /// Serves TLS with these PEM files.
     pub fn tls(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.tls_cert = Some(cert.into());
@@ -351,6 +400,8 @@ impl ServerOptions {
 /// Shared by every connection of a server.
 pub(crate) struct Shared {
     pub hub: hub::Hub,
+    /// Application connections and their rooms.
+    pub rooms: rooms::Registry,
     pub opts: ServerOptions,
     pub handler: RwLock<Option<Handler>>,
     pub observer: RwLock<Option<Observer>>,
@@ -380,10 +431,12 @@ impl Shared {
         }
     }
 
-    /// Publishes and tells the observer.
-    pub fn publish(&self, channel: &str, data: Data) -> String {
+    /// Publishes (into the channel's history, to its subscribers and to
+    /// the members of the room of that name) and tells the observer.
+    pub fn publish(self: &Arc<Self>, channel: &str, data: Data) -> String {
         let bytes = data.len();
-        let id = self.hub.publish(channel, data);
+        let id = self.hub.publish(channel, data.clone());
+        let _ = Rooms::new(self.clone()).to(channel).send(data);
         if self.observer.read().expect("observer lock").is_some() {
             self.observe(ServerEvent::Published {
                 channel: channel.to_string(),
@@ -538,10 +591,14 @@ impl Server {
     /// `Connect` when the address cannot be bound; `Tls` for unreadable
     /// certificate or key files; `InvalidArgument` for inconsistent options.
     pub async fn start(opts: ServerOptions) -> Result<Server, Error> {
-        if opts.history == 0 || opts.client_queue == 0 || opts.max_message_size == 0 {
+        if opts.history == 0
+            || opts.client_queue == 0
+            || opts.max_message_size == 0
+            || opts.send_queue_bytes == 0
+        {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                "history, client_queue and max_message_size must be at least 1",
+                "history, client_queue, max_message_size and send_queue_bytes must be at least 1",
             ));
         }
         let tls = tls_acceptor(&opts)?;
@@ -557,6 +614,7 @@ impl Server {
         let (stop_tx, stop_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             hub: hub::Hub::new(opts.history, opts.client_queue),
+            rooms: rooms::Registry::default(),
             handler: RwLock::new(None),
             observer: RwLock::new(None),
             connections: AtomicUsize::new(0),
@@ -605,6 +663,12 @@ impl Server {
     pub fn try_publish(&self, channel: &str, data: impl Into<Data>) -> Result<String, Error> {
         validate_channel(channel)?;
         Ok(self.shared.publish(channel, data.into()))
+    }
+
+    /// The application connections and their rooms: send to one, to a
+    /// room, to everybody.
+    pub fn rooms(&self) -> Rooms {
+        Rooms::new(self.shared.clone())
     }
 
     /// Sets the observer of [`ServerEvent`]s (connections, publishes).

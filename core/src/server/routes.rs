@@ -221,11 +221,11 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) ->
 /// Runs the acceptance hook, if any: the request (with what the hook
 /// attached), or the refusal to answer with.
 async fn admit(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     req: &Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<super::Request, Response<Body>> {
-    let request = super::Request::of(req, peer);
+    let request = super::Request::of(req, peer, shared);
     let Some(super::app::Hook(hook)) = shared.opts.accept.clone() else {
         return Ok(request);
     };
