@@ -186,6 +186,68 @@ impl PyServer {
         })
     }
 
+    /// Adds application connection `id` to `room`: `True` when it was not
+    /// in it yet, `False` when it was or is not open.
+    fn join(&self, py: Python<'_>, id: u64, room: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let room = string("room", room)?;
+        match self.with_server(|s| s.rooms().try_join(id, &room))? {
+            Ok(added) => Ok(added),
+            Err(e) if e.kind() == rtwire::ErrorKind::Closed => Ok(false),
+            Err(e) => Err(to_pyerr(py, e)),
+        }
+    }
+
+    /// Takes connection `id` out of `room`: `True` when it was in it.
+    fn leave(&self, id: u64, room: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let room = string("room", room)?;
+        self.with_server(|s| s.rooms().leave(id, &room))
+    }
+
+    /// The rooms connection `id` is in, sorted.
+    fn rooms_of(&self, id: u64) -> PyResult<Vec<String>> {
+        self.with_server(|s| s.rooms().rooms_of(id))
+    }
+
+    /// The ids of the members of `room`, increasing.
+    fn members(&self, room: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+        let room = string("room", room)?;
+        self.with_server(|s| s.rooms().members(&room))
+    }
+
+    /// The rooms with members, sorted.
+    fn room_names(&self) -> PyResult<Vec<String>> {
+        self.with_server(|s| s.rooms().names())
+    }
+
+    /// Queues `data` for the members of `room` (every application
+    /// connection with `None`) but the ids in `exclude`, without waiting;
+    /// returns `(queued, skipped, disconnected)`.
+    #[pyo3(signature = (room, data, exclude))]
+    fn broadcast(
+        &self,
+        room: Option<&Bound<'_, PyAny>>,
+        data: &Bound<'_, PyAny>,
+        exclude: Vec<u64>,
+    ) -> PyResult<(usize, usize, usize)> {
+        let room = match room.filter(|r| !r.is_none()) {
+            Some(r) => Some(string("room", r)?),
+            None => None,
+        };
+        let data = message(data)?;
+        self.with_server(|s| {
+            let rooms = s.rooms();
+            let mut b = match &room {
+                Some(r) => rooms.to(r),
+                None => rooms.all(),
+            };
+            for id in exclude {
+                b = b.except(id);
+            }
+            let d = b.send(data);
+            (d.queued, d.skipped, d.disconnected)
+        })
+    }
+
     /// Drops every client at once, as a network cut would; they reconnect
     /// and resume from history.
     fn disconnect_all(&self) -> PyResult<()> {
@@ -330,6 +392,8 @@ fn bind_addr(
     max_message_size,
     max_headers,
     header_timeout,
+    send_queue_bytes,
+    slow_consumer,
     route = None,
     protocols = None,
     event_loop = None,
@@ -354,6 +418,8 @@ pub(crate) fn serve(
     max_message_size: &Bound<'_, PyAny>,
     max_headers: &Bound<'_, PyAny>,
     header_timeout: &Bound<'_, PyAny>,
+    send_queue_bytes: &Bound<'_, PyAny>,
+    slow_consumer: &Bound<'_, PyAny>,
     route: Option<&Bound<'_, PyAny>>,
     protocols: Option<&Bound<'_, PyAny>>,
     event_loop: Option<&Bound<'_, PyAny>>,
@@ -388,6 +454,16 @@ pub(crate) fn serve(
     o.max_message_size = size("max_message_size", max_message_size)?;
     o.max_headers = size("max_headers", max_headers)?;
     o.header_timeout = positive_seconds("header_timeout", header_timeout)?;
+    o.send_queue_bytes = size("send_queue_bytes", send_queue_bytes)?;
+    o.slow_consumer = match string("slow_consumer", slow_consumer)?.as_str() {
+        "disconnect" => rtwire::server::SlowConsumer::Disconnect,
+        "skip" => rtwire::server::SlowConsumer::Skip,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "slow_consumer must be 'disconnect' or 'skip', got {other:?}"
+            )))
+        }
+    };
     if let Some(route) = route.filter(|v| !v.is_none()) {
         let route = string("path", route)?;
         if !route.starts_with('/') {

@@ -60,7 +60,8 @@ def test_echo_rtwire_client_and_same_connection_class() -> None:
                 assert await conn.recv() == b"bin"
                 assert conn.request is None  # a client's connection
         assert len(seen) == 1
-        assert type(seen[0]) is rtwire.Connection
+        assert type(seen[0]) is rtwire.ServerConnection
+        assert isinstance(seen[0], rtwire.Connection)
         assert seen[0].transport == "websocket"
         assert seen[0].closed and seen[0].close_code == 1000
 
@@ -325,5 +326,85 @@ def test_many_clients_and_channels_on_the_same_port() -> None:
                 await asyncio.sleep(0.1)
                 server.publish("news", "hello")
                 assert await asyncio.wait_for(sub.recv(), 10) == "hello"
+
+    run(main())
+
+
+async def chat(conn: rtwire.ServerConnection) -> None:
+    room = conn.request.query_param("room") or "lobby"
+    assert conn.join(room) and not conn.join(room)
+    await conn.send(f"id {conn.id}")
+    async for message in conn:
+        if message == "/rooms":
+            await conn.send(",".join(conn.rooms))
+        else:
+            conn.server.broadcast(room, message, exclude=conn)
+
+
+def test_rooms_broadcast_except_the_sender_and_isolation() -> None:
+    async def main() -> None:
+        async with rtwire.serve(chat, "127.0.0.1", 0) as server:
+            url = server.ws_url
+            async with ws_connect(url + "?room=a") as a1, ws_connect(url + "?room=a") as a2, ws_connect(
+                url + "?room=b"
+            ) as b1:
+                ids = [int(str(await c.recv()).split()[1]) for c in (a1, a2, b1)]
+                assert server.members("a") == ids[:2]
+                assert server.members("b") == ids[2:]
+                assert server.rooms == ["a", "b"]
+                await a1.send("hi a")
+                assert await a2.recv() == "hi a"
+                # Everybody's next message is this one: b1 never got room a's,
+                # a1 never got its own.
+                assert server.broadcast(None, b"all") == 3
+                for c in (a1, a2, b1):
+                    assert await c.recv() == b"all"
+                assert server.broadcast("a", "not a2", exclude=[ids[1]]) == 1
+                assert await a1.recv() == "not a2"
+                await b1.send("/rooms")
+                assert await b1.recv() == "b"
+                with pytest.raises(TypeError):
+                    server.broadcast("a", "x", exclude="a1")  # type: ignore[arg-type]
+                with pytest.raises(rtwire.InvalidArgumentError):
+                    server._native.join(ids[0], "")
+            # Connections leave their rooms when they end.
+            for _ in range(100):
+                if not server.rooms:
+                    break
+                await asyncio.sleep(0.02)
+            assert server.rooms == []
+
+    run(main())
+
+
+def test_a_slow_consumer_is_closed_1008_and_the_others_get_everything() -> None:
+    n = 600
+    payload = b"x" * (16 << 10)
+
+    async def main() -> None:
+        async with rtwire.serve(chat, "127.0.0.1", 0, send_queue_bytes=64 << 10) as server:
+            url = server.ws_url + "?room=r"
+            # A raw socket that completes the handshake and then reads nothing.
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(
+                b"GET /?room=r HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+            async with rtwire.connect(url, reconnect=False) as fast:
+                await fast.recv()  # its id
+                for _ in range(100):
+                    if len(server.members("r")) == 2:
+                        break
+                    await asyncio.sleep(0.02)
+                for i in range(n):
+                    server.broadcast("r", payload)
+                    assert len(await fast.recv()) == len(payload), i
+                for _ in range(200):
+                    if len(server.members("r")) == 1:
+                        break
+                    await asyncio.sleep(0.02)
+                assert len(server.members("r")) == 1, "the slow one was closed"
+            writer.close()
 
     run(main())

@@ -48,7 +48,8 @@ use super::{ServerEvent, Shared};
 #[non_exhaustive]
 pub enum SlowConsumer {
     /// Close it with 1008 (policy violation) after what it already has
-    /// queued; the others are not affected. The default.
+    /// queued; it leaves its rooms at once. The others are not affected.
+    /// The default.
     #[default]
     Disconnect,
     /// Leave it out of this message and count what it missed
@@ -421,11 +422,19 @@ impl Broadcast<'_> {
             }
         }
         for id in slow {
+            let disconnected = policy == SlowConsumer::Disconnect;
             shared.observe(ServerEvent::SlowConsumer {
                 id,
                 room: self.room.clone(),
-                disconnected: policy == SlowConsumer::Disconnect,
+                disconnected,
             });
+            // Being closed: out of every room and broadcast at once, not
+            // only once its socket has taken what it still has queued.
+            if disconnected {
+                for room in shared.rooms.unregister(id) {
+                    shared.observe(ServerEvent::Left { id, room });
+                }
+            }
         }
         done
     }

@@ -51,7 +51,7 @@ from ._rtwire import (
 from ._schema import ConnectOptions, CursorOptions, ReconnectOptions
 from .client import Connection, Data, Event, connect
 from .server import MessageHandler, Server, serve
-from .app import ConnectionHandler, Headers, ProcessRequest, Request, WebSocketServer
+from .app import ConnectionHandler, Headers, ProcessRequest, Request, ServerConnection, WebSocketServer
 from .exceptions import (
     KIND_TO_CLASS,
     ConcurrencyError,
@@ -94,6 +94,7 @@ __all__ = [
     "ChannelStats",
     "MessageHandler",
     "WebSocketServer",
+    "ServerConnection",
     "Request",
     "Headers",
     "ConnectionHandler",

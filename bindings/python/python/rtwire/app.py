@@ -36,11 +36,19 @@ from .client import Connection
 from ._schema import Unpack
 from .server import Server, ServeOptions, server_options
 
-__all__ = ["serve_app", "WebSocketServer", "Request", "Headers", "ConnectionHandler", "ProcessRequest"]
+__all__ = [
+    "serve_app",
+    "WebSocketServer",
+    "ServerConnection",
+    "Request",
+    "Headers",
+    "ConnectionHandler",
+    "ProcessRequest",
+]
 
 logger = logging.getLogger("rtwire.server")
 
-ConnectionHandler = Callable[[Connection], Awaitable[None]]
+ConnectionHandler = Callable[["ServerConnection"], Awaitable[None]]
 """An application handler: ``async def handler(conn)``."""
 
 _Refusal = Optional[Tuple[int, str]]
@@ -134,6 +142,56 @@ class Request:
         return f"<rtwire.Request #{self.id} {self.path}{q} from {self.peer[0]}:{self.peer[1]}>"
 
 
+class ServerConnection(Connection):
+    """A connection an application server hands to its handler: a
+    :class:`rtwire.Connection` (``recv``, ``async for``, ``send``,
+    ``close``) with the client's :attr:`request`, an :attr:`id`, and
+    rooms (:meth:`join`, :meth:`leave`, :attr:`rooms`; broadcast with
+    :meth:`WebSocketServer.broadcast`)."""
+
+    request: "Request"
+
+    def __init__(
+        self,
+        native: _rtwire.Connection,
+        loop: asyncio.AbstractEventLoop,
+        request: "Request",
+        server: "WebSocketServer",
+    ) -> None:
+        super().__init__(native, loop)
+        self.request = request
+        self._server_ref = weakref.ref(server)
+
+    @property
+    def id(self) -> int:
+        """The server's id for this connection (``request.id``)."""
+        return self.request.id
+
+    @property
+    def server(self) -> "WebSocketServer":
+        """The server this connection belongs to."""
+        server = self._server_ref()
+        if server is None:
+            raise RuntimeError("the server is gone")
+        return server
+
+    def join(self, room: str) -> bool:
+        """Adds this connection to ``room`` (1 to 256 bytes of text):
+        ``True`` when it was not in it yet, ``False`` when it was or the
+        connection is over. It leaves every room when it ends."""
+        return self.server._native.join(self.id, room)
+
+    def leave(self, room: str) -> bool:
+        """Takes this connection out of ``room``: ``True`` when it was in
+        it."""
+        return self.server._native.leave(self.id, room)
+
+    @property
+    def rooms(self) -> List[str]:
+        """The rooms this connection is in, sorted."""
+        return self.server._native.rooms_of(self.id)
+
+
 class WebSocketServer(Server):
     """A running application server, returned by :func:`rtwire.serve` when
     given a handler. The channel API of :class:`rtwire.Server` works on it
@@ -174,14 +232,46 @@ class WebSocketServer(Server):
 
     # -- from the native side (on the loop's thread) ------------------------
 
+    # -- rooms ----------------------------------------------------------------
+
+    def broadcast(
+        self,
+        room: Optional[str],
+        message: Union[str, bytes, bytearray, memoryview],
+        exclude: "Union[None, ServerConnection, int, Sequence[Union[ServerConnection, int]]]" = None,
+    ) -> int:
+        """Sends ``message`` (``str``: text, bytes-like: binary) to the
+        members of ``room`` (every connection of the server with ``None``)
+        but ``exclude`` (a connection, an id, or several), without waiting;
+        returns how many it was queued for. The payload is shared by all
+        receivers, not copied per receiver. A receiver whose queue is over
+        ``send_queue_bytes`` is a slow consumer: closed with 1008, or left
+        out of this message with ``slow_consumer="skip"``."""
+        if exclude is None:
+            ids: List[int] = []
+        elif isinstance(exclude, (ServerConnection, int)):
+            ids = [_conn_id(exclude)]
+        else:
+            ids = [_conn_id(c) for c in exclude]
+        queued, _skipped, _cut = self._native.broadcast(room, message, ids)
+        return queued
+
+    def members(self, room: str) -> List[int]:
+        """The ids of the members of ``room``, increasing."""
+        return self._native.members(room)
+
+    @property
+    def rooms(self) -> List[str]:
+        """The rooms that have members, sorted."""
+        return self._native.room_names()
+
     def _on_connect(self, native: _rtwire.Connection, raw: _RequestTuple) -> None:
-        conn = Connection(native, self._loop)
-        conn.request = Request(raw)
+        conn = ServerConnection(native, self._loop, Request(raw), self)
         task = self._loop.create_task(self._run(conn))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, conn: Connection) -> None:
+    async def _run(self, conn: ServerConnection) -> None:
         try:
             await self._handler(conn)
         except asyncio.CancelledError:
@@ -309,6 +399,14 @@ class WebSocketServer(Server):
     def __repr__(self) -> str:
         state = "closed" if self.closed else "running"
         return f"<rtwire.WebSocketServer {self.ws_url} {state}>"
+
+
+def _conn_id(c: "Union[ServerConnection, int]") -> int:
+    if isinstance(c, ServerConnection):
+        return c.id
+    if isinstance(c, int) and not isinstance(c, bool):
+        return c
+    raise TypeError(f"exclude takes connections or ids, not {type(c).__name__}")
 
 
 def serve_app(

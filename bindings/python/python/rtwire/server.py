@@ -16,7 +16,7 @@ import threading
 import warnings
 import weakref
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Deque, List, Optional, Sequence, Type, TypedDict, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Deque, List, Literal, Optional, Sequence, Type, TypedDict, Union, overload
 
 from . import _rtwire
 from ._rtwire import ServerStats
@@ -306,6 +306,8 @@ class ServeOptions(TypedDict, total=False):
     max_message_size: int
     max_headers: int
     header_timeout: float
+    send_queue_bytes: int
+    slow_consumer: Literal["disconnect", "skip"]
 
 
 _SERVE_DEFAULTS: ServeOptions = {
@@ -322,6 +324,8 @@ _SERVE_DEFAULTS: ServeOptions = {
     "max_message_size": 16 * 1024 * 1024,
     "max_headers": 64,
     "header_timeout": 10.0,
+    "send_queue_bytes": 1024 * 1024,
+    "slow_consumer": "disconnect",
 }
 
 
@@ -431,6 +435,13 @@ def _serve_channels(
             bytes (default 16 MiB).
         max_headers: most request headers (default 64; more: 431).
         header_timeout: seconds allowed for a request's headers (default 10).
+        send_queue_bytes: the bound of each application connection's
+            outgoing queue (default 1 MiB): ``send`` waits while more is
+            unsent, and a broadcast treats the connection as a slow
+            consumer.
+        slow_consumer: what a broadcast does with a slow consumer:
+            ``"disconnect"`` (default: close 1008) or ``"skip"`` (it misses
+            that message; the others are not held up either way).
 
     Raises:
         TypeError, ValueError: an argument of the wrong type or out of range
