@@ -105,6 +105,27 @@ export declare class NativeServer {
   /** Connection count and per-channel figures; `null` once closed. */
   stats(): NativeStats | null
   /**
+   * Adds application connection `id` to `room`: whether it was not in
+   * it yet (`false` also when it is not open or the server is closed),
+   * or the error for an invalid room name.
+   */
+  join(id: number, room: string): boolean | ErrorInfo
+  /** Takes connection `id` out of `room`: whether it was in it. */
+  leave(id: number, room: string): boolean
+  /** The rooms connection `id` is in, sorted. */
+  roomsOf(id: number): Array<string>
+  /** The ids of the members of `room`, increasing. */
+  members(room: string): Array<number>
+  /** The rooms with members, sorted. */
+  roomNames(): Array<string>
+  /**
+   * Queues a text message for the members of `room` (everybody with
+   * `null`) but `except`: how many it was queued for.
+   */
+  broadcastText(room: string | undefined | null, data: string, except: Array<number>): number
+  /** As `broadcastText` with a binary message (copied once for all). */
+  broadcastBinary(room: string | undefined | null, data: Uint8Array, except: Array<number>): number
+  /**
    * Drops every client at once, as a network cut would; `false` once
    * closed.
    */
@@ -307,6 +328,13 @@ export interface NativeServerOptions {
   path?: string
   /** Subprotocols the route accepts, in order of preference. */
   protocols?: Array<string>
+  /** Each application connection's send-queue bound in bytes. */
+  sendQueueBytes?: number
+  /**
+   * `"disconnect"` (close 1008) or `"skip"`: what a broadcast does with
+   * a slow consumer.
+   */
+  slowConsumer?: string
 }
 
 /** Server-wide figures. */

@@ -115,7 +115,7 @@ export interface ConnectionEvents {
 
 /** An open connection. Create it with `connect()`. */
 export declare class Connection extends EventEmitter<ConnectionEvents> implements AsyncIterable<Message> {
-  private constructor ()
+  protected constructor ()
   readonly transport: Exclude<Transport, 'auto'>
   readonly url: string
   readonly protocol: string | null
@@ -276,6 +276,19 @@ export interface ServeOptions {
    * refuses with 500.
    */
   authenticate?: (req: ServerRequest) => AuthenticateResult | Promise<AuthenticateResult>
+  /**
+   * Each application connection's outgoing-queue bound in bytes: `send`
+   * waits while more is unsent, and a broadcast treats the connection as a
+   * slow consumer.
+   * @default 1048576
+   */
+  sendQueueBytes?: number
+  /**
+   * What a broadcast does with a slow consumer: close it with 1008, or
+   * leave it out of that message.
+   * @default 'disconnect'
+   */
+  slowConsumer?: 'disconnect' | 'skip'
 }
 
 /** What `authenticate` answers. */
@@ -319,10 +332,32 @@ export interface ServerStats {
 export interface ServerEvents {
   /** A WebSocket client sent `data` (string: text, Buffer: binary) on `channel`. */
   message: [channel: string, data: string | Buffer]
-  /** A WebSocket client opened the application route (`path`); `conn` is the client's `Connection` class. */
-  connection: [conn: Connection, req: ServerRequest]
+  /** A WebSocket client opened the application route (`path`); `conn` is a `Connection` (the client's class) with an id and rooms. */
+  connection: [conn: ServerConnection, req: ServerRequest]
   /** `close()` has finished. */
   close: []
+}
+
+/** A connection of the application route: a `Connection` with the request's id and rooms. */
+export declare class ServerConnection extends Connection {
+  private constructor ()
+  /** The server's id for this connection (`req.id`). */
+  readonly id: number
+  /** Adds it to `room`: `true` when it was not in it yet. It leaves every room when it ends. */
+  join (room: string): boolean
+  /** Takes it out of `room`: `true` when it was in it. */
+  leave (room: string): boolean
+  /** The rooms it is in, sorted. */
+  readonly rooms: string[]
+}
+
+/** A message to a room's members (or everybody): `server.to(room).except(conn).send(data)`. */
+export declare class Broadcast {
+  private constructor ()
+  /** Leaves `conn` (or the connection with that id) out. */
+  except (conn: ServerConnection | number): this
+  /** Queues `data` for every receiver without waiting; how many it was queued for. */
+  send (data: SendData): number
 }
 
 /** A running embedded server. Create it with `serve()`. */
@@ -342,6 +377,14 @@ export declare class Server extends EventEmitter<ServerEvents> {
   stats (): ServerStats
   /** Drops every client at once, as a network cut would. */
   disconnectAll (): void
+  /** A broadcast to the members of `room`. */
+  to (room: string): Broadcast
+  /** A broadcast to every connection of the application route. */
+  all (): Broadcast
+  /** The ids of the members of `room`, increasing. */
+  members (room: string): number[]
+  /** The rooms that have members, sorted. */
+  readonly rooms: string[]
   /** Graceful stop: close frames (1001, route connections too), stream ends; resolves when done. */
   close (): Promise<void>
   ref (): this

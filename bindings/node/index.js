@@ -7,7 +7,7 @@ const { Connection, connect } = require('./lib/connection.js')
 const { RtwireError, errorCodes } = require('./lib/errors.js')
 const { WebSocket, CloseEvent, ErrorEvent } = require('./lib/websocket.js')
 const { EventSource } = require('./lib/eventsource.js')
-const { Server, serve } = require('./lib/server.js')
+const { Server, ServerConnection, Broadcast, serve } = require('./lib/server.js')
 
 module.exports = {
   connect,
@@ -20,6 +20,8 @@ module.exports = {
   ErrorEvent,
   serve,
   Server,
+  ServerConnection,
+  Broadcast,
   version: require('./package.json').version,
   coreVersion: native.coreVersion()
 }

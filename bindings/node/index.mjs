@@ -12,6 +12,8 @@ export const {
   ErrorEvent,
   serve,
   Server,
+  ServerConnection,
+  Broadcast,
   version,
   coreVersion
 } = rtwire

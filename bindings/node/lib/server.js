@@ -35,6 +35,84 @@ function closedError () {
 }
 
 /**
+ * A connection of the application route, as `connection` listeners get
+ * it: a `Connection` (the class `connect()` gives) with the request's `id`
+ * and rooms.
+ */
+class ServerConnection extends Connection {
+  #server
+  #id
+
+  /** @internal */
+  constructor (handle, server, id) {
+    super(handle)
+    this.#server = server
+    this.#id = id
+  }
+
+  /** The server's id for this connection (`req.id`). */
+  get id () { return this.#id }
+
+  /**
+   * Adds this connection to `room` (1 to 256 bytes of text): `true` when
+   * it was not in it yet, `false` when it was or the connection is over.
+   * It leaves every room when it ends.
+   */
+  join (room) {
+    if (typeof room !== 'string') throw argType('room', 'of type string', room)
+    const r = this.#server._native.join(this.#id, room)
+    if (typeof r !== 'boolean') throw fromInfo(r)
+    return r
+  }
+
+  /** Takes this connection out of `room`: `true` when it was in it. */
+  leave (room) {
+    if (typeof room !== 'string') throw argType('room', 'of type string', room)
+    return this.#server._native.leave(this.#id, room)
+  }
+
+  /** The rooms this connection is in, sorted. */
+  get rooms () { return this.#server._native.roomsOf(this.#id) }
+}
+
+/**
+ * A message to the members of a room (or to every connection), built by
+ * `server.to(room)` or `server.all()`.
+ */
+class Broadcast {
+  #native
+  #room
+  #except = []
+
+  /** @internal */
+  constructor (nativeServer, room) {
+    this.#native = nativeServer
+    this.#room = room
+  }
+
+  /** Leaves `conn` (a connection or its id) out; may be called more than once. */
+  except (conn) {
+    const id = conn instanceof ServerConnection ? conn.id : conn
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw argType('conn', 'a ServerConnection or an id', conn)
+    this.#except.push(id)
+    return this
+  }
+
+  /**
+   * Queues `data` (string: text, else binary) for every receiver without
+   * waiting, the same bytes for all; returns how many it was queued for.
+   * A receiver over `sendQueueBytes` is a slow consumer: closed with 1008,
+   * or left out of this message with `slowConsumer: 'skip'`.
+   */
+  send (data) {
+    const [kind, value] = payload('data', data)
+    return kind === TEXT
+      ? this.#native.broadcastText(this.#room, value, this.#except)
+      : this.#native.broadcastBinary(this.#room, value, this.#except)
+  }
+}
+
+/**
  * A running server. Create it with `serve()`.
  *
  * Events: `message` (channel, data) for each message a WebSocket client
@@ -80,6 +158,27 @@ class Server extends EventEmitter {
   get epoch () { return this.#native.epoch }
   /** Whether `close()` was called. */
   get closed () { return this.#closing !== null }
+
+  /** @internal The addon's server, for `ServerConnection`. */
+  get _native () { return this.#native }
+
+  /** A broadcast to the members of `room`: `server.to(room).except(conn).send(data)`. */
+  to (room) {
+    if (typeof room !== 'string') throw argType('room', 'of type string', room)
+    return new Broadcast(this.#native, room)
+  }
+
+  /** A broadcast to every connection of the application route. */
+  all () { return new Broadcast(this.#native, null) }
+
+  /** The ids of the members of `room`, increasing. */
+  members (room) {
+    if (typeof room !== 'string') throw argType('room', 'of type string', room)
+    return this.#native.members(room)
+  }
+
+  /** The rooms that have members, sorted. */
+  get rooms () { return this.#native.roomNames() }
   /** Messages from clients not reported by `message` because too many were waiting. */
   get dropped () { return this.#native.dropped }
 
@@ -159,7 +258,7 @@ function accepted (slot, handle, req) {
     handle.close(1001, '')
     return
   }
-  const conn = new Connection(handle)
+  const conn = new ServerConnection(handle, server, req.id)
   try {
     server.emit('connection', conn, requestObject(req))
   } catch (err) {
@@ -206,7 +305,8 @@ function acceptHook (authenticate) {
 const KNOWN = new Set([
   'host', 'port', 'history', 'clientQueue', 'token', 'tlsCert', 'tlsKey', 'allowedOrigins',
   'cors', 'pingInterval', 'heartbeat', 'longPollHold', 'maxMessageSize', 'maxHeaders',
-  'headerTimeout', 'publishReceived', 'queue', 'path', 'protocols', 'authenticate'
+  'headerTimeout', 'publishReceived', 'queue', 'path', 'protocols', 'authenticate',
+  'sendQueueBytes', 'slowConsumer'
 ])
 
 function serverOptions (options) {
@@ -233,7 +333,11 @@ function serverOptions (options) {
         if (!Number.isInteger(v) || v < 0 || v > 65535) throw argRange(name(k), 'an integer from 0 to 65535', v)
         o.port = v
         break
-      case 'history': case 'clientQueue': case 'maxMessageSize': case 'maxHeaders': case 'queue':
+      case 'slowConsumer':
+        if (v !== 'disconnect' && v !== 'skip') throw argRange(name(k), "'disconnect' or 'skip'", v)
+        o.slowConsumer = v
+        break
+      case 'history': case 'clientQueue': case 'maxMessageSize': case 'maxHeaders': case 'queue': case 'sendQueueBytes':
         if (typeof v !== 'number') throw argType(name(k), 'of type number', v)
         if (!Number.isSafeInteger(v) || v < 1) throw argRange(name(k), 'an integer >= 1', v)
         o[k] = v
@@ -311,4 +415,4 @@ function serve (options) {
   })
 }
 
-module.exports = { Server, serve }
+module.exports = { Server, ServerConnection, Broadcast, serve }

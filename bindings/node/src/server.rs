@@ -20,7 +20,7 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, Result, Status};
 use napi_derive::napi;
-use rtwire::server::{bind_addr, Inbox, Pushed, Server, ServerOptions};
+use rtwire::server::{bind_addr, Inbox, Pushed, Server, ServerOptions, SlowConsumer};
 use rtwire::{Data, Error, ErrorKind};
 
 use crate::app::{self, NativeReject, NativeRequest};
@@ -73,6 +73,11 @@ pub struct NativeServerOptions {
     pub path: Option<String>,
     /// Subprotocols the route accepts, in order of preference.
     pub protocols: Option<Vec<String>>,
+    /// Each application connection's send-queue bound in bytes.
+    pub send_queue_bytes: Option<f64>,
+    /// `"disconnect"` (close 1008) or `"skip"`: what a broadcast does with
+    /// a slow consumer.
+    pub slow_consumer: Option<String>,
 }
 
 /// A message a WebSocket client sent.
@@ -268,6 +273,13 @@ async fn start(
     if let Some(v) = options.header_timeout {
         o.header_timeout = ms(v);
     }
+    if let Some(v) = options.send_queue_bytes {
+        o.send_queue_bytes = size(v);
+    }
+    o.slow_consumer = match options.slow_consumer.as_deref() {
+        None | Some("disconnect") => SlowConsumer::Disconnect,
+        Some(_) => SlowConsumer::Skip,
+    };
     let port = u16::try_from(options.port).unwrap_or(0);
     o.bind = match bind_addr(&options.host, port).await {
         Ok(a) => a,
@@ -315,6 +327,21 @@ impl NativeServer {
             Ok(id) => Either::A(id),
             Err(e) => Either::B(e.into()),
         }
+    }
+
+    fn broadcast(&self, room: Option<String>, data: Data, except: Vec<f64>) -> u32 {
+        self.with_server(|s| {
+            let rooms = s.rooms();
+            let mut b = match &room {
+                Some(r) => rooms.to(r),
+                None => rooms.all(),
+            };
+            for id in except {
+                b = b.except(id as u64);
+            }
+            u32::try_from(b.send(data).queued).unwrap_or(u32::MAX)
+        })
+        .unwrap_or(0)
     }
 
     fn take(&self) -> Option<Server> {
@@ -423,6 +450,61 @@ impl NativeServer {
                     .collect(),
             }
         })
+    }
+
+    /// Adds application connection `id` to `room`: whether it was not in
+    /// it yet (`false` also when it is not open or the server is closed),
+    /// or the error for an invalid room name.
+    #[napi]
+    pub fn join(&self, id: f64, room: String) -> Either<bool, ErrorInfo> {
+        match self.with_server(|s| s.rooms().try_join(id as u64, &room)) {
+            Some(Ok(added)) => Either::A(added),
+            Some(Err(e)) if e.kind() != ErrorKind::Closed => Either::B(e.into()),
+            _ => Either::A(false),
+        }
+    }
+
+    /// Takes connection `id` out of `room`: whether it was in it.
+    #[napi]
+    pub fn leave(&self, id: f64, room: String) -> bool {
+        self.with_server(|s| s.rooms().leave(id as u64, &room))
+            .unwrap_or(false)
+    }
+
+    /// The rooms connection `id` is in, sorted.
+    #[napi]
+    pub fn rooms_of(&self, id: f64) -> Vec<String> {
+        self.with_server(|s| s.rooms().rooms_of(id as u64))
+            .unwrap_or_default()
+    }
+
+    /// The ids of the members of `room`, increasing.
+    #[napi]
+    pub fn members(&self, room: String) -> Vec<f64> {
+        self.with_server(|s| s.rooms().members(&room))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|id| id as f64)
+            .collect()
+    }
+
+    /// The rooms with members, sorted.
+    #[napi]
+    pub fn room_names(&self) -> Vec<String> {
+        self.with_server(|s| s.rooms().names()).unwrap_or_default()
+    }
+
+    /// Queues a text message for the members of `room` (everybody with
+    /// `null`) but `except`: how many it was queued for.
+    #[napi]
+    pub fn broadcast_text(&self, room: Option<String>, data: String, except: Vec<f64>) -> u32 {
+        self.broadcast(room, data.into(), except)
+    }
+
+    /// As `broadcastText` with a binary message (copied once for all).
+    #[napi]
+    pub fn broadcast_binary(&self, room: Option<String>, data: &[u8], except: Vec<f64>) -> u32 {
+        self.broadcast(room, Data::from(data), except)
     }
 
     /// Drops every client at once, as a network cut would; `false` once

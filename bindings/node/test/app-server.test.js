@@ -331,3 +331,67 @@ test('runtime mode (RTWIRE_NODE_LOOP_IO=0): echo both ways', async () => {
   assert.equal(code, 0, out)
   assert.equal(out, 'ping 1001')
 })
+
+/** A chat at `/chat`: joins `?room=`, tells the client its id, sends each message to the rest of the room. */
+async function chatServer (t, options = {}) {
+  const server = await serve({ port: 0, path: '/chat', ...options })
+  t.after(() => server.close())
+  server.on('connection', (conn, req) => {
+    const room = new URLSearchParams(req.query).get('room') ?? 'lobby'
+    assert.equal(conn.join(room), true)
+    assert.equal(conn.join(room), false)
+    conn.send(`id ${conn.id}`).catch(() => {})
+    conn.on('message', (m) => {
+      if (m.data === '/rooms') conn.send(conn.rooms.join(',')).catch(() => {})
+      else server.to(room).except(conn).send(m.data)
+    })
+  })
+  return server
+}
+
+test('rooms: a message reaches the rest of its room only; to all, except, members', async (t) => {
+  const server = await chatServer(t)
+  const url = `${wsBase(server)}/chat`
+  const clients = []
+  for (const room of ['a', 'a', 'b']) {
+    const ws = await wsClient(`${url}?room=${room}`)
+    t.after(() => ws.terminate())
+    const [first] = await nextWs(ws)
+    clients.push({ ws, id: Number(first.toString().split(' ')[1]) })
+  }
+  const [a1, a2, b1] = clients
+  assert.deepEqual(server.members('a'), [a1.id, a2.id])
+  assert.deepEqual(server.rooms, ['a', 'b'])
+  a1.ws.send('hi a')
+  assert.equal((await nextWs(a2.ws))[0].toString(), 'hi a')
+  // Everybody's next message is this one: b1 never got room a's, a1 never its own.
+  const nexts = clients.map((c) => nextWs(c.ws))
+  assert.equal(server.all().send(Buffer.from('all')), 3)
+  for (const [data, binary] of await Promise.all(nexts)) {
+    assert.equal(binary, true)
+    assert.equal(data.toString(), 'all')
+  }
+  assert.equal(server.to('a').except(a2.id).send('not a2'), 1)
+  assert.equal((await nextWs(a1.ws))[0].toString(), 'not a2')
+  b1.ws.send('/rooms')
+  assert.equal((await nextWs(b1.ws))[0].toString(), 'b')
+  assert.throws(() => server.to(5), TypeError)
+  assert.throws(() => server.to('a').except('x'), TypeError)
+  a2.ws.close()
+  for (let i = 0; i < 100 && server.members('a').length !== 1; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.deepEqual(server.members('a'), [a1.id], 'a closed connection leaves its rooms')
+})
+
+test('rooms: the connection class, bad room names, slowConsumer checked', async (t) => {
+  let seen = null
+  const server = await serve({ port: 0, path: '/r', sendQueueBytes: 1 << 16, slowConsumer: 'skip' })
+  t.after(() => server.close())
+  server.on('connection', (conn) => { seen = conn; conn.on('message', () => {}) })
+  const c = await connect(`${wsBase(server)}/r`, { reconnect: false })
+  t.after(() => c.close())
+  for (let i = 0; i < 100 && seen === null; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.ok(seen instanceof rtwire.ServerConnection)
+  assert.ok(seen instanceof Connection)
+  assert.throws(() => seen.join(''), (e) => e.code === 'ERR_RTWIRE_INVALID_ARGUMENT')
+  assert.throws(() => serve({ slowConsumer: 'drop' }), RangeError)
+})

@@ -313,6 +313,21 @@ impl Rooms {
         Ok(true)
     }
 
+    /// Publishes `data` to channel `channel` as [`Server::try_publish`]
+    /// does (history, the channel's WebSocket, SSE, poll and stream
+    /// subscribers, and the members of the room of that name); returns the
+    /// message id.
+    ///
+    /// [`Server::try_publish`]: super::Server::try_publish
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidArgument`] for an invalid channel name (see
+    /// [`validate_channel`](super::validate_channel)).
+    pub fn publish(&self, channel: &str, data: impl Into<Data>) -> Result<String, Error> {
+        super::validate_channel(channel)?;
+        Ok(self.shared.publish(channel, data.into()))
+    }
+
     /// A broadcast to the members of `room`.
     pub fn to(&self, room: &str) -> Broadcast<'_> {
         Broadcast {

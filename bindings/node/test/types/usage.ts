@@ -1,7 +1,7 @@
 // Typed usage of the package: `tsc --noEmit -p test/types` must accept it,
 // and the @ts-expect-error lines must stay errors.
 import {
-  connect, Connection, RtwireError, errorCodes, WebSocket, EventSource, CloseEvent, serve, Server,
+  connect, Connection, RtwireError, errorCodes, WebSocket, EventSource, CloseEvent, serve, Server, ServerConnection,
   type ServeOptions, type ServerStats, type ServerRequest,
   type CloseInfo, type ConnectOptions, type ErrorCode, type Message
 } from 'rtwire'
@@ -104,6 +104,16 @@ async function main (): Promise<void> {
     void [p, req.peer.address, req.peer.port, req.path, req.id, conn.bufferedAmount]
     conn.on('message', (msg) => { void conn.send(msg.data) })
   })
+  const rooms = await serve({ path: '/r', sendQueueBytes: 1 << 16, slowConsumer: 'skip' })
+  rooms.on('connection', (conn: ServerConnection) => {
+    const added: boolean = conn.join('lobby')
+    const n: number = rooms.to('lobby').except(conn).send('hi')
+    rooms.all().except(conn.id).send(Buffer.from('x'))
+    void [added, n, conn.rooms.length, conn.leave('lobby'), rooms.members('lobby').length, rooms.rooms]
+  })
+  // @ts-expect-error slowConsumer is 'disconnect' or 'skip'
+  await serve({ slowConsumer: 'drop' })
+  await rooms.close()
   await app.close()
   // @ts-expect-error authenticate answers a boolean or { status, body }
   await serve({ path: '/b', authenticate: () => 'yes' })
