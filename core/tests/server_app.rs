@@ -337,3 +337,44 @@ async fn connections_over_the_limits_get_503_and_the_others_go_on() {
     })
     .await
 }
+
+/// The whole answer to a plain `method path` request.
+async fn raw_http(addr: std::net::SocketAddr, method: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_is_served_as_given_without_the_token() {
+    guard(async {
+        let opts = ServerOptions::new()
+            .token("s3cret")
+            .page("/", "text/html; charset=utf-8", "<p>hi</p>")
+            .page("/", "text/html; charset=utf-8", "<p>second</p>")
+            .route("/echo", echo);
+        let server = Server::start(opts).await.unwrap();
+        let addr = server.local_addr();
+        let got = raw_http(addr, "GET", "/").await;
+        assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+        assert!(got
+            .to_ascii_lowercase()
+            .contains("content-type: text/html; charset=utf-8"));
+        assert!(got.ends_with("<p>second</p>"), "{got}");
+        assert!(raw_http(addr, "POST", "/")
+            .await
+            .starts_with("HTTP/1.1 405"));
+        // Everything else still wants the token.
+        assert!(raw_http(addr, "GET", "/latest/x")
+            .await
+            .starts_with("HTTP/1.1 401"));
+        server.shutdown().await;
+    })
+    .await
+}

@@ -4,7 +4,8 @@ the chat protocol every rtwire chat example shares (examples/README.md).
 
     python examples/python/chat_server.py [PORT]
 
-Clients open ``ws://127.0.0.1:PORT/chat?room=lobby&name=ada&token=s3cret``
+Clients open ``ws://127.0.0.1:PORT/chat?room=lobby&name=ada&token=s3cret``;
+a browser opens ``http://127.0.0.1:PORT/`` (``examples/web/chat.html``)
 (the token comes from ``CHAT_TOKEN``, default ``s3cret``; also accepted as
 ``Authorization: Bearer``). It prints ``PORT <n>`` once it listens and
 serves until SIGTERM or Ctrl-C (300 s at most); clients get close 1001.
@@ -21,6 +22,7 @@ from typing import Optional, Tuple
 import rtwire
 
 TOKEN = os.environ.get("CHAT_TOKEN", "s3cret")
+PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "web", "chat.html")
 LIFETIME = 300.0
 
 
@@ -66,7 +68,17 @@ async def main() -> None:
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.cancel)
-    async with rtwire.serve(chat, "127.0.0.1", port, path="/chat", process_request=check_token, cors=True) as server:
+    with open(PAGE, "rb") as f:
+        page = f.read()
+    async with rtwire.serve(
+        chat,
+        "127.0.0.1",
+        port,
+        path="/chat",
+        process_request=check_token,
+        cors=True,
+        pages={"/": ("text/html; charset=utf-8", page)},
+    ) as server:
         print(f"PORT {server.port}", flush=True)
         try:
             await asyncio.wait_for(stop, LIFETIME)

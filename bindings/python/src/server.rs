@@ -394,6 +394,7 @@ fn bind_addr(
     header_timeout,
     send_queue_bytes,
     slow_consumer,
+    pages,
     route = None,
     protocols = None,
     event_loop = None,
@@ -420,6 +421,7 @@ pub(crate) fn serve(
     header_timeout: &Bound<'_, PyAny>,
     send_queue_bytes: &Bound<'_, PyAny>,
     slow_consumer: &Bound<'_, PyAny>,
+    pages: &Bound<'_, PyAny>,
     route: Option<&Bound<'_, PyAny>>,
     protocols: Option<&Bound<'_, PyAny>>,
     event_loop: Option<&Bound<'_, PyAny>>,
@@ -464,6 +466,12 @@ pub(crate) fn serve(
             )))
         }
     };
+    if !pages.is_none() {
+        let pages: Vec<(String, String, Vec<u8>)> = pages.extract()?;
+        for (path, content_type, body) in pages {
+            o = o.page(&path, &content_type, body);
+        }
+    }
     if let Some(route) = route.filter(|v| !v.is_none()) {
         let route = string("path", route)?;
         if !route.starts_with('/') {

@@ -408,3 +408,29 @@ def test_a_slow_consumer_is_closed_1008_and_the_others_get_everything() -> None:
             writer.close()
 
     run(main())
+
+
+def test_pages_are_served_without_the_token() -> None:
+    import urllib.error
+    import urllib.request
+
+    async def main() -> None:
+        pages = {"/": ("text/html; charset=utf-8", "<p>héllo</p>"), "/x.bin": ("application/octet-stream", b"\x00")}
+        async with rtwire.serve(echo, "127.0.0.1", 0, path="/ws", token="t", pages=pages) as server:
+            def get(path: str) -> Tuple[int, str, bytes]:
+                try:
+                    with urllib.request.urlopen(server.url + path, timeout=10) as r:
+                        return r.status, r.headers["content-type"], r.read()
+                except urllib.error.HTTPError as e:
+                    return e.code, "", b""
+
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(None, get, "/") == (200, "text/html; charset=utf-8", "<p>héllo</p>".encode())
+            assert (await loop.run_in_executor(None, get, "/x.bin"))[2] == b"\x00"
+            assert (await loop.run_in_executor(None, get, "/latest/c"))[0] == 401
+        with pytest.raises(ValueError):
+            rtwire.serve(echo, pages={"nope": ("text/plain", "x")})
+        with pytest.raises(TypeError):
+            rtwire.serve(echo, pages={"/": "x"})  # type: ignore[dict-item]
+
+    run(main())

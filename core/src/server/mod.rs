@@ -253,6 +253,16 @@ pub struct ServerOptions {
     pub(crate) routes: Vec<app::Route>,
     /// The acceptance hook (see [`ServerOptions::accept`]).
     pub(crate) accept: Option<app::Hook>,
+    /// Fixed documents (see [`ServerOptions::page`]).
+    pub(crate) pages: Vec<Page>,
+}
+
+/// A fixed document the server answers `GET path` with.
+#[derive(Debug, Clone)]
+pub(crate) struct Page {
+    pub path: String,
+    pub content_type: String,
+    pub body: bytes::Bytes,
 }
 
 impl Default for ServerOptions {
@@ -274,6 +284,7 @@ impl Default for ServerOptions {
             header_timeout: Duration::from_secs(10),
             routes: Vec::new(),
             accept: None,
+            pages: Vec::new(),
             max_connections: 100_000,
             max_per_ip: None,
             send_queue_bytes: 1 << 20,
@@ -374,6 +385,21 @@ impl ServerOptions {
         Fut: std::future::Future<Output = Result<Accept, Reject>> + Send + 'static,
     {
         self.accept = Some(app::Hook(Arc::new(move |r| Box::pin(hook(r)))));
+        self
+    }
+
+    /// Answers `GET path` (exact match, before the routes and the channel
+    /// paths; `HEAD` too) with `body` as `content_type`, without the token
+    /// or the acceptance hook: the page of a browser application served on
+    /// the same origin as its WebSocket, SSE and polling endpoints. A
+    /// second page at the same path replaces the first.
+    pub fn page(mut self, path: &str, content_type: &str, body: impl Into<bytes::Bytes>) -> Self {
+        self.pages.retain(|p| p.path != path);
+        self.pages.push(Page {
+            path: path.to_string(),
+            content_type: content_type.to_string(),
+            body: body.into(),
+        });
         self
     }
 

@@ -255,6 +255,16 @@ async fn dispatch(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr)
     if parts == ["healthz"] {
         return full(StatusCode::OK, "text/plain", "ok\n");
     }
+    if let Some(page) = shared.opts.pages.iter().find(|p| p.path == path) {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
+        }
+        let mut r = full(StatusCode::OK, "text/plain", page.body.clone());
+        if let Ok(v) = HeaderValue::from_str(&page.content_type) {
+            r.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        return r;
+    }
     if let Some(route) = shared.opts.routes.iter().find(|r| r.path == path).cloned() {
         if !authorized(&shared, &req) {
             let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");

@@ -294,6 +294,7 @@ def serve(
     header_timeout: float,
     send_queue_bytes: int,
     slow_consumer: str,
+    pages: Any,  # [(path, content_type, body)] or None
     route: Optional[str] = None,
     protocols: Optional[Sequence[str]] = None,
     event_loop: Optional[asyncio.AbstractEventLoop] = None,

@@ -16,7 +16,7 @@ import threading
 import warnings
 import weakref
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Deque, List, Literal, Optional, Sequence, Type, TypedDict, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Deque, List, Literal, Mapping, Optional, Sequence, Tuple, Type, TypedDict, Union, overload
 
 from . import _rtwire
 from ._rtwire import ServerStats
@@ -308,6 +308,7 @@ class ServeOptions(TypedDict, total=False):
     header_timeout: float
     send_queue_bytes: int
     slow_consumer: Literal["disconnect", "skip"]
+    pages: Optional[Mapping[str, Tuple[str, Union[str, bytes]]]]
 
 
 _SERVE_DEFAULTS: ServeOptions = {
@@ -326,6 +327,7 @@ _SERVE_DEFAULTS: ServeOptions = {
     "header_timeout": 10.0,
     "send_queue_bytes": 1024 * 1024,
     "slow_consumer": "disconnect",
+    "pages": None,
 }
 
 
@@ -336,6 +338,19 @@ def server_options(options: ServeOptions) -> ServeOptions:
     if unknown:
         raise TypeError(f"serve() got an unexpected keyword argument {sorted(unknown)[0]!r}")
     merged: ServeOptions = {**_SERVE_DEFAULTS, **options}
+    pages = merged.get("pages")
+    if pages is not None:
+        if not isinstance(pages, Mapping):
+            raise TypeError(f"pages must be a mapping of path to (content_type, body), not {type(pages).__name__}")
+        native_pages = []
+        for path, page in pages.items():
+            if not isinstance(path, str) or not path.startswith("/"):
+                raise ValueError(f"page paths start with '/', got {path!r}")
+            if not (isinstance(page, tuple) and len(page) == 2 and isinstance(page[0], str)):
+                raise TypeError(f"pages[{path!r}] must be (content_type, body)")
+            body = page[1].encode() if isinstance(page[1], str) else bytes(page[1])
+            native_pages.append((path, page[0], body))
+        merged["pages"] = native_pages  # type: ignore[typeddict-item]
     return merged
 
 
@@ -439,6 +454,10 @@ def _serve_channels(
             outgoing queue (default 1 MiB): ``send`` waits while more is
             unsent, and a broadcast treats the connection as a slow
             consumer.
+        pages: fixed documents, ``{path: (content_type, body)}`` (``body``
+            ``str`` or bytes): ``GET path`` answers with it, without the
+            token or ``process_request`` — the page of a browser
+            application on the same origin as its endpoints.
         slow_consumer: what a broadcast does with a slow consumer:
             ``"disconnect"`` (default: close 1008) or ``"skip"`` (it misses
             that message; the others are not held up either way).
