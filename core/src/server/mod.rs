@@ -54,6 +54,7 @@ mod app;
 mod encode;
 mod hub;
 mod inbox;
+mod mount;
 mod rooms;
 mod routes;
 mod ws;
@@ -61,6 +62,7 @@ mod ws;
 pub use app::{Accept, AcceptHook, AppHandler, Reject, Request};
 pub use hub::ChannelStats;
 pub use inbox::{Inbox, Pushed};
+pub use mount::{Mount, ResponseBody};
 pub use rooms::{Broadcast, Delivery, Rooms, SlowConsumer};
 
 /// Checks a channel name: 1 to 128 of `A-Z a-z 0-9 . _ -` (what the routes
@@ -571,6 +573,44 @@ pub struct Stats {
     pub channels: Vec<ChannelStats>,
 }
 
+/// Refuses inconsistent server options.
+fn check(opts: &ServerOptions) -> Result<(), Error> {
+    if opts.history == 0
+        || opts.client_queue == 0
+        || opts.max_message_size == 0
+        || opts.send_queue_bytes == 0
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "history, client_queue, max_message_size and send_queue_bytes must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
+impl Shared {
+    fn new(
+        opts: ServerOptions,
+        addr: SocketAddr,
+        tls: bool,
+        stop: watch::Receiver<bool>,
+    ) -> Arc<Shared> {
+        Arc::new(Shared {
+            hub: hub::Hub::new(opts.history, opts.client_queue),
+            rooms: rooms::Registry::default(),
+            handler: RwLock::new(None),
+            observer: RwLock::new(None),
+            connections: AtomicUsize::new(0),
+            per_ip: Default::default(),
+            stop,
+            cut: watch::channel(0).0,
+            tls,
+            addr,
+            opts,
+        })
+    }
+}
+
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
@@ -617,16 +657,7 @@ impl Server {
     /// `Connect` when the address cannot be bound; `Tls` for unreadable
     /// certificate or key files; `InvalidArgument` for inconsistent options.
     pub async fn start(opts: ServerOptions) -> Result<Server, Error> {
-        if opts.history == 0
-            || opts.client_queue == 0
-            || opts.max_message_size == 0
-            || opts.send_queue_bytes == 0
-        {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "history, client_queue, max_message_size and send_queue_bytes must be at least 1",
-            ));
-        }
+        check(&opts)?;
         let tls = tls_acceptor(&opts)?;
         let listener = TcpListener::bind(opts.bind).await.map_err(|e| {
             Error::new(
@@ -638,19 +669,7 @@ impl Server {
             .local_addr()
             .map_err(|e| Error::new(ErrorKind::Io, format!("local address: {e}")))?;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let shared = Arc::new(Shared {
-            hub: hub::Hub::new(opts.history, opts.client_queue),
-            rooms: rooms::Registry::default(),
-            handler: RwLock::new(None),
-            observer: RwLock::new(None),
-            connections: AtomicUsize::new(0),
-            per_ip: Default::default(),
-            stop: stop_rx,
-            cut: watch::channel(0).0,
-            tls: tls.is_some(),
-            addr,
-            opts,
-        });
+        let shared = Shared::new(opts, addr, tls.is_some(), stop_rx);
         let task = tokio::spawn(routes::accept_loop(listener, tls, shared.clone()));
         Ok(Server {
             shared,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
-use hyper::body::{Frame, Incoming};
+use hyper::body::Frame;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -24,6 +24,43 @@ use std::net::SocketAddr;
 
 /// The response body type of every endpoint.
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
+
+/// A request body's error.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The body of a request, whichever server read it (ours, or the hyper or
+/// axum server rtwire is mounted in). It is `Sync` because it is only ever
+/// polled through `&mut` (requests are shared by reference across awaits;
+/// bodies such as axum's are `Send` only).
+pub(crate) struct ReqBody(std::sync::Mutex<BodyBox>);
+
+type BodyBox = std::pin::Pin<Box<dyn hyper::body::Body<Data = Bytes, Error = BoxError> + Send>>;
+
+impl hyper::body::Body for ReqBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let inner = self
+            .get_mut()
+            .0
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner());
+        inner.as_mut().poll_frame(cx)
+    }
+}
+
+/// `req` with its body boxed as [`ReqBody`].
+pub(crate) fn boxed<B>(req: Request<B>) -> Request<ReqBody>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    req.map(|b| ReqBody(std::sync::Mutex::new(Box::pin(b.map_err(Into::into)))))
+}
 
 /// Accepts until shutdown, then waits (bounded) for connections to finish.
 pub(crate) async fn accept_loop(
@@ -106,10 +143,19 @@ async fn serve<I>(
         .max_buf_size(64 * 1024);
     let svc = hyper::service::service_fn(move |req| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(route(shared, req, peer).await) }
+        async move { Ok::<_, Infallible>(route(shared, boxed(req), peer).await) }
     });
     let conn = builder.serve_connection_with_upgrades(io, svc).into_owned();
     let _ = watcher.watch(conn).await;
+}
+
+/// `503 Service Unavailable` with `Retry-After: 1`: over a connection
+/// limit, or shutting down.
+pub(crate) fn unavailable(why: &str) -> Response<Body> {
+    let mut r = error(StatusCode::SERVICE_UNAVAILABLE, why);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
 }
 
 pub(crate) fn full(
@@ -153,7 +199,7 @@ fn streaming(ctype: &'static str) -> (mpsc::Sender<Bytes>, Response<Body>) {
     (tx, r)
 }
 
-fn query(req: &Request<Incoming>, name: &str) -> Option<String> {
+fn query(req: &Request<ReqBody>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(req.uri().query()?.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
@@ -168,7 +214,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
-fn authorized(shared: &Shared, req: &Request<Incoming>) -> bool {
+fn authorized(shared: &Shared, req: &Request<ReqBody>) -> bool {
     let Some(token) = &shared.opts.token else {
         return true;
     };
@@ -187,7 +233,7 @@ fn valid_channel(name: &str) -> bool {
     super::validate_channel(name).is_ok()
 }
 
-fn cursor(req: &Request<Incoming>) -> Option<String> {
+fn cursor(req: &Request<ReqBody>) -> Option<String> {
     req.headers()
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -197,7 +243,11 @@ fn cursor(req: &Request<Incoming>) -> Option<String> {
 }
 
 /// Routes a request.
-async fn route(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+pub(crate) async fn route(
+    shared: Arc<Shared>,
+    req: Request<ReqBody>,
+    peer: SocketAddr,
+) -> Response<Body> {
     let cors = shared.opts.cors;
     let mut resp = dispatch(shared, req, peer).await;
     if cors {
@@ -222,7 +272,7 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) ->
 /// attached), or the refusal to answer with.
 async fn admit(
     shared: &Arc<Shared>,
-    req: &Request<Incoming>,
+    req: &Request<ReqBody>,
     peer: SocketAddr,
 ) -> Result<super::Request, Response<Body>> {
     let request = super::Request::of(req, peer, shared);
@@ -246,7 +296,7 @@ async fn admit(
     }
 }
 
-async fn dispatch(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+async fn dispatch(shared: Arc<Shared>, req: Request<ReqBody>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_string();
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if req.method() == Method::OPTIONS {
@@ -406,7 +456,7 @@ fn sse_bytes(e: &Entry) -> Bytes {
 
 fn sse(
     shared: Arc<Shared>,
-    req: &Request<Incoming>,
+    req: &Request<ReqBody>,
     channel: &str,
     peer: SocketAddr,
 ) -> Response<Body> {
@@ -455,7 +505,7 @@ fn ndjson_bytes(e: &Entry) -> Bytes {
 
 fn stream(
     shared: Arc<Shared>,
-    req: &Request<Incoming>,
+    req: &Request<ReqBody>,
     channel: &str,
     peer: SocketAddr,
 ) -> Response<Body> {
@@ -512,7 +562,7 @@ fn poll_answer(
     r
 }
 
-async fn poll(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Response<Body> {
+async fn poll(shared: Arc<Shared>, req: &Request<ReqBody>, channel: &str) -> Response<Body> {
     let wait = match query(req, "wait") {
         None => shared.opts.long_poll_hold,
         Some(w) => match w.parse::<f64>() {
@@ -560,7 +610,7 @@ async fn poll(shared: Arc<Shared>, req: &Request<Incoming>, channel: &str) -> Re
     }
 }
 
-fn latest(shared: &Shared, req: &Request<Incoming>, channel: &str) -> Response<Body> {
+fn latest(shared: &Shared, req: &Request<ReqBody>, channel: &str) -> Response<Body> {
     let Some(entry) = shared.hub.latest(channel) else {
         return full(StatusCode::NO_CONTENT, "text/plain", Bytes::new());
     };
@@ -638,7 +688,7 @@ fn body_kind(content_type: Option<&str>) -> BodyKind {
     }
 }
 
-async fn publish(shared: Arc<Shared>, req: Request<Incoming>, channel: String) -> Response<Body> {
+async fn publish(shared: Arc<Shared>, req: Request<ReqBody>, channel: String) -> Response<Body> {
     let kind = body_kind(
         req.headers()
             .get(header::CONTENT_TYPE)

@@ -11,7 +11,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -26,10 +25,11 @@ use crate::message::Data;
 use crate::proto::ws::{close_frame, text, Due, Fault, Liveness};
 use crate::server::app::{Request as AppRequest, Route};
 use crate::server::hub::{Entry, Subscription};
+use crate::server::routes::ReqBody;
 use crate::server::routes::{error, Body};
 use crate::server::{ConnGuard, Presence, Shared};
 
-fn has_token(req: &Request<Incoming>, name: header::HeaderName, token: &str) -> bool {
+fn has_token(req: &Request<ReqBody>, name: header::HeaderName, token: &str) -> bool {
     req.headers().get_all(name).iter().any(|v| {
         v.to_str()
             .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
@@ -41,7 +41,7 @@ fn has_token(req: &Request<Incoming>, name: header::HeaderName, token: &str) -> 
 /// client's key, or the plain refusal to answer with (rare: its size does
 /// not matter).
 #[allow(clippy::result_large_err)]
-fn check_upgrade(shared: &Shared, req: &Request<Incoming>) -> Result<HeaderValue, Response<Body>> {
+fn check_upgrade(shared: &Shared, req: &Request<ReqBody>) -> Result<HeaderValue, Response<Body>> {
     if !has_token(req, header::UPGRADE, "websocket")
         || !has_token(req, header::CONNECTION, "upgrade")
     {
@@ -113,7 +113,7 @@ fn switching(key: &HeaderValue, protocol: Option<&str>) -> Response<Body> {
 }
 
 /// The subprotocols a request offers, in its order.
-fn offered_protocols(req: &Request<Incoming>) -> Vec<String> {
+fn offered_protocols(req: &Request<ReqBody>) -> Vec<String> {
     req.headers()
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
@@ -128,7 +128,7 @@ fn offered_protocols(req: &Request<Incoming>) -> Vec<String> {
 /// the connection.
 pub(crate) fn accept_route(
     shared: Arc<Shared>,
-    req: Request<Incoming>,
+    req: Request<ReqBody>,
     route: Route,
     request: AppRequest,
 ) -> Response<Body> {
@@ -158,7 +158,7 @@ pub(crate) fn accept_route(
 /// Validates the upgrade request and answers 101, or refuses it plainly.
 pub(crate) fn accept(
     shared: Arc<Shared>,
-    req: Request<Incoming>,
+    req: Request<ReqBody>,
     channel: String,
     peer: std::net::SocketAddr,
 ) -> Response<Body> {
