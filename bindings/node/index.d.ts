@@ -271,9 +271,10 @@ export interface ServeOptions {
   protocols?: string[]
   /**
    * Asked before every upgrade or stream (the route and the channel paths):
-   * `true`/`undefined` (or any other truthy value) accepts, `false` refuses
-   * with 401, `{ status, body }` refuses with those; a throw or rejection
-   * refuses with 500.
+   * `true`/`undefined` (or any other truthy value) accepts, `{ user }`
+   * accepts and hands `user` to the route connection's `req.user`, `false`
+   * refuses with 401, `{ status, body }` refuses with those; a throw or
+   * rejection refuses with 500.
    */
   authenticate?: (req: ServerRequest) => AuthenticateResult | Promise<AuthenticateResult>
   /**
@@ -292,7 +293,7 @@ export interface ServeOptions {
 }
 
 /** What `authenticate` answers. */
-export type AuthenticateResult = boolean | undefined | void | { status: number, body?: string }
+export type AuthenticateResult = boolean | undefined | void | { status: number, body?: string } | { user: unknown }
 
 /** What a client asked for when it opened a connection (`connection`, `authenticate`). */
 export interface ServerRequest {
@@ -308,6 +309,8 @@ export interface ServerRequest {
   headers: Record<string, string>
   /** The subprotocol chosen, or null (always null in `authenticate`). */
   protocol: string | null
+  /** What `authenticate` answered as `{ user }` (null otherwise; not set in `authenticate` itself). */
+  user?: unknown
 }
 
 /** Figures of one channel. */

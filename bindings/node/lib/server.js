@@ -259,8 +259,11 @@ function accepted (slot, handle, req) {
     return
   }
   const conn = new ServerConnection(handle, server, req.id)
+  const request = requestObject(req)
+  request.user = slot.users.get(req.id)?.user ?? null
+  slot.users.delete(req.id)
   try {
-    server.emit('connection', conn, requestObject(req))
+    server.emit('connection', conn, request)
   } catch (err) {
     process.nextTick(() => { throw err })
   }
@@ -278,24 +281,40 @@ function requestObject (req) {
   }
 }
 
+// How long a user that `authenticate` answered waits for its connection
+// (the upgrade can still fail after the hook) before it is dropped.
+const USER_WAIT_MS = 60000
+
+/** Keeps `user` for the connection of request `id` (see `accepted`). */
+function keepUser (slot, id, user) {
+  const now = Date.now()
+  for (const [k, v] of slot.users) {
+    if (now - v.at > USER_WAIT_MS) slot.users.delete(k)
+  }
+  slot.users.set(id, { user, at: now })
+}
+
 /**
  * The addon's acceptance hook over `authenticate`: resolves with null
- * (accept) or `{ status, body }` (refuse). Truthy or undefined accepts,
- * another falsy value refuses with 401, an object with a numeric `status`
- * refuses with it (and `body`), a throw or a rejection refuses with 500.
+ * (accept) or `{ status, body }` (refuse). Truthy or undefined accepts
+ * (`{ user }` keeps the user for the route connection's `req.user`),
+ * another falsy value refuses with 401, an object with a
+ * numeric `status` refuses with it (and `body`), a throw or a rejection
+ * refuses with 500.
  */
-function acceptHook (authenticate) {
-  const verdict = (v) => {
+function acceptHook (authenticate, slot, path) {
+  const verdict = (v, req) => {
     if (v === undefined || v === true) return null
     if (v !== null && typeof v === 'object' && typeof v.status === 'number') {
       const status = Number.isInteger(v.status) && v.status >= 0 && v.status <= 0xffffffff ? v.status : 403
       return { status, body: v.body === undefined || v.body === null ? '' : String(v.body) }
     }
     if (!v) return { status: 401, body: '' }
+    if (typeof v === 'object' && 'user' in v && req.path === path) keepUser(slot, req.id, v.user)
     return null
   }
   return (req) => new Promise((resolve) => resolve(authenticate(requestObject(req))))
-    .then(verdict, (err) => {
+    .then((v) => verdict(v, req), (err) => {
       const why = err instanceof Error ? err.stack || err.message : String(err)
       process.emitWarning(`authenticate failed (refused with 500): ${why}`, { code: 'RTWIRE_AUTHENTICATE_ERROR' })
       return { status: 500, body: '' }
@@ -406,9 +425,9 @@ function serve (options) {
   const { authenticate, ...o } = serverOptions(options)
   // Filled in once the server exists; a connection that comes before
   // (possible with a fixed port) is closed with 1001.
-  const slot = { server: null }
+  const slot = { server: null, users: new Map() }
   const onConnection = o.path === undefined ? undefined : (handle, req) => accepted(slot, handle, req)
-  const hook = authenticate === undefined ? undefined : acceptHook(authenticate)
+  const hook = authenticate === undefined ? undefined : acceptHook(authenticate, slot, o.path)
   return native.serve(o, onConnection, hook).then((r) => {
     if (r instanceof native.NativeServer) return new Server(CONSTRUCT, r, slot)
     throw fromInfo(r)

@@ -354,8 +354,9 @@ test('rooms: a message reaches the rest of its room only; to all, except, member
   const url = `${wsBase(server)}/chat`
   const clients = []
   for (const room of ['a', 'a', 'b']) {
-    const ws = await wsClient(`${url}?room=${room}`)
+    const ws = new NodeWebSocket(`${url}?room=${room}`)
     t.after(() => ws.terminate())
+    // Listening from the start: the id may come with the handshake.
     const [first] = await nextWs(ws)
     clients.push({ ws, id: Number(first.toString().split(' ')[1]) })
   }
@@ -394,4 +395,24 @@ test('rooms: the connection class, bad room names, slowConsumer checked', async 
   assert.ok(seen instanceof Connection)
   assert.throws(() => seen.join(''), (e) => e.code === 'ERR_RTWIRE_INVALID_ARGUMENT')
   assert.throws(() => serve({ slowConsumer: 'drop' }), RangeError)
+})
+
+test('authenticate: { user } reaches req.user of the route connection', async (t) => {
+  const users = { 't-ada': { name: 'ada' } }
+  const server = await serve({
+    port: 0,
+    path: '/me',
+    authenticate: async (req) => {
+      const u = users[new URLSearchParams(req.query).get('token')]
+      return u === undefined ? { status: 403, body: 'no such token' } : { user: u }
+    }
+  })
+  t.after(() => server.close())
+  server.on('connection', (conn, req) => { conn.send(`hello ${req.user.name}`).catch(() => {}) })
+  const ws = new NodeWebSocket(`${wsBase(server)}/me?token=t-ada`)
+  t.after(() => ws.terminate())
+  // Listening from the start: the greeting may come with the handshake.
+  const [greeting] = await nextWs(ws)
+  assert.equal(greeting.toString(), 'hello ada')
+  await assert.rejects(connect(`${wsBase(server)}/me?token=x`, { reconnect: false }), (e) => e.status === 403)
 })

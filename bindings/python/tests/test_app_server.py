@@ -434,3 +434,36 @@ def test_pages_are_served_without_the_token() -> None:
             rtwire.serve(echo, pages={"/": "x"})  # type: ignore[dict-item]
 
     run(main())
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_authenticate_attaches_the_user(asynchronous: bool) -> None:
+    users = {"t-ada": {"name": "ada"}}
+
+    def who(request: rtwire.Request) -> Any:
+        token = request.query_param("token")
+        if token == "slow":
+            return (429, "slow down")
+        return users.get(token or "")
+
+    async def who_async(request: rtwire.Request) -> Any:
+        await asyncio.sleep(0.01)
+        return who(request)
+
+    async def handler(conn: rtwire.ServerConnection) -> None:
+        await conn.send(f"hello {conn.request.user['name']}")
+
+    async def main() -> None:
+        hook = who_async if asynchronous else who
+        async with rtwire.serve(handler, "127.0.0.1", 0, authenticate=hook) as server:
+            async with ws_connect(server.ws_url + "?token=t-ada") as ws:
+                assert await ws.recv() == "hello ada"
+            for query, status in (("?token=nope", 401), ("?token=slow", 429)):
+                with pytest.raises(rtwire.HandshakeError) as err:
+                    await rtwire.connect(server.ws_url + query, reconnect=False)
+                assert err.value.status == status
+            assert server._users == {}, "nothing kept once the connection opened"
+        with pytest.raises(TypeError, match="not both"):
+            rtwire.serve(handler, authenticate=who, process_request=lambda r: None)
+
+    run(main())

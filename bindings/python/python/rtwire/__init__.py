@@ -51,7 +51,7 @@ from ._rtwire import (
 from ._schema import ConnectOptions, CursorOptions, ReconnectOptions
 from .client import Connection, Data, Event, connect
 from .server import MessageHandler, Server, serve
-from .app import ConnectionHandler, Headers, ProcessRequest, Request, ServerConnection, WebSocketServer
+from .app import Authenticate, ConnectionHandler, Headers, ProcessRequest, Request, ServerConnection, WebSocketServer
 from .exceptions import (
     KIND_TO_CLASS,
     ConcurrencyError,
@@ -99,6 +99,7 @@ __all__ = [
     "Headers",
     "ConnectionHandler",
     "ProcessRequest",
+    "Authenticate",
     "OpenEvent",
     "MessageEvent",
     "ReconnectingEvent",

@@ -44,6 +44,7 @@ __all__ = [
     "Headers",
     "ConnectionHandler",
     "ProcessRequest",
+    "Authenticate",
 ]
 
 logger = logging.getLogger("rtwire.server")
@@ -56,6 +57,16 @@ _Refusal = Optional[Tuple[int, str]]
 ProcessRequest = Callable[["Request"], Union[_Refusal, Awaitable[_Refusal]]]
 """A ``process_request`` hook: ``(request)`` → ``None`` to accept, or
 ``(status, body)`` to refuse; plain or ``async``."""
+
+Authenticate = Callable[["Request"], Any]
+"""An ``authenticate`` hook: ``(request)`` → the user (any value but
+``None``, ``False`` or a ``(status, body)`` tuple) to accept, which the
+handler finds in ``conn.request.user``; ``None`` or ``False`` to refuse
+with 401; ``(status, body)`` to refuse with those. Plain or ``async``."""
+
+# How long a user an `authenticate` hook attached waits for its connection
+# (the upgrade after the hook can still fail) before it is dropped.
+_USER_WAIT = 60.0
 
 _RequestTuple = Tuple[int, Tuple[str, int], str, str, List[Tuple[str, str]], Optional[str]]
 
@@ -110,7 +121,7 @@ class Headers(Mapping[str, str]):
 class Request:
     """What a client asked for when it opened its connection."""
 
-    __slots__ = ("id", "peer", "path", "query", "headers", "protocol")
+    __slots__ = ("id", "peer", "path", "query", "headers", "protocol", "user")
 
     def __init__(self, raw: _RequestTuple) -> None:
         self.id: int = raw[0]
@@ -126,6 +137,9 @@ class Request:
         self.protocol: Optional[str] = raw[5]
         """The subprotocol chosen (one the client offered and the server
         accepts), or ``None``."""
+        self.user: Any = None
+        """What the ``authenticate`` hook answered for this client
+        (``None`` without one)."""
 
     @property
     def params(self) -> Dict[str, List[str]]:
@@ -208,12 +222,17 @@ class WebSocketServer(Server):
         loop: asyncio.AbstractEventLoop,
         path: str,
         process_request: Optional[ProcessRequest],
+        authenticate: Optional[Authenticate] = None,
     ) -> None:
         super().__init__(native)
         self._handler = handler
         self._loop = loop
         self._path = path
         self._process_request = process_request
+        self._authenticate = authenticate
+        # Request id -> (user, when): what `authenticate` attached, until
+        # the connection opens.
+        self._users: Dict[int, Tuple[Any, float]] = {}
         self._tasks: Set["asyncio.Task[None]"] = set()
         self._closing: Optional[asyncio.Future[None]] = None
         self._stopped: asyncio.Future[None] = loop.create_future()
@@ -266,7 +285,9 @@ class WebSocketServer(Server):
         return self._native.room_names()
 
     def _on_connect(self, native: _rtwire.Connection, raw: _RequestTuple) -> None:
-        conn = ServerConnection(native, self._loop, Request(raw), self)
+        request = Request(raw)
+        request.user = self._users.pop(request.id, (None, 0.0))[0]
+        conn = ServerConnection(native, self._loop, request, self)
         task = self._loop.create_task(self._run(conn))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -291,7 +312,7 @@ class WebSocketServer(Server):
             pass
 
     def _on_accept(self, raw: _RequestTuple, reply: _rtwire.AcceptReply) -> None:
-        hook = self._process_request
+        hook: Optional[Callable[[Request], Any]] = self._process_request or self._authenticate
         if hook is None:
             reply()
             return
@@ -299,42 +320,54 @@ class WebSocketServer(Server):
         try:
             out = hook(request)
         except Exception:
-            logger.error("rtwire process_request failed", exc_info=True)
+            logger.error("rtwire accept hook failed", exc_info=True)
             reply(500, "internal error")
             return
         if inspect.isawaitable(out):
-            task = self._loop.create_task(self._answer_later(out, reply))
+            task = self._loop.create_task(self._answer_later(request, out, reply))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         else:
-            self._answer(out, reply)
+            self._answer(request, out, reply)
 
-    async def _answer_later(self, out: Awaitable[_Refusal], reply: _rtwire.AcceptReply) -> None:
+    async def _answer_later(self, request: Request, out: Awaitable[Any], reply: _rtwire.AcceptReply) -> None:
         try:
             result = await out
         except Exception:
-            logger.error("rtwire process_request failed", exc_info=True)
+            logger.error("rtwire accept hook failed", exc_info=True)
             reply(500, "internal error")
             return
-        self._answer(result, reply)
+        self._answer(request, result, reply)
 
-    @staticmethod
-    def _answer(result: object, reply: _rtwire.AcceptReply) -> None:
-        if result is None:
-            reply()
-            return
-        if (
+    def _answer(self, request: Request, result: object, reply: _rtwire.AcceptReply) -> None:
+        refusal = (
             isinstance(result, tuple)
             and len(result) == 2
             and isinstance(result[0], int)
             and isinstance(result[1], str)
-        ):
-            reply(result[0], result[1])
-            return
-        logger.error(
-            "rtwire process_request must return None or (status, body), not %r", result
         )
-        reply(500, "internal error")
+        if refusal:
+            assert isinstance(result, tuple)
+            reply(result[0], result[1])
+        elif self._authenticate is not None:
+            if result is None or result is False:
+                reply(401, "unauthorized")
+                return
+            if request.path == self._path:
+                self._keep_user(request.id, result)
+            reply()
+        elif result is None:
+            reply()
+        else:
+            logger.error("rtwire process_request must return None or (status, body), not %r", result)
+            reply(500, "internal error")
+
+    def _keep_user(self, request_id: int, user: Any) -> None:
+        now = self._loop.time()
+        stale = [k for k, (_, when) in self._users.items() if now - when > _USER_WAIT]
+        for k in stale:
+            del self._users[k]
+        self._users[request_id] = (user, now)
 
     # -- closing ------------------------------------------------------------
 
@@ -417,6 +450,7 @@ def serve_app(
     path: str = "/",
     subprotocols: Optional[Sequence[str]] = None,
     process_request: Optional[ProcessRequest] = None,
+    authenticate: Optional[Authenticate] = None,
     **options: Unpack[ServeOptions],
 ) -> WebSocketServer:
     """``rtwire.serve(handler, host, port, ...)``: see :func:`rtwire.serve`.
@@ -425,6 +459,10 @@ def serve_app(
         raise TypeError(f"handler must be callable, not {type(handler).__name__}")
     if process_request is not None and not callable(process_request):
         raise TypeError(f"process_request must be callable or None, not {type(process_request).__name__}")
+    if authenticate is not None and not callable(authenticate):
+        raise TypeError(f"authenticate must be callable or None, not {type(authenticate).__name__}")
+    if process_request is not None and authenticate is not None:
+        raise TypeError("give process_request or authenticate, not both")
     loop = asyncio.get_running_loop()
     # The native server holds these callbacks: they reach the Python server
     # weakly, so that an unclosed server can still be collected (and shut
@@ -454,8 +492,8 @@ def serve_app(
         protocols=subprotocols,
         event_loop=loop,
         on_connect=on_connect,
-        on_accept=on_accept if process_request is not None else None,
+        on_accept=on_accept if process_request is not None or authenticate is not None else None,
     )
-    server = WebSocketServer(native, handler, loop, path, process_request)
+    server = WebSocketServer(native, handler, loop, path, process_request, authenticate)
     holder.append(weakref.ref(server))
     return server

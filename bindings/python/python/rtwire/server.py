@@ -23,7 +23,7 @@ from ._rtwire import ServerStats
 from ._schema import Unpack
 
 if TYPE_CHECKING:
-    from .app import ConnectionHandler, ProcessRequest, WebSocketServer
+    from .app import Authenticate, ConnectionHandler, ProcessRequest, WebSocketServer
 
 __all__ = ["serve", "Server", "MessageHandler"]
 
@@ -371,6 +371,7 @@ def serve(
     path: str = "/",
     subprotocols: Optional[Sequence[str]] = None,
     process_request: "Optional[ProcessRequest]" = None,
+    authenticate: "Optional[Authenticate]" = None,
     **options: Unpack[ServeOptions],
 ) -> "WebSocketServer": ...
 
@@ -403,6 +404,11 @@ def serve(*args: Any, **kwargs: Any) -> Any:
             channel paths: ``None`` accepts, ``(status, body)`` refuses with
             that HTTP status (400-599) and body. An exception refuses with
             500.
+        authenticate: instead of ``process_request``: ``(request) -> user``,
+            plain or ``async``, run at the same point: a user (any value
+            but ``None``, ``False`` or a ``(status, body)`` tuple) accepts
+            and is kept in ``conn.request.user``; ``None`` or ``False``
+            refuses with 401; ``(status, body)`` refuses with those.
     """
     if args and callable(args[0]):
         from .app import serve_app
