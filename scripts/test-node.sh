@@ -24,5 +24,8 @@ fi
 step "tsc --noEmit on the typed usage file"
 npx --no-install tsc --noEmit -p test/types
 
+step "the Rust chat server example (started by test/chat-servers.test.js)"
+(cd "$root" && cargo build -q --locked -p rtwire --example chat_server)
+
 step "node --test"
 node --test --test-concurrency=1 --test-reporter=tap test/

@@ -47,6 +47,9 @@ step "C ABI: header check, C/C++ tests and examples, valgrind, ASan+UBSan"
 step "Python: build from source, stub check, pytest"
 ./scripts/test-python.sh
 
+step "browser: the chat page in headless Chromium (Playwright for Python)"
+./scripts/test-browser.sh
+
 step "Node: npm install (builds the addon), types, node --test"
 ./scripts/test-node.sh
 

@@ -40,13 +40,13 @@ function closedError () {
  * and rooms.
  */
 class ServerConnection extends Connection {
-  #server
+  #native
   #id
 
   /** @internal */
-  constructor (handle, server, id) {
+  constructor (handle, nativeServer, id) {
     super(handle)
-    this.#server = server
+    this.#native = nativeServer
     this.#id = id
   }
 
@@ -60,7 +60,7 @@ class ServerConnection extends Connection {
    */
   join (room) {
     if (typeof room !== 'string') throw argType('room', 'of type string', room)
-    const r = this.#server._native.join(this.#id, room)
+    const r = this.#native.join(this.#id, room)
     if (typeof r !== 'boolean') throw fromInfo(r)
     return r
   }
@@ -68,11 +68,11 @@ class ServerConnection extends Connection {
   /** Takes this connection out of `room`: `true` when it was in it. */
   leave (room) {
     if (typeof room !== 'string') throw argType('room', 'of type string', room)
-    return this.#server._native.leave(this.#id, room)
+    return this.#native.leave(this.#id, room)
   }
 
   /** The rooms this connection is in, sorted. */
-  get rooms () { return this.#server._native.roomsOf(this.#id) }
+  get rooms () { return this.#native.roomsOf(this.#id) }
 }
 
 /**
@@ -131,6 +131,7 @@ class Server extends EventEmitter {
     super()
     this.#native = nativeServer
     slot.server = new WeakRef(this)
+    slot.native = new WeakRef(nativeServer)
     // The callback holds the server weakly, so that an unclosed server can
     // still be collected (and is then shut down).
     const ref = new WeakRef(this)
@@ -158,9 +159,6 @@ class Server extends EventEmitter {
   get epoch () { return this.#native.epoch }
   /** Whether `close()` was called. */
   get closed () { return this.#closing !== null }
-
-  /** @internal The addon's server, for `ServerConnection`. */
-  get _native () { return this.#native }
 
   /** A broadcast to the members of `room`: `server.to(room).except(conn).send(data)`. */
   to (room) {
@@ -258,7 +256,7 @@ function accepted (slot, handle, req) {
     handle.close(1001, '')
     return
   }
-  const conn = new ServerConnection(handle, server, req.id)
+  const conn = new ServerConnection(handle, slot.native.deref(), req.id)
   const request = requestObject(req)
   request.user = slot.users.get(req.id)?.user ?? null
   slot.users.delete(req.id)
@@ -425,7 +423,7 @@ function serve (options) {
   const { authenticate, ...o } = serverOptions(options)
   // Filled in once the server exists; a connection that comes before
   // (possible with a fixed port) is closed with 1001.
-  const slot = { server: null, users: new Map() }
+  const slot = { server: null, native: null, users: new Map() }
   const onConnection = o.path === undefined ? undefined : (handle, req) => accepted(slot, handle, req)
   const hook = authenticate === undefined ? undefined : acceptHook(authenticate, slot, o.path)
   return native.serve(o, onConnection, hook).then((r) => {
