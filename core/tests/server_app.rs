@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::guard;
+use common::{guard, raw_ws};
 use futures_util::{SinkExt, StreamExt};
 use rtwire::server::{Request, Server, ServerOptions};
 use rtwire::{Connection, Data, ErrorKind, Event, Options, Reconnect};
@@ -22,17 +22,6 @@ async fn echo(mut conn: Connection, _req: Request) {
             }
         }
     }
-}
-
-type Raw = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
-
-/// A bare tokio-tungstenite client.
-async fn raw_client(url: &str) -> Raw {
-    let u = url::Url::parse(url).unwrap();
-    let tcp = tokio::net::TcpStream::connect((u.host_str().unwrap(), u.port().unwrap()))
-        .await
-        .unwrap();
-    tokio_tungstenite::client_async(url, tcp).await.unwrap().0
 }
 
 /// The status line of a plain `method /echo` request.
@@ -74,7 +63,7 @@ async fn echo_answers_each_client_only() {
             .unwrap();
         let url = format!("ws://{}/echo", server.local_addr());
         let mut a = rtwire::connect(&url, no_reconnect()).await.unwrap();
-        let mut b = raw_client(&url).await;
+        let mut b = raw_ws(&url).await;
         a.send("from a").await.unwrap();
         b.send(WsMessage::text("from b")).await.unwrap();
         b.send(WsMessage::binary(vec![0u8, 1, 2])).await.unwrap();
@@ -163,7 +152,7 @@ async fn shutdown_closes_route_connections_with_1001() {
             .unwrap();
         let url = format!("ws://{}/echo", server.local_addr());
         let mut c = rtwire::connect(&url, no_reconnect()).await.unwrap();
-        let mut raw = raw_client(&url).await;
+        let mut raw = raw_ws(&url).await;
         c.send("x").await.unwrap();
         assert_eq!(next_message(&mut c).await, Data::from("x"));
         let stopping = tokio::spawn(server.shutdown());
@@ -223,7 +212,7 @@ async fn an_oversize_message_closes_with_1009() {
         opts.max_message_size = 1024;
         let server = Server::start(opts).await.unwrap();
         let url = format!("ws://{}/echo", server.local_addr());
-        let mut raw = raw_client(&url).await;
+        let mut raw = raw_ws(&url).await;
         raw.send(WsMessage::binary(vec![1u8; 4096])).await.unwrap();
         let frame = loop {
             match raw.next().await {

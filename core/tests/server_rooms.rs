@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::guard;
+use common::{guard, raw_ws, RawWs};
 use futures_util::{SinkExt, StreamExt};
 use rtwire::server::{Server, ServerEvent, ServerOptions, SlowConsumer};
 use rtwire::{Connection, Data, Event, Options, Reconnect};
@@ -188,15 +188,10 @@ async fn publishing_to_a_channel_reaches_its_room_and_its_subscribers() {
     .await
 }
 
-type Raw = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
-
 /// A bare client in `room` that reads nothing until told to; its id.
-async fn raw_member(server: &Server, room: &str) -> (Raw, u64) {
+async fn raw_member(server: &Server, room: &str) -> (RawWs, u64) {
     let url = format!("ws://{}/chat?room={room}", server.local_addr());
-    let tcp = tokio::net::TcpStream::connect(server.local_addr())
-        .await
-        .unwrap();
-    let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+    let mut ws = raw_ws(&url).await;
     let first = ws.next().await.unwrap().unwrap();
     let id = first
         .to_text()

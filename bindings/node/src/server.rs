@@ -331,15 +331,12 @@ impl NativeServer {
 
     fn broadcast(&self, room: Option<String>, data: Data, except: Vec<f64>) -> u32 {
         self.with_server(|s| {
-            let rooms = s.rooms();
-            let mut b = match &room {
-                Some(r) => rooms.to(r),
-                None => rooms.all(),
-            };
-            for id in except {
-                b = b.except(id as u64);
-            }
-            u32::try_from(b.send(data).queued).unwrap_or(u32::MAX)
+            let d = s.rooms().broadcast(
+                room.as_deref(),
+                except.into_iter().map(|id| id as u64),
+                data,
+            );
+            u32::try_from(d.queued).unwrap_or(u32::MAX)
         })
         .unwrap_or(0)
     }

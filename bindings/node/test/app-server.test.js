@@ -416,3 +416,83 @@ test('authenticate: { user } reaches req.user of the route connection', async (t
   assert.equal(greeting.toString(), 'hello ada')
   await assert.rejects(connect(`${wsBase(server)}/me?token=x`, { reconnect: false }), (e) => e.status === 403)
 })
+
+test('one route over WebSocket, SSE (the eventsource package) and fetch long polling, POST up', async (t) => {
+  const { EventSource } = require('eventsource')
+  const server = await serve({ port: 0, path: '/chat' })
+  t.after(() => server.close())
+  const transports = []
+  server.on('connection', (conn) => {
+    conn.join('all')
+    transports.push(conn.transport)
+    conn.on('message', (m) => {
+      if (m.data === 'bye') {
+        conn.close(4000, 'as asked')
+        return
+      }
+      conn.send(`echo ${conn.transport}: ${m.data}`).catch(() => {})
+      server.to('all').except(conn).send(`${conn.id}: ${m.data}`)
+    })
+  })
+  const base = server.url
+  const post = async (send, body) => (await fetch(base + send, { method: 'POST', body })).status
+
+  // SSE: the session event names where to POST.
+  const es = new EventSource(`${base}/chat?transport=sse`)
+  t.after(() => es.close())
+  const sseMessages = []
+  let wake = () => {}
+  es.onmessage = (e) => { sseMessages.push(e.data); wake() }
+  const nextSse = async () => {
+    for (let i = 0; i < 100 && sseMessages.length === 0; i++) {
+      await new Promise((resolve) => { wake = resolve; setTimeout(resolve, 50) })
+    }
+    assert.ok(sseMessages.length > 0, 'an SSE message came')
+    return sseMessages.shift()
+  }
+  const session = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no rtwire.session event')), 5000)
+    es.addEventListener('rtwire.session', (e) => { clearTimeout(timer); resolve(e) }, { once: true })
+  })
+  const sseSend = JSON.parse(session.data).send
+
+  // Long polling with fetch.
+  const first = await (await fetch(`${base}/chat?transport=poll`)).json()
+  assert.match(first.sid, /^[0-9a-f]{32}$/)
+  const poll = async () => {
+    const r = await fetch(`${base}/chat?transport=poll&sid=${first.sid}&wait=5`)
+    assert.equal(r.status, 200)
+    return (await r.json()).messages
+  }
+
+  const ws = await wsClient(`${wsBase(server)}/chat`)
+  t.after(() => ws.terminate())
+  for (let i = 0; i < 100 && server.members('all').length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.deepEqual([...transports].sort(), ['long_poll', 'sse', 'websocket'])
+
+  ws.send('from ws')
+  assert.equal((await nextWs(ws))[0].toString(), 'echo websocket: from ws')
+  assert.match(await nextSse(), /: from ws$/)
+  assert.match((await poll())[0], /: from ws$/)
+
+  assert.equal(await post(sseSend, 'from sse'), 204)
+  assert.equal(await nextSse(), 'echo sse: from sse')
+  assert.match((await nextWs(ws))[0].toString(), /: from sse$/)
+  assert.match((await poll())[0], /: from sse$/)
+  assert.equal(await post(first.send, 'from poll'), 204)
+  assert.deepEqual(await poll(), ['echo long_poll: from poll'])
+  assert.match((await nextWs(ws))[0].toString(), /: from poll$/)
+  assert.match(await nextSse(), /: from poll$/)
+
+  // The server closes the polling session: the close comes in a poll answer.
+  assert.equal(await post(first.send, 'bye'), 204)
+  let closed
+  for (let i = 0; i < 10 && closed === undefined; i++) {
+    const r = await fetch(`${base}/chat?transport=poll&sid=${first.sid}&wait=5`)
+    if (r.status === 404) break
+    closed = (await r.json()).close
+  }
+  assert.deepEqual(closed, { code: 4000, reason: 'as asked' })
+  for (let i = 0; i < 100 && (await post(first.send, 'late')) !== 404; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.equal(await post(first.send, 'late'), 404)
+})

@@ -235,15 +235,7 @@ impl PyServer {
         };
         let data = message(data)?;
         self.with_server(|s| {
-            let rooms = s.rooms();
-            let mut b = match &room {
-                Some(r) => rooms.to(r),
-                None => rooms.all(),
-            };
-            for id in exclude {
-                b = b.except(id);
-            }
-            let d = b.send(data);
+            let d = s.rooms().broadcast(room.as_deref(), exclude, data);
             (d.queued, d.skipped, d.disconnected)
         })
     }

@@ -272,13 +272,44 @@ pub(crate) fn session_options(shared: &super::ServerOptions) -> Options {
     o
 }
 
-/// Runs the connection of a WebSocket session that completed its upgrade:
+/// What carries a route connection: a WebSocket session, or an HTTP one
+/// (SSE, NDJSON streaming or long polling, with POST up).
+pub(crate) enum Carrier {
+    /// An upgraded WebSocket.
+    Ws(crate::transport::ws::WsSession),
+    /// Server-Sent Events, streaming or polls.
+    Http(super::http_session::HttpSession),
+}
+
+impl Carrier {
+    fn transport(&self) -> Transport {
+        match self {
+            Carrier::Ws(_) => Transport::WebSocket,
+            Carrier::Http(h) => h.transport(),
+        }
+    }
+
+    async fn run(
+        self,
+        link: &mut crate::session::link::Link,
+        options: &Options,
+        resume: &mut crate::session::resume::Resume,
+    ) -> SessionEnd {
+        match self {
+            Carrier::Ws(ws) => ws.run(link, options, resume).await,
+            Carrier::Http(h) => h.run(link).await,
+        }
+    }
+}
+
+/// Runs the connection of a session that opened (an upgraded WebSocket,
+/// or an HTTP session):
 /// hands it to the route's handler, then drives it until it ends. The
 /// server's shutdown closes it with 1001.
 pub(crate) async fn run(
     route: Route,
     request: Request,
-    session: crate::transport::ws::WsSession,
+    session: Carrier,
     options: Options,
     shared: Arc<super::Shared>,
 ) {
@@ -291,7 +322,7 @@ pub(crate) async fn run(
         protocol: request.protocol.clone(),
     });
     let info = OpenInfo {
-        transport: Transport::WebSocket,
+        transport: session.transport(),
         url: request.path.clone(),
         protocol: request.protocol.clone(),
         headers: request.headers.clone(),

@@ -52,6 +52,7 @@ use crate::message::Data;
 
 mod app;
 mod encode;
+mod http_session;
 mod hub;
 mod inbox;
 mod mount;
@@ -430,6 +431,8 @@ pub(crate) struct Shared {
     pub hub: hub::Hub,
     /// Application connections and their rooms.
     pub rooms: rooms::Registry,
+    /// Route connections over HTTP, by session id.
+    pub sessions: http_session::Sessions,
     pub opts: ServerOptions,
     pub handler: RwLock<Option<Handler>>,
     pub observer: RwLock<Option<Observer>>,
@@ -598,6 +601,7 @@ impl Shared {
         Arc::new(Shared {
             hub: hub::Hub::new(opts.history, opts.client_queue),
             rooms: rooms::Registry::default(),
+            sessions: http_session::Sessions::default(),
             handler: RwLock::new(None),
             observer: RwLock::new(None),
             connections: AtomicUsize::new(0),

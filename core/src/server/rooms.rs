@@ -345,6 +345,24 @@ impl Rooms {
             except: Vec::new(),
         }
     }
+
+    /// Sends `data` to the members of `room` (every open application
+    /// connection for `None`) but the connections of `except`: the one
+    /// call behind `to(room).except(..).send(..)` for callers that hold
+    /// the room and the ids as values.
+    pub fn broadcast(
+        &self,
+        room: Option<&str>,
+        except: impl IntoIterator<Item = u64>,
+        data: impl Into<Data>,
+    ) -> Delivery {
+        Broadcast {
+            rooms: self,
+            room: room.map(str::to_string),
+            except: except.into_iter().collect(),
+        }
+        .send(data)
+    }
 }
 
 fn not_open(id: u64) -> Error {

@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::message::{Data, Text};
 use crate::server::hub::{Entry, Subscription};
-use crate::server::{encode, ws, ConnGuard, Presence, Shared};
+use crate::server::{encode, http_session, ws, ConnGuard, Presence, Shared};
 use std::net::SocketAddr;
 
 /// The response body type of every endpoint.
@@ -322,14 +322,33 @@ async fn dispatch(shared: Arc<Shared>, req: Request<ReqBody>, peer: SocketAddr) 
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return r;
         }
+        if let Some(sid) = query(&req, "sid") {
+            return session_request(shared, req, &route.path, &sid).await;
+        }
         if req.method() != Method::GET {
             return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
         }
+        let down = match query(&req, "transport") {
+            _ if req.headers().contains_key(header::UPGRADE) => None,
+            None => None,
+            Some(t) => match http_session::Down::from_query(&t) {
+                Some(d) => Some(d),
+                None => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "transport must be sse, stream or poll (or upgrade to WebSocket)",
+                    )
+                }
+            },
+        };
         let request = match admit(&shared, &req, peer).await {
             Ok(r) => r,
             Err(refusal) => return refusal,
         };
-        return ws::accept_route(shared, req, route, request);
+        return match down {
+            Some(down) => open_session(shared, route, request, down),
+            None => ws::accept_route(shared, req, route, request),
+        };
     }
     let [kind, channel] = parts[..] else {
         return error(
@@ -371,6 +390,99 @@ async fn dispatch(shared: Arc<Shared>, req: Request<ReqBody>, peer: SocketAddr) 
             StatusCode::NOT_FOUND,
             "not found: see the server's documented paths",
         ),
+    }
+}
+
+/// Opens a route connection over HTTP (see `http_session`) and runs it.
+fn open_session(
+    shared: Arc<Shared>,
+    route: super::app::Route,
+    request: super::Request,
+    down: http_session::Down,
+) -> Response<Body> {
+    let guard = ConnGuard::new(&shared, request.peer);
+    let (session, first, resp) = match down {
+        http_session::Down::Poll => {
+            let (session, first) = http_session::open(&shared, &route.path, down, None);
+            let mut r = full(StatusCode::OK, "application/json", first);
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            (session, None, r)
+        }
+        _ => {
+            let ctype = if down == http_session::Down::Sse {
+                "text/event-stream"
+            } else {
+                "application/x-ndjson"
+            };
+            let (tx, resp) = streaming(ctype);
+            let (session, first) = http_session::open(&shared, &route.path, down, Some(tx.clone()));
+            (session, Some((tx, first)), resp)
+        }
+    };
+    tokio::spawn(async move {
+        let _guard = guard;
+        if let Some((tx, first)) = first {
+            if tx.send(first).await.is_err() {
+                return;
+            }
+        }
+        let options = super::app::session_options(&shared.opts);
+        let carrier = super::app::Carrier::Http(session);
+        super::app::run(route, request, carrier, options, shared.clone()).await;
+    });
+    resp
+}
+
+/// A request of an open HTTP session: a message (`POST`) or a poll.
+async fn session_request(
+    shared: Arc<Shared>,
+    req: Request<ReqBody>,
+    route: &str,
+    sid: &str,
+) -> Response<Body> {
+    use http_session::Miss;
+    let gone = || error(StatusCode::NOT_FOUND, "no such session (it is over)");
+    if req.method() == Method::POST {
+        let data = match body_message(&shared, req).await {
+            Ok(d) => d,
+            Err(r) => return r,
+        };
+        return match shared.sessions.send(route, sid, data) {
+            Ok(()) => full(StatusCode::NO_CONTENT, "text/plain", Bytes::new()),
+            Err(Miss::Gone) => gone(),
+            Err(Miss::Busy) => {
+                let mut r = error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "the application is behind; send again later",
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r
+            }
+        };
+    }
+    if req.method() != Method::GET || query(&req, "transport").as_deref() != Some("poll") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "a session takes POST (a message) or GET ?transport=poll",
+        );
+    }
+    let Some(wait) = hold(&shared, &req) else {
+        return bad_wait();
+    };
+    let answer = match shared.sessions.poll(route, sid, wait) {
+        Ok(rx) => rx,
+        Err(_) => return gone(),
+    };
+    match tokio::time::timeout(wait + Duration::from_secs(5), answer).await {
+        Ok(Ok(body)) => {
+            let mut r = full(StatusCode::OK, "application/json", body);
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        _ => gone(),
     }
 }
 
@@ -562,20 +674,30 @@ fn poll_answer(
     r
 }
 
-async fn poll(shared: Arc<Shared>, req: &Request<ReqBody>, channel: &str) -> Response<Body> {
-    let wait = match query(req, "wait") {
-        None => shared.opts.long_poll_hold,
+/// How long a poll may be held: `?wait=SECONDS`, at most (and by default)
+/// the server's `long_poll_hold`; a bad value is answered 400.
+fn hold(shared: &Shared, req: &Request<ReqBody>) -> Option<Duration> {
+    match query(req, "wait") {
+        None => Some(shared.opts.long_poll_hold),
         Some(w) => match w.parse::<f64>() {
             Ok(s) if s.is_finite() && s >= 0.0 => {
-                Duration::from_secs_f64(s).min(shared.opts.long_poll_hold)
+                Some(Duration::from_secs_f64(s).min(shared.opts.long_poll_hold))
             }
-            _ => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "wait must be a number of seconds >= 0",
-                )
-            }
+            _ => None,
         },
+    }
+}
+
+fn bad_wait() -> Response<Body> {
+    error(
+        StatusCode::BAD_REQUEST,
+        "wait must be a number of seconds >= 0",
+    )
+}
+
+async fn poll(shared: Arc<Shared>, req: &Request<ReqBody>, channel: &str) -> Response<Body> {
+    let Some(wait) = hold(&shared, req) else {
+        return bad_wait();
     };
     let given = cursor(req);
     let mut sub = shared.hub.subscribe(channel, given.as_deref());
@@ -688,7 +810,10 @@ fn body_kind(content_type: Option<&str>) -> BodyKind {
     }
 }
 
-async fn publish(shared: Arc<Shared>, req: Request<ReqBody>, channel: String) -> Response<Body> {
+/// The message a request's body carries: text when valid UTF-8 unless its
+/// `Content-Type` says binary (see `body_kind`), at most
+/// `max_message_size`; or the refusal.
+async fn body_message(shared: &Shared, req: Request<ReqBody>) -> Result<Data, Response<Body>> {
     let kind = body_kind(
         req.headers()
             .get(header::CONTENT_TYPE)
@@ -698,22 +823,34 @@ async fn publish(shared: Arc<Shared>, req: Request<ReqBody>, channel: String) ->
     let body = match Limited::new(req.into_body(), limit).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            return error(
+            return Err(error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!("message over the limit of {limit} bytes"),
-            )
+            ))
         }
     };
-    let data = match kind {
+    Ok(match kind {
         BodyKind::Binary => Data::Binary(body),
         BodyKind::Text => match Text::from_utf8(body) {
             Ok(t) => Data::Text(t),
-            Err(_) => return error(StatusCode::BAD_REQUEST, "text body is not valid UTF-8"),
+            Err(_) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "text body is not valid UTF-8",
+                ))
+            }
         },
         BodyKind::Sniff => match Text::from_utf8(body) {
             Ok(t) => Data::Text(t),
             Err(b) => Data::Binary(b),
         },
+    })
+}
+
+async fn publish(shared: Arc<Shared>, req: Request<ReqBody>, channel: String) -> Response<Body> {
+    let data = match body_message(&shared, req).await {
+        Ok(d) => d,
+        Err(r) => return r,
     };
     let id = shared.publish(&channel, data);
     json_response(StatusCode::OK, &json!({"id": id}))

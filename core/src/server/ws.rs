@@ -150,6 +150,7 @@ pub(crate) fn accept_route(
         let session =
             crate::transport::ws::WsSession::accepted(Box::new(TokioIo::new(upgraded)), &options)
                 .await;
+        let session = super::app::Carrier::Ws(session);
         super::app::run(route, request, session, options, shared.clone()).await;
     });
     switching(&key, protocol.as_deref())

@@ -228,6 +228,11 @@ impl QueueRx {
         Some(out)
     }
 
+    /// Whether a message is queued.
+    pub fn has_queued(&self) -> bool {
+        self.front.is_some() || !self.shared.lock().queue.is_empty()
+    }
+
     /// The next message if one is queued.
     pub fn try_recv(&mut self) -> Option<Outgoing> {
         self.front

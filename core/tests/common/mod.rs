@@ -213,3 +213,15 @@ pub async fn raw_handshake(stream: &mut TcpStream) {
         .await
         .expect("writing the 101 response");
 }
+
+/// A bare tokio-tungstenite WebSocket over plain TCP.
+pub type RawWs = tokio_tungstenite::WebSocketStream<TcpStream>;
+
+/// Opens a bare tokio-tungstenite client to `url` (`ws://host:port/...`).
+pub async fn raw_ws(url: &str) -> RawWs {
+    let u = url::Url::parse(url).unwrap();
+    let tcp = TcpStream::connect((u.host_str().unwrap(), u.port().unwrap()))
+        .await
+        .unwrap();
+    tokio_tungstenite::client_async(url, tcp).await.unwrap().0
+}
