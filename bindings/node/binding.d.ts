@@ -335,6 +335,11 @@ export interface NativeServerOptions {
    * a slow consumer.
    */
   slowConsumer?: string
+  /**
+   * Milliseconds an application connection may pass without a message
+   * either way before it is closed with 1001 (default: no limit).
+   */
+  idleTimeout?: number
 }
 
 /** Server-wide figures. */

@@ -290,6 +290,12 @@ export interface ServeOptions {
    * @default 'disconnect'
    */
   slowConsumer?: 'disconnect' | 'skip'
+  /**
+   * Milliseconds an application connection may pass without a message
+   * either way (pings do not count) before it is closed with 1001
+   * "idle timeout". No limit when left out.
+   */
+  idleTimeout?: number
 }
 
 /** What `authenticate` answers. */

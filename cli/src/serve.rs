@@ -47,6 +47,17 @@ pub struct Args {
     /// Largest message accepted, in bytes.
     #[arg(long, value_name = "N", default_value_t = 16 << 20)]
     max_message_size: usize,
+    /// Close an /echo or /broadcast connection that passes this many
+    /// seconds without a message either way (1001 "idle timeout").
+    #[arg(long, value_name = "SECS", value_parser = positive_seconds)]
+    idle_timeout: Option<std::time::Duration>,
+}
+
+fn positive_seconds(v: &str) -> Result<std::time::Duration, String> {
+    match v.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(std::time::Duration::from_secs_f64(s)),
+        _ => Err(format!("expected a number of seconds > 0, got {v:?}")),
+    }
 }
 
 /// Sends every message back to its sender, then lets the connection end.
@@ -86,6 +97,7 @@ pub async fn run(a: Args) -> Result<(), String> {
     }
     opts.cors = a.cors;
     opts.max_message_size = a.max_message_size;
+    opts.idle_timeout = a.idle_timeout;
     if a.echo {
         opts = opts.route("/echo", echo).route("/broadcast", broadcast);
     }

@@ -367,3 +367,43 @@ async fn a_page_is_served_as_given_without_the_token() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_connection_is_closed_and_a_busy_one_stays() {
+    guard(async {
+        let opts = ServerOptions::new()
+            .route("/echo", echo)
+            .idle_timeout(Some(Duration::from_millis(400)));
+        let server = Server::start(opts).await.unwrap();
+        let url = format!("ws://{}/echo", server.local_addr());
+        let started = tokio::time::Instant::now();
+        let mut idle = raw_ws(&url).await;
+        let mut busy = raw_ws(&url).await;
+        // The busy one talks every 100 ms for 1.2 s: three idle periods.
+        for i in 0..12 {
+            busy.send(WsMessage::text(format!("{i}"))).await.unwrap();
+            let got = busy.next().await.unwrap().unwrap();
+            assert_eq!(got.into_text().unwrap().as_str(), format!("{i}"));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The idle one was closed with 1001 after 400 to 800 ms.
+        let close = match idle.next().await.expect("a close frame").unwrap() {
+            WsMessage::Close(c) => c.expect("a close code"),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(u16::from(close.code), 1001);
+        assert_eq!(close.reason.as_str(), "idle timeout");
+        assert!(started.elapsed() >= Duration::from_millis(400));
+        // The busy one is still open.
+        busy.send(WsMessage::text("still")).await.unwrap();
+        let got = busy.next().await.unwrap().unwrap();
+        assert_eq!(got.into_text().unwrap().as_str(), "still");
+        assert!(
+            Server::start(ServerOptions::new().idle_timeout(Some(Duration::ZERO)))
+                .await
+                .is_err()
+        );
+        server.shutdown().await;
+    })
+    .await
+}

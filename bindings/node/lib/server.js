@@ -323,7 +323,7 @@ const KNOWN = new Set([
   'host', 'port', 'history', 'clientQueue', 'token', 'tlsCert', 'tlsKey', 'allowedOrigins',
   'cors', 'pingInterval', 'heartbeat', 'longPollHold', 'maxMessageSize', 'maxHeaders',
   'headerTimeout', 'publishReceived', 'queue', 'path', 'protocols', 'authenticate',
-  'sendQueueBytes', 'slowConsumer'
+  'sendQueueBytes', 'slowConsumer', 'idleTimeout'
 ])
 
 function serverOptions (options) {
@@ -359,7 +359,7 @@ function serverOptions (options) {
         if (!Number.isSafeInteger(v) || v < 1) throw argRange(name(k), 'an integer >= 1', v)
         o[k] = v
         break
-      case 'pingInterval': case 'heartbeat': case 'longPollHold': case 'headerTimeout':
+      case 'pingInterval': case 'heartbeat': case 'longPollHold': case 'headerTimeout': case 'idleTimeout':
         if (typeof v !== 'number') throw argType(name(k), 'of type number (milliseconds)', v)
         if (!Number.isFinite(v) || v <= 0) throw argRange(name(k), 'a finite number > 0', v)
         o[k] = v

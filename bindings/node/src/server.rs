@@ -78,6 +78,9 @@ pub struct NativeServerOptions {
     /// `"disconnect"` (close 1008) or `"skip"`: what a broadcast does with
     /// a slow consumer.
     pub slow_consumer: Option<String>,
+    /// Milliseconds an application connection may pass without a message
+    /// either way before it is closed with 1001 (default: no limit).
+    pub idle_timeout: Option<f64>,
 }
 
 /// A message a WebSocket client sent.
@@ -276,6 +279,7 @@ async fn start(
     if let Some(v) = options.send_queue_bytes {
         o.send_queue_bytes = size(v);
     }
+    o.idle_timeout = options.idle_timeout.map(ms);
     o.slow_consumer = match options.slow_consumer.as_deref() {
         None | Some("disconnect") => SlowConsumer::Disconnect,
         Some(_) => SlowConsumer::Skip,

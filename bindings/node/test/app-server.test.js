@@ -496,3 +496,22 @@ test('one route over WebSocket, SSE (the eventsource package) and fetch long pol
   for (let i = 0; i < 100 && (await post(first.send, 'late')) !== 404; i++) await new Promise((resolve) => setTimeout(resolve, 20))
   assert.equal(await post(first.send, 'late'), 404)
 })
+
+test('idleTimeout: a silent client is closed with 1001, a talking one stays', async (t) => {
+  const server = await echoServer(t, { idleTimeout: 300 })
+  const quiet = await wsClient(`${wsBase(server)}/echo`)
+  const talker = await wsClient(`${wsBase(server)}/echo`)
+  t.after(() => { quiet.terminate(); talker.terminate() })
+  const closed = waitEvent(quiet, 'close', 5000)
+  for (let i = 0; i < 8; i++) {
+    talker.send(`${i}`)
+    assert.equal((await nextWs(talker))[0].toString(), `${i}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  const [code, reason] = await closed
+  assert.equal(code, 1001)
+  assert.equal(reason.toString(), 'idle timeout')
+  talker.send('still')
+  assert.equal((await nextWs(talker))[0].toString(), 'still')
+  assert.throws(() => serve({ idleTimeout: 0 }), RangeError)
+})

@@ -386,6 +386,7 @@ fn bind_addr(
     header_timeout,
     send_queue_bytes,
     slow_consumer,
+    idle_timeout,
     pages,
     route = None,
     protocols = None,
@@ -413,6 +414,7 @@ pub(crate) fn serve(
     header_timeout: &Bound<'_, PyAny>,
     send_queue_bytes: &Bound<'_, PyAny>,
     slow_consumer: &Bound<'_, PyAny>,
+    idle_timeout: &Bound<'_, PyAny>,
     pages: &Bound<'_, PyAny>,
     route: Option<&Bound<'_, PyAny>>,
     protocols: Option<&Bound<'_, PyAny>>,
@@ -458,6 +460,9 @@ pub(crate) fn serve(
             )))
         }
     };
+    if !idle_timeout.is_none() {
+        o.idle_timeout = Some(positive_seconds("idle_timeout", idle_timeout)?);
+    }
     if !pages.is_none() {
         let pages: Vec<(String, String, Vec<u8>)> = pages.extract()?;
         for (path, content_type, body) in pages {

@@ -467,3 +467,23 @@ def test_authenticate_attaches_the_user(asynchronous: bool) -> None:
             rtwire.serve(handler, authenticate=who, process_request=lambda r: None)
 
     run(main())
+
+
+def test_idle_timeout_closes_a_silent_client_with_1001() -> None:
+    async def main() -> None:
+        async with rtwire.serve(echo, "127.0.0.1", 0, idle_timeout=0.3) as server:
+            async with ws_connect(server.ws_url) as quiet, ws_connect(server.ws_url) as talker:
+                for i in range(8):
+                    await talker.send(str(i))
+                    assert await asyncio.wait_for(talker.recv(), 5) == str(i)
+                    await asyncio.sleep(0.1)
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(quiet.recv(), 5)
+                assert closed.value.rcvd is not None
+                assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1001, "idle timeout")
+                await talker.send("still")
+                assert await asyncio.wait_for(talker.recv(), 5) == "still"
+        with pytest.raises(ValueError, match="idle_timeout"):
+            rtwire.serve(echo, "127.0.0.1", 0, idle_timeout=0)
+
+    run(main())

@@ -332,6 +332,9 @@ pub(crate) async fn run(
     shared.rooms.register(id, conn.sender(), closer.clone());
     tokio::spawn((route.handler)(conn, request));
     let mut resume = crate::session::resume::Resume::default();
+    let idle = shared.opts.idle_timeout;
+    let meters = (link.events.meter(), link.outgoing.meter());
+    let activity = move || meters.0.count() + meters.1.count();
     let end = {
         let run = session.run(&mut link, &options, &mut resume);
         tokio::pin!(run);
@@ -339,6 +342,10 @@ pub(crate) async fn run(
         if stopping {
             closer.request(shutdown_request());
         }
+        // The idle check: when `idle` passed, was there a message since?
+        let mut seen = activity();
+        let check = tokio::time::sleep(idle.unwrap_or(Duration::MAX / 4));
+        tokio::pin!(check);
         loop {
             tokio::select! {
                 end = &mut run => break end,
@@ -346,6 +353,19 @@ pub(crate) async fn run(
                     stopping = true;
                     if changed.is_err() || *stop.borrow() {
                         closer.request(shutdown_request());
+                    }
+                }
+                () = &mut check, if idle.is_some() && !stopping => {
+                    let now = activity();
+                    if now == seen {
+                        stopping = true;
+                        closer.request(crate::session::link::CloseRequest {
+                            code: 1001,
+                            reason: "idle timeout".into(),
+                        });
+                    } else {
+                        seen = now;
+                        check.as_mut().reset(tokio::time::Instant::now() + idle.unwrap_or_default());
                     }
                 }
             }

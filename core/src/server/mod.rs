@@ -251,6 +251,10 @@ pub struct ServerOptions {
     /// What a broadcast does with a slow consumer, default
     /// [`SlowConsumer::Disconnect`] (close 1008).
     pub slow_consumer: SlowConsumer,
+    /// How long an application connection may pass without a message in
+    /// either direction (pings do not count), default `None` (no limit):
+    /// then it is closed with 1001 "idle timeout", over any transport.
+    pub idle_timeout: Option<Duration>,
     /// Application routes (see [`ServerOptions::route`]); matched by exact
     /// path before the built-in paths.
     pub(crate) routes: Vec<app::Route>,
@@ -292,6 +296,7 @@ impl Default for ServerOptions {
             max_per_ip: None,
             send_queue_bytes: 1 << 20,
             slow_consumer: SlowConsumer::Disconnect,
+            idle_timeout: None,
         }
     }
 }
@@ -409,6 +414,13 @@ impl ServerOptions {
     /// Sets each application connection's send-queue bound in bytes.
     pub fn send_queue_bytes(mut self, bytes: usize) -> Self {
         self.send_queue_bytes = bytes;
+        self
+    }
+
+    /// Sets how long an application connection may stay without a message
+    /// (`None`: no limit).
+    pub fn idle_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.idle_timeout = limit;
         self
     }
 
@@ -586,6 +598,12 @@ fn check(opts: &ServerOptions) -> Result<(), Error> {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
             "history, client_queue, max_message_size and send_queue_bytes must be at least 1",
+        ));
+    }
+    if opts.idle_timeout.is_some_and(|d| d.is_zero()) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "idle_timeout must be longer than 0 (None for no limit)",
         ));
     }
     Ok(())

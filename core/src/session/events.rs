@@ -37,6 +37,8 @@ struct State {
     tx_waker: Option<Waker>,
     rx_gone: bool,
     tx_gone: bool,
+    /// Events delivered so far (see [`EventTx::meter`]).
+    delivered: u64,
 }
 
 impl std::fmt::Debug for State {
@@ -80,6 +82,7 @@ pub(crate) fn channel(cap: usize) -> (EventTx, EventRx) {
         tx_waker: None,
         rx_gone: false,
         tx_gone: false,
+        delivered: 0,
     })));
     (EventTx(shared.clone()), EventRx(shared))
 }
@@ -117,7 +120,10 @@ impl EventTx {
                         st = self.0.lock();
                     }
                     match offered {
-                        Ok(()) => return Poll::Ready(Ok(())),
+                        Ok(()) => {
+                            st.delivered += 1;
+                            return Poll::Ready(Ok(()));
+                        }
                         Err(back) => event = Some(back),
                     }
                     if st.rx_gone {
@@ -126,6 +132,7 @@ impl EventTx {
                 }
             }
             if st.queue.len() < st.cap {
+                st.delivered += 1;
                 st.queue
                     .push_back(event.take().expect("polled after completion"));
                 if let Some(w) = st.rx_waker.take() {
@@ -138,6 +145,24 @@ impl EventTx {
             Poll::Pending
         })
         .await
+    }
+}
+
+/// Counts what a queue delivered, for telling an idle connection.
+#[derive(Debug, Clone)]
+pub(crate) struct EventMeter(Arc<Shared>);
+
+impl EventMeter {
+    /// Events delivered so far.
+    pub fn count(&self) -> u64 {
+        self.0.lock().delivered
+    }
+}
+
+impl EventTx {
+    /// A meter of this queue's deliveries.
+    pub fn meter(&self) -> EventMeter {
+        EventMeter(self.0.clone())
     }
 }
 

@@ -49,6 +49,8 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     budget: Semaphore,
+    /// Messages that left the queue (see [`QueueRx::meter`]).
+    taken: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -70,6 +72,17 @@ impl Shared {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => st.waker = Some(cx.waker().clone()),
         }
+    }
+}
+
+/// Counts the messages that left a queue, for telling an idle connection.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueMeter(Arc<Shared>);
+
+impl QueueMeter {
+    /// Messages taken out so far.
+    pub fn count(&self) -> u64 {
+        self.0.taken.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -108,6 +121,7 @@ pub(crate) fn queue(
     let shared = Arc::new(Shared {
         state: Mutex::new(State::default()),
         budget: Semaphore::new(cap as usize),
+        taken: std::sync::atomic::AtomicU64::new(0),
     });
     (
         QueueTx {
@@ -260,6 +274,14 @@ impl QueueRx {
     /// Gives the message's permits back: it has left the queue.
     pub fn release(&self, out: &Outgoing) {
         self.shared.budget.add_permits(out.permits as usize);
+        self.shared
+            .taken
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A meter of the messages that left this queue.
+    pub fn meter(&self) -> QueueMeter {
+        QueueMeter(self.shared.clone())
     }
 
     /// Refuses new messages and returns every message still queued, in order.

@@ -104,7 +104,7 @@ async function main (): Promise<void> {
     void [p, req.peer.address, req.peer.port, req.path, req.id, conn.bufferedAmount]
     conn.on('message', (msg) => { void conn.send(msg.data) })
   })
-  const rooms = await serve({ path: '/r', sendQueueBytes: 1 << 16, slowConsumer: 'skip' })
+  const rooms = await serve({ path: '/r', sendQueueBytes: 1 << 16, slowConsumer: 'skip', idleTimeout: 60_000 })
   rooms.on('connection', (conn: ServerConnection) => {
     const added: boolean = conn.join('lobby')
     const n: number = rooms.to('lobby').except(conn).send('hi')

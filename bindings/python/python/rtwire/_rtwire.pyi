@@ -294,6 +294,7 @@ def serve(
     header_timeout: float,
     send_queue_bytes: int,
     slow_consumer: str,
+    idle_timeout: Optional[float],
     pages: Any,  # [(path, content_type, body)] or None
     route: Optional[str] = None,
     protocols: Optional[Sequence[str]] = None,

@@ -308,6 +308,7 @@ class ServeOptions(TypedDict, total=False):
     header_timeout: float
     send_queue_bytes: int
     slow_consumer: Literal["disconnect", "skip"]
+    idle_timeout: Optional[float]
     pages: Optional[Mapping[str, Tuple[str, Union[str, bytes]]]]
 
 
@@ -327,6 +328,7 @@ _SERVE_DEFAULTS: ServeOptions = {
     "header_timeout": 10.0,
     "send_queue_bytes": 1024 * 1024,
     "slow_consumer": "disconnect",
+    "idle_timeout": None,
     "pages": None,
 }
 
@@ -467,6 +469,9 @@ def _serve_channels(
         slow_consumer: what a broadcast does with a slow consumer:
             ``"disconnect"`` (default: close 1008) or ``"skip"`` (it misses
             that message; the others are not held up either way).
+        idle_timeout: seconds an application connection may pass without a
+            message either way (pings do not count) before it is closed
+            with 1001 ``"idle timeout"``; ``None`` (default) for no limit.
 
     Raises:
         TypeError, ValueError: an argument of the wrong type or out of range
