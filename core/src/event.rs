@@ -43,7 +43,9 @@ pub struct OpenInfo {
     pub url: String,
     /// The subprotocol the server chose, if any.
     pub protocol: Option<String>,
-    /// The response headers of the handshake (names in lower case).
+    /// The response headers of the handshake (names in lower case); empty
+    /// for a server's connection, whose request headers are in
+    /// [`Request::headers`](crate::server::Request::headers).
     pub headers: Vec<(String, String)>,
 }
 

@@ -57,6 +57,16 @@ async fn json_of(r: reqwest::Response) -> Value {
     serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
 }
 
+/// Opens a long-polling session: its first answer.
+async fn open_poll(http: &reqwest::Client, base: &str) -> Value {
+    let r = http
+        .get(format!("{base}/chat?transport=poll"))
+        .send()
+        .await
+        .unwrap();
+    json_of(r).await
+}
+
 async fn post(http: &reqwest::Client, base: &str, send: &str, body: &str) -> u16 {
     http.post(format!("{base}{send}"))
         .body(body.to_string())
@@ -99,12 +109,7 @@ async fn one_handler_serves_websocket_sse_stream_and_long_polling() {
         let http = client();
 
         // Long polling: the first answer names the session.
-        let first = http
-            .get(format!("{base}/chat?transport=poll"))
-            .send()
-            .await
-            .unwrap();
-        let first = json_of(first).await;
+        let first = open_poll(&http, &base).await;
         let sid = first["sid"].as_str().unwrap().to_string();
         let send = first["send"].as_str().unwrap().to_string();
         assert_eq!(send, format!("/chat?sid={sid}"));
@@ -227,12 +232,7 @@ async fn a_polling_session_without_polls_ends_and_bad_requests_are_refused() {
         let server = Server::start(opts).await.unwrap();
         let base = server.base_url();
         let http = client();
-        let first = http
-            .get(format!("{base}/chat?transport=poll"))
-            .send()
-            .await
-            .unwrap();
-        let first = json_of(first).await;
+        let first = open_poll(&http, &base).await;
         let send = first["send"].as_str().unwrap().to_string();
         // No poll for ping_interval: the session is over (1006).
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -310,9 +310,9 @@ pub(crate) async fn run(
     route: Route,
     request: Request,
     session: Carrier,
-    options: Options,
     shared: Arc<super::Shared>,
 ) {
+    let options = shared.session_options.clone();
     let mut stop = shared.stop.clone();
     let (id, path, peer) = (request.id, request.path.clone(), request.peer);
     shared.observe(super::ServerEvent::Opened {
@@ -325,9 +325,13 @@ pub(crate) async fn run(
         transport: session.transport(),
         url: request.path.clone(),
         protocol: request.protocol.clone(),
-        headers: request.headers.clone(),
+        // The request's headers are in `Request::headers`: one copy per
+        // connection is enough.
+        headers: Vec::new(),
     };
-    let (conn, mut link) = crate::client::pair(&options, info).await;
+    // Boxed, as the rare paths below: their state would otherwise stay in
+    // every idle connection's task.
+    let (conn, mut link) = Box::pin(crate::client::pair(&options, info)).await;
     let closer = link.close_req.handle();
     shared.rooms.register(id, conn.sender(), closer.clone());
     tokio::spawn((route.handler)(conn, request));
@@ -382,7 +386,7 @@ pub(crate) async fn run(
             cause: error,
             close,
         } => {
-            if link.emit(Event::Error(error)).await.is_err() {
+            if Box::pin(link.emit(Event::Error(error))).await.is_err() {
                 return;
             }
             close
@@ -398,7 +402,7 @@ pub(crate) async fn run(
         code: close.code,
         clean: close.clean,
     });
-    crate::client::finish(link, close).await;
+    Box::pin(crate::client::finish(link, close)).await;
 }
 
 fn shutdown_request() -> crate::session::link::CloseRequest {

@@ -446,6 +446,9 @@ pub(crate) struct Shared {
     /// Route connections over HTTP, by session id.
     pub sessions: http_session::Sessions,
     pub opts: ServerOptions,
+    /// The connection options of every server-side session (one copy for
+    /// all of them).
+    pub session_options: Arc<crate::options::Options>,
     pub handler: RwLock<Option<Handler>>,
     pub observer: RwLock<Option<Observer>>,
     pub connections: AtomicUsize,
@@ -628,6 +631,7 @@ impl Shared {
             cut: watch::channel(0).0,
             tls,
             addr,
+            session_options: Arc::new(app::session_options(&opts)),
             opts,
         })
     }

@@ -427,9 +427,8 @@ fn open_session(
                 return;
             }
         }
-        let options = super::app::session_options(&shared.opts);
         let carrier = super::app::Carrier::Http(session);
-        super::app::run(route, request, carrier, options, shared.clone()).await;
+        super::app::run(route, request, carrier, shared.clone()).await;
     });
     resp
 }

@@ -146,12 +146,15 @@ pub(crate) fn accept_route(
     tokio::spawn(async move {
         let _guard = guard;
         let Ok(upgraded) = upgrade.await else { return };
-        let options = super::app::session_options(&shared.opts);
-        let session =
-            crate::transport::ws::WsSession::accepted(Box::new(TokioIo::new(upgraded)), &options)
-                .await;
+        // Boxed: the opening's state would otherwise stay in every idle
+        // connection's task.
+        let session = Box::pin(crate::transport::ws::WsSession::accepted(
+            Box::new(TokioIo::new(upgraded)),
+            &shared.session_options,
+        ))
+        .await;
         let session = super::app::Carrier::Ws(session);
-        super::app::run(route, request, session, options, shared.clone()).await;
+        super::app::run(route, request, session, shared.clone()).await;
     });
     switching(&key, protocol.as_deref())
 }
