@@ -221,6 +221,25 @@ enum rtwire_event_type
    * and data. Publish it (or anything else) yourself if you want to.
    */
   RTWIRE_EVENT_TYPE_SERVER_MESSAGE = 9,
+  /**
+   * Server (with `rtwire_server_options_set_accept()`): a client asks
+   * to open a route or a channel path. Answer the request
+   * (`rtwire_event_request()`) with `rtwire_request_accept()` or
+   * `rtwire_request_reject()`; freeing the event unanswered (also the
+   * free after a dispatch callback returns) refuses it with 503, and so
+   * does the accept timeout.
+   */
+  RTWIRE_EVENT_TYPE_SERVER_REQUEST = 10,
+  /**
+   * Server: a client opened a route (`rtwire_server_options_add_route()`)
+   * and is now a connection: `rtwire_event_conn()` is its new handle,
+   * which the application owns and frees with `rtwire_conn_free()`; its
+   * own events (OPEN, MESSAGE, ..., CLOSED) follow through the same
+   * context. `rtwire_event_request()` is its request,
+   * `rtwire_event_connection_id()` its id, `rtwire_event_userdata()` the
+   * user pointer of the accept decision.
+   */
+  RTWIRE_EVENT_TYPE_SERVER_ACCEPTED = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -275,6 +294,33 @@ typedef uint32_t rtwire_transport;
 #endif // __cplusplus
 
 /**
+ * What a broadcast does with a receiver whose outgoing queue is over
+ * `send_queue_bytes` (`rtwire_server_options_set_slow_consumer()`).
+ */
+enum rtwire_slow_consumer
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Close it with 1008 (policy violation) after what it already has
+   * queued; it leaves its rooms at once (the default).
+   */
+  RTWIRE_SLOW_CONSUMER_DISCONNECT = 0,
+  /**
+   * Leave it out of this message.
+   */
+  RTWIRE_SLOW_CONSUMER_SKIP = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rtwire_slow_consumer rtwire_slow_consumer;
+#else
+typedef uint32_t rtwire_slow_consumer;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * One connection (opaque), created by `rtwire_context_connect()` and freed
  * with `rtwire_conn_free()`. Its events arrive through its context.
  *
@@ -320,12 +366,33 @@ typedef struct rtwire_event rtwire_event;
 typedef struct rtwire_options rtwire_options;
 
 /**
+ * What a client asked for when it opened a route or a channel path
+ * (opaque): path, query, headers, peer address, the subprotocol chosen,
+ * the user pointer of the accept decision.
+ *
+ * Two kinds, never freed by the application:
+ * - the pending request of a SERVER_REQUEST event, owned by the event
+ *   (valid until `rtwire_event_free()`), answered with
+ *   `rtwire_request_accept()` or `rtwire_request_reject()`;
+ * - the request of a connection a route accepted, owned by the connection
+ *   (`rtwire_conn_request()`, valid until `rtwire_conn_free()`).
+ *
+ * Views its accessors return live as long as the request. Thread safety:
+ * every function may be called from any thread.
+ */
+typedef struct rtwire_request rtwire_request;
+
+/**
  * A running (or stopped) embedded server (opaque), started with
  * `rtwire_server_start()` and freed with `rtwire_server_free()`. It serves
  * named channels over every transport at once on one port:
  * `/ws/{channel}` (WebSocket), `/sse/{channel}`, `/poll/{channel}`,
  * `/stream/{channel}`, `/latest/{channel}`, `POST /publish/{channel}`,
- * `/negotiate/{channel}`, `/healthz` (see docs/server.md).
+ * `/negotiate/{channel}`, `/healthz` (see docs/server.md), and the
+ * application routes added with `rtwire_server_options_add_route()`,
+ * whose clients become connections (`RTWIRE_EVENT_TYPE_SERVER_ACCEPTED`)
+ * that rooms (`rtwire_server_join()`, `rtwire_server_broadcast_text()`)
+ * address by id.
  *
  * Thread safety: every function may be called from any thread, also
  * concurrently (e.g. publishes from several threads).
@@ -349,6 +416,45 @@ typedef struct rtwire_server_options rtwire_server_options;
  * return are valid until it is freed.
  */
 typedef struct rtwire_stats rtwire_stats;
+
+/**
+ * A read-only view of a UTF-8 string owned by rtwire.
+ *
+ * When present, `data` is NUL-terminated and `len` excludes the NUL (the
+ * text itself may contain NUL only if the peer sent one). `data` is NULL
+ * when the value is absent (e.g. a message without an event id), which is
+ * different from present but empty (`data` = `""`, `len` = 0). Same
+ * lifetime rules as `rtwire_bytes`; never free `data`.
+ */
+typedef struct {
+  /**
+   * NUL-terminated UTF-8, or NULL when absent.
+   */
+  const char *data;
+  /**
+   * Length in bytes, excluding the terminating NUL.
+   */
+  size_t len;
+} rtwire_str;
+
+/**
+ * What a broadcast did (`rtwire_server_broadcast_text()`).
+ */
+typedef struct {
+  /**
+   * Receivers the message was queued for.
+   */
+  size_t queued;
+  /**
+   * Slow consumers left out of it (`RTWIRE_SLOW_CONSUMER_SKIP`).
+   */
+  size_t skipped;
+  /**
+   * Slow consumers being closed with 1008
+   * (`RTWIRE_SLOW_CONSUMER_DISCONNECT`).
+   */
+  size_t disconnected;
+} rtwire_delivery;
 
 /**
  * Called by `rtwire_context_dispatch()` once per event, on the calling
@@ -381,26 +487,6 @@ typedef struct {
   size_t len;
 } rtwire_bytes;
 
-/**
- * A read-only view of a UTF-8 string owned by rtwire.
- *
- * When present, `data` is NUL-terminated and `len` excludes the NUL (the
- * text itself may contain NUL only if the peer sent one). `data` is NULL
- * when the value is absent (e.g. a message without an event id), which is
- * different from present but empty (`data` = `""`, `len` = 0). Same
- * lifetime rules as `rtwire_bytes`; never free `data`.
- */
-typedef struct {
-  /**
-   * NUL-terminated UTF-8, or NULL when absent.
-   */
-  const char *data;
-  /**
-   * Length in bytes, excluding the terminating NUL.
-   */
-  size_t len;
-} rtwire_str;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -412,6 +498,390 @@ extern "C" {
  * and library mismatch. Never NULL; do not free. Thread-safe.
  */
 const char *rtwire_version(void);
+
+/**
+ * Serves an application at `path` (exact match, e.g. `"/chat"`; it must
+ * start with `/`): every client that opens it — over WebSocket, or over
+ * SSE, NDJSON streaming or long polling with POST up (docs/server.md) —
+ * becomes a connection announced by a `RTWIRE_EVENT_TYPE_SERVER_ACCEPTED`
+ * event that carries its new `rtwire_conn` handle. The application owns
+ * that handle and uses it as a client connection's: its events (OPEN,
+ * MESSAGE, CLOSED last) come through the server's context,
+ * `rtwire_conn_send_text()` / `_binary()` queue messages to the client
+ * (bounded by `send_queue_bytes`), `rtwire_conn_close()` closes it and
+ * `rtwire_conn_free()` frees it (closing with 1001 if still open).
+ *
+ * `protocols`: NULL, or a comma-separated list of WebSocket subprotocols
+ * the route accepts, in its order of preference (`"chat.v2, chat.v1"`);
+ * the first one the client offers is chosen (`rtwire_request_protocol()`),
+ * a client that offers none is served without one. Adding a route at the
+ * same path again replaces it. Strings are copied.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` (`path`) or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (not UTF-8; a path not starting with
+ * `/` or holding `?`, `#` or spaces; an empty or blank protocol name),
+ * with the text on the options handle. Thread-safe.
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string; so is `protocols`.
+ */
+rtwire_result rtwire_server_options_add_route(rtwire_server_options *opts,
+                                              const char *path,
+                                              const char *protocols);
+
+/**
+ * Makes the application decide on every request to a route or a channel
+ * path (not `/healthz`), after the token check (default off: every
+ * request is accepted). Each one is a `RTWIRE_EVENT_TYPE_SERVER_REQUEST`
+ * event whose request (`rtwire_event_request()`) the application answers
+ * — from any thread, at once or later while the event lives — with
+ * `rtwire_request_accept()` or `rtwire_request_reject()`. A request not
+ * answered within the accept timeout
+ * (`rtwire_server_options_set_accept_timeout_ms()`, 10 s), or whose event
+ * is freed unanswered, is refused with 503.
+ *
+ * The decision is an event rather than a callback so that no application
+ * code runs on rtwire's threads, as for every other event; the client
+ * waits meanwhile, the server does not.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_server_options_set_accept(rtwire_server_options *opts, bool enabled);
+
+/**
+ * How long a request waits for the application's answer (with
+ * `rtwire_server_options_set_accept()`), in milliseconds (default 10000);
+ * then it is refused with 503.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
+ */
+rtwire_result rtwire_server_options_set_accept_timeout_ms(rtwire_server_options *opts, uint32_t ms);
+
+/**
+ * The bound in bytes of each route connection's outgoing queue (default
+ * 1 MiB): sends with a timeout wait while more is unsent, sends without
+ * one return `RTWIRE_RESULT_QUEUE_FULL`, and a broadcast treats the
+ * connection as a slow consumer (`rtwire_server_options_set_slow_consumer()`).
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
+ */
+rtwire_result rtwire_server_options_set_send_queue_bytes(rtwire_server_options *opts, size_t bytes);
+
+/**
+ * What a broadcast does with a slow consumer: `RTWIRE_SLOW_CONSUMER_DISCONNECT`
+ * (0, the default: close 1008) or `RTWIRE_SLOW_CONSUMER_SKIP` (1: leave it
+ * out of that message). Passed as a number so that no value from C can be
+ * out of the enum's range.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (another value).
+ */
+rtwire_result rtwire_server_options_set_slow_consumer(rtwire_server_options *opts, uint32_t policy);
+
+/**
+ * Closes a route connection that passed this many milliseconds without a
+ * message in either direction (pings do not count) with 1001 "idle
+ * timeout"; 0 (the default) means no limit.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_server_options_set_idle_timeout_ms(rtwire_server_options *opts, uint32_t ms);
+
+/**
+ * The server's id for the connection (unique while the server runs; the
+ * id rooms and broadcasts take); 0 for an invalid handle.
+ */
+uint64_t rtwire_request_id(const rtwire_request *req);
+
+/**
+ * The request path (`/chat`). Absent for an invalid handle. Valid as long
+ * as the request.
+ */
+rtwire_str rtwire_request_path(const rtwire_request *req);
+
+/**
+ * The query string without `?`, as sent (empty when there is none).
+ * Absent for an invalid handle. Valid as long as the request.
+ */
+rtwire_str rtwire_request_query(const rtwire_request *req);
+
+/**
+ * The first value of query parameter `name`, decoded (`+` and `%XX`):
+ * absent (`data` NULL) when there is no such parameter, empty for
+ * `?name=` or `?name`. Absent also for an invalid handle or a NULL or
+ * non-UTF-8 `name`. Valid as long as the request.
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string.
+ */
+rtwire_str rtwire_request_query_param(const rtwire_request *req, const char *name);
+
+/**
+ * The first value of request header `name` (any case): absent (`data`
+ * NULL) when the request has no such header, and for an invalid handle
+ * or a NULL `name`. Valid as long as the request.
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string.
+ */
+rtwire_str rtwire_request_header(const rtwire_request *req, const char *name);
+
+/**
+ * The number of request headers (0 for an invalid handle).
+ */
+size_t rtwire_request_header_count(const rtwire_request *req);
+
+/**
+ * Request header number `index`, in the order sent (names in lower case),
+ * written to `*name` and `*value` (views valid as long as the request).
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT`
+ * (`index` out of range). The out-params are written only on success.
+ *
+ * # Safety
+ * `name` and `value` are NULL or writable.
+ */
+rtwire_result rtwire_request_header_at(const rtwire_request *req,
+                                       size_t index,
+                                       rtwire_str *name,
+                                       rtwire_str *value);
+
+/**
+ * The client's address (`127.0.0.1:54321`, `[::1]:54321`). Absent for an
+ * invalid handle. Valid as long as the request.
+ */
+rtwire_str rtwire_request_peer(const rtwire_request *req);
+
+/**
+ * The WebSocket subprotocol chosen for the connection (see
+ * `rtwire_server_options_add_route()`): absent when none was, for a
+ * pending request (it is chosen after the decision) and for an invalid
+ * handle. Valid as long as the request.
+ */
+rtwire_str rtwire_request_protocol(const rtwire_request *req);
+
+/**
+ * The `user` pointer the application gave `rtwire_request_accept()` for
+ * this connection (also its `rtwire_conn_userdata()`); NULL without an
+ * accept decision, for a pending request and for an invalid handle.
+ * rtwire never dereferences it.
+ */
+void *rtwire_request_user(const rtwire_request *req);
+
+/**
+ * Whether the request still waits for an answer (a SERVER_REQUEST's
+ * request before `rtwire_request_accept()`, `_reject()` or the timeout).
+ */
+bool rtwire_request_is_pending(const rtwire_request *req);
+
+/**
+ * Accepts a pending request (of a SERVER_REQUEST event): the upgrade or
+ * the stream goes ahead; for a route, a SERVER_ACCEPTED event follows,
+ * whose connection has `user` as its userdata (`rtwire_conn_userdata()`,
+ * `rtwire_event_userdata()` of its events, `rtwire_request_user()`).
+ * rtwire never dereferences `user`; when the connection does not come
+ * about (the client went away, a channel path) nothing tells you, so do
+ * not make it the only reference to memory you must free.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_CLOSED` (already answered,
+ * timed out and refused with 503, or the client or the server is gone),
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (the request of a connection, not a
+ * pending one) or `RTWIRE_RESULT_INVALID_HANDLE`, with the text on the
+ * request (`rtwire_request_last_error()`). Never blocks; callable from any
+ * thread while the event lives.
+ */
+rtwire_result rtwire_request_accept(const rtwire_request *req, void *user);
+
+/**
+ * Refuses a pending request with HTTP `status` (400 to 599) and `body`
+ * (UTF-8 text, copied; NULL for none): rtwire clients see a `handshake`
+ * error with that status and body.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_ARGUMENT` (a status
+ * out of range, a body not UTF-8, the request of a connection),
+ * `RTWIRE_RESULT_CLOSED` and `RTWIRE_RESULT_INVALID_HANDLE` as
+ * `rtwire_request_accept()`. A refused argument leaves the request
+ * pending.
+ *
+ * # Safety
+ * `body` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_request_reject(const rtwire_request *req, uint16_t status, const char *body);
+
+/**
+ * Copies the text of the last error recorded on this request into `buf`,
+ * snprintf-style (see `rtwire_context_last_error()`). Returns the full
+ * length without the NUL; 0 when there is none or the handle is invalid.
+ *
+ * # Safety
+ * `buf` is NULL or points to `cap` writable bytes.
+ */
+size_t rtwire_request_last_error(const rtwire_request *req, char *buf, size_t cap);
+
+/**
+ * Adds route connection `id` to `room` (1 to 256 bytes of UTF-8). When
+ * `added` is not NULL it says whether the connection was not in the room
+ * yet.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_CLOSED` (no open connection
+ * `id`; the server was stopped), `RTWIRE_RESULT_INVALID_ARGUMENT` (room
+ * name), `RTWIRE_RESULT_NULL_ARGUMENT` (`room`) or
+ * `RTWIRE_RESULT_INVALID_HANDLE`, with the text on the server
+ * (`rtwire_server_last_error()`). Never blocks. Thread-safe.
+ *
+ * # Safety
+ * `room` is NULL or a NUL-terminated string; `added` is NULL or writable.
+ */
+rtwire_result rtwire_server_join(rtwire_server *server, uint64_t id, const char *room, bool *added);
+
+/**
+ * Takes route connection `id` out of `room`. When `was_member` is not
+ * NULL it says whether it was in it (an unknown id or room is not an
+ * error: `false`).
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_CLOSED` (stopped),
+ * `RTWIRE_RESULT_NULL_ARGUMENT`, `RTWIRE_RESULT_INVALID_ARGUMENT` (not
+ * UTF-8) or `RTWIRE_RESULT_INVALID_HANDLE`. Thread-safe.
+ *
+ * # Safety
+ * `room` is NULL or a NUL-terminated string; `was_member` is NULL or
+ * writable.
+ */
+rtwire_result rtwire_server_leave(rtwire_server *server,
+                                  uint64_t id,
+                                  const char *room,
+                                  bool *was_member);
+
+/**
+ * Sends a text message (`len` bytes of UTF-8 at `text`, copied once for
+ * every receiver) to the route connections in `room` (NULL: every open
+ * route connection), but those whose ids are among the `except_count` ids
+ * at `except` (the sender, typically; `(NULL, 0)` for none). Never waits:
+ * a receiver whose queue is over `send_queue_bytes` is dealt with by the
+ * slow-consumer policy, so one slow client never holds the others up.
+ * When `out` is not NULL it receives the counts.
+ *
+ * Returns `RTWIRE_RESULT_OK` (also when nobody received it),
+ * `RTWIRE_RESULT_CLOSED` (the server was stopped),
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (text or room not UTF-8),
+ * `RTWIRE_RESULT_NULL_ARGUMENT` (`text` with `len` > 0, `except` with
+ * `except_count` > 0) or `RTWIRE_RESULT_INVALID_HANDLE`, with the text on
+ * the server. Thread-safe.
+ *
+ * # Safety
+ * `room` is NULL or a NUL-terminated string; `except` points to
+ * `except_count` ids (or `except_count` is 0); `text` points to `len`
+ * readable bytes (or `len` is 0); `out` is NULL or writable.
+ */
+rtwire_result rtwire_server_broadcast_text(rtwire_server *server,
+                                           const char *room,
+                                           const uint64_t *except,
+                                           size_t except_count,
+                                           const char *text,
+                                           size_t len,
+                                           rtwire_delivery *out);
+
+/**
+ * As `rtwire_server_broadcast_text()`, with a binary message (`len` bytes
+ * at `data`, copied once).
+ *
+ * # Safety
+ * As `rtwire_server_broadcast_text()`.
+ */
+rtwire_result rtwire_server_broadcast_binary(rtwire_server *server,
+                                             const char *room,
+                                             const uint64_t *except,
+                                             size_t except_count,
+                                             const uint8_t *data,
+                                             size_t len,
+                                             rtwire_delivery *out);
+
+/**
+ * Sends a text message to route connection `id` alone, without waiting.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_QUEUE_FULL` (its queue is
+ * over `send_queue_bytes`), `RTWIRE_RESULT_CLOSED` (no open connection
+ * `id`; stopped), `RTWIRE_RESULT_INVALID_ARGUMENT` (not UTF-8),
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ * Thread-safe.
+ *
+ * # Safety
+ * `text` points to `len` readable bytes (or `len` is 0).
+ */
+rtwire_result rtwire_server_send_text(rtwire_server *server,
+                                      uint64_t id,
+                                      const char *text,
+                                      size_t len);
+
+/**
+ * Writes to `*count` how many route connections are in `room` (0 for a
+ * room nobody is in).
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_CLOSED` (stopped),
+ * `RTWIRE_RESULT_NULL_ARGUMENT`, `RTWIRE_RESULT_INVALID_ARGUMENT` (not
+ * UTF-8) or `RTWIRE_RESULT_INVALID_HANDLE`; `*count` is written only on
+ * success. Thread-safe.
+ *
+ * # Safety
+ * `room` is NULL or a NUL-terminated string; `count` is NULL or writable.
+ */
+rtwire_result rtwire_server_member_count(const rtwire_server *server,
+                                         const char *room,
+                                         size_t *count);
+
+/**
+ * Copies the ids of the members of `room`, in increasing order, into
+ * `ids` (at most `cap` of them; `ids` may be NULL when `cap` is 0) and
+ * writes how many members there are to `*count` (more than `cap` means
+ * the list was cut: call again with a larger buffer).
+ *
+ * Returns as `rtwire_server_member_count()`.
+ *
+ * # Safety
+ * `room` is NULL or a NUL-terminated string; `ids` points to `cap`
+ * writable ids (or `cap` is 0); `count` is NULL or writable.
+ */
+rtwire_result rtwire_server_members(const rtwire_server *server,
+                                    const char *room,
+                                    uint64_t *ids,
+                                    size_t cap,
+                                    size_t *count);
+
+/**
+ * Writes to `*count` how many rooms route connection `id` is in (0 for an
+ * id that is not open).
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_CLOSED` (stopped),
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `count` is NULL or writable.
+ */
+rtwire_result rtwire_server_room_count(const rtwire_server *server, uint64_t id, size_t *count);
+
+/**
+ * Copies the name of room number `index` (0-based, in name order) of
+ * route connection `id` into `buf`, snprintf-style, and writes its full
+ * length (without the NUL) to `*len` when `len` is not NULL.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_ARGUMENT` (`index`
+ * out of range), `RTWIRE_RESULT_CLOSED` (stopped) or
+ * `RTWIRE_RESULT_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `buf` is NULL or points to `cap` writable bytes; `len` is NULL or
+ * writable.
+ */
+rtwire_result rtwire_server_room_name(const rtwire_server *server,
+                                      uint64_t id,
+                                      size_t index,
+                                      char *buf,
+                                      size_t cap,
+                                      size_t *len);
 
 /**
  * Opens a connection to `url` with a copy of `opts` (NULL means the
@@ -521,10 +991,27 @@ rtwire_result rtwire_conn_close(rtwire_conn *conn, uint16_t code, const char *re
 rtwire_result rtwire_conn_buffered_amount(const rtwire_conn *conn, size_t *out);
 
 /**
- * The `userdata` given to `rtwire_context_connect()`, or NULL for an
- * invalid handle. Thread-safe.
+ * The `userdata` given to `rtwire_context_connect()` (for a connection a
+ * server accepted: the `user` given to `rtwire_request_accept()`), or NULL
+ * for an invalid handle. Thread-safe.
  */
 void *rtwire_conn_userdata(const rtwire_conn *conn);
+
+/**
+ * The server's id for a connection it accepted on one of its routes (the
+ * id rooms and broadcasts take, `rtwire_request_id()`); 0 for a client
+ * connection and for an invalid handle. Thread-safe.
+ */
+uint64_t rtwire_conn_id(const rtwire_conn *conn);
+
+/**
+ * The request a connection accepted by a server came with (path, query,
+ * headers, peer, subprotocol, the user pointer of the accept decision):
+ * owned by the connection, valid until `rtwire_conn_free()`; do not free
+ * it. NULL for a client connection and for an invalid handle.
+ * Thread-safe.
+ */
+const rtwire_request *rtwire_conn_request(const rtwire_conn *conn);
 
 /**
  * Copies the text of the last error recorded on this connection into
@@ -538,7 +1025,8 @@ void *rtwire_conn_userdata(const rtwire_conn *conn);
 size_t rtwire_conn_last_error(const rtwire_conn *conn, char *buf, size_t cap);
 
 /**
- * Frees a connection handle. If the connection is still open it is closed
+ * Frees a connection handle (a client's, or one a server accepted: its
+ * request goes with it). If the connection is still open it is closed
  * in the background with code 1001 (going away); for a chosen code call
  * `rtwire_conn_close()` and wait for CLOSED first. Its undelivered events
  * are discarded and no further event of it is delivered; events already
@@ -684,8 +1172,9 @@ rtwire_event_type rtwire_event_kind(const rtwire_event *ev);
 
 /**
  * The connection the event belongs to, or NULL for an invalid handle and
- * for server events (see `rtwire_event_server()`). The
- * handle is not owned by the event: it stays valid until
+ * for server events (see `rtwire_event_server()`) but SERVER_ACCEPTED,
+ * whose connection is the new one (owned by the application from then
+ * on). The handle is not owned by the event: it stays valid until
  * `rtwire_conn_free()` (after that, calls with it return
  * `RTWIRE_RESULT_INVALID_HANDLE`).
  */
@@ -693,8 +1182,9 @@ rtwire_conn *rtwire_event_conn(const rtwire_event *ev);
 
 /**
  * The `userdata` given to `rtwire_context_connect()` for the event's
- * connection (also valid after the connection is freed), or NULL for an
- * invalid handle.
+ * connection (also valid after the connection is freed); for a connection
+ * a server accepted (SERVER_ACCEPTED and its events), the `user` given to
+ * `rtwire_request_accept()`. NULL for an invalid handle.
  */
 void *rtwire_event_userdata(const rtwire_event *ev);
 
@@ -852,7 +1342,8 @@ rtwire_server *rtwire_event_server(const rtwire_event *ev);
 rtwire_str rtwire_event_channel(const rtwire_event *ev);
 
 /**
- * SERVER_CONNECTED and SERVER_DISCONNECTED: the client's address
+ * SERVER_CONNECTED, SERVER_DISCONNECTED, SERVER_REQUEST and
+ * SERVER_ACCEPTED: the client's address
  * (`127.0.0.1:54321`, `[::1]:54321`). Absent for other types. Valid until
  * `rtwire_event_free()`.
  */
@@ -871,6 +1362,24 @@ size_t rtwire_event_byte_count(const rtwire_event *ev);
  * (and for other types).
  */
 uint64_t rtwire_event_dropped(const rtwire_event *ev);
+
+/**
+ * SERVER_REQUEST: the pending request, owned by the event (valid until
+ * `rtwire_event_free()`, which refuses it with 503 if it is still
+ * unanswered). SERVER_ACCEPTED: the connection's request, owned by the
+ * connection (valid until `rtwire_conn_free()`, the same as
+ * `rtwire_conn_request()`). NULL for other types and invalid handles, and
+ * for SERVER_ACCEPTED when no handle could be made (the connection was
+ * then closed). Never free it.
+ */
+const rtwire_request *rtwire_event_request(const rtwire_event *ev);
+
+/**
+ * SERVER_REQUEST and SERVER_ACCEPTED: the server's id for the connection
+ * (`rtwire_request_id()`, `rtwire_conn_id()`), which rooms and broadcasts
+ * take; 0 for other types and invalid handles.
+ */
+uint64_t rtwire_event_connection_id(const rtwire_event *ev);
 
 /**
  * Frees an event taken with `rtwire_context_next_event()`; its views become
@@ -1624,7 +2133,10 @@ const char *rtwire_result_name(uint32_t code);
  * (no TLS); any WebSocket `Origin`; no CORS; WebSocket ping every 20 s;
  * SSE/stream heartbeat every 15 s; long polls held up to 25 s; max message
  * 16 MiB; max 64 request headers; 10 s for a request's headers; no server
- * events; event queue 256; WebSocket client messages published as sent.
+ * events; event queue 256; WebSocket client messages published as sent;
+ * no routes; every request accepted (no accept decision; 10 s to answer
+ * when there is one); route connections' send queues 1 MiB, slow
+ * consumers disconnected, no idle timeout.
  *
  * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_NULL_ARGUMENT` (`out` is NULL)
  * or `RTWIRE_RESULT_INTERNAL` (too many live handles). The caller owns the

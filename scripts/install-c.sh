@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the rtwire C library and installs it for C/C++ programs:
 #   $PREFIX/lib/librtwire.so, $PREFIX/lib/librtwire.a,
-#   $PREFIX/include/rtwire.h, $PREFIX/lib/pkgconfig/rtwire.pc
+#   $PREFIX/include/rtwire.h, $PREFIX/include/rtwire.hpp (C++),
+#   $PREFIX/lib/pkgconfig/rtwire.pc
 # so that `cc app.c $(pkg-config --cflags --libs rtwire)` works
 # (add `--static` for the static library).
 #
@@ -28,6 +29,7 @@ install -d "$prefix/lib/pkgconfig" "$prefix/include"
 install -m 0755 "$dir/librtwire.so" "$prefix/lib/librtwire.so"
 install -m 0644 "$dir/librtwire.a" "$prefix/lib/librtwire.a"
 install -m 0644 "$root/include/rtwire.h" "$prefix/include/rtwire.h"
+install -m 0644 "$root/include/rtwire.hpp" "$prefix/include/rtwire.hpp"
 cat > "$prefix/lib/pkgconfig/rtwire.pc" <<PC
 prefix=$prefix
 libdir=\${prefix}/lib

@@ -7,10 +7,15 @@
 #  3. compiles the C tests and examples with -Wall -Wextra -Wpedantic -Werror
 #     (C11 / C++17), shared and static;
 #  4. runs them against the third-party python `websockets` echo peer and
-#     the `sse-starlette` SSE peer (examples/c/server.c uses the embedded
-#     server);
+#     the `sse-starlette` SSE peer (examples/c/server.c and the server tests
+#     use the embedded server);
 #  5. runs them again under valgrind memcheck (errors and leaks fail) and
-#     built with -fsanitize=address,undefined.
+#     built with -fsanitize=address,undefined;
+#  6. checks the C and C++ chat servers (examples/c/chat_server.c,
+#     examples/cpp/chat_server.cpp) against the chat protocol with
+#     tests/chat/chat_check.py (python `websockets` client), the C one also
+#     under valgrind and ASan (scripts/test-node.sh runs the same checker
+#     against the Node chat server).
 # Prints "N passed, N failed" last and exits non-zero on any failure.
 # Installs what is missing: the test peers (.venv), cbindgen (.tools), and
 # gcc/g++/pkg-config/valgrind with apt-get when absent.
@@ -101,8 +106,11 @@ programs=(
   "echo c examples/c/echo.c"
   "poll_loop c examples/c/poll_loop.c"
   "sse_listen c examples/c/sse_listen.c"
+  "test_app c ffi/tests/c/test_app.c"
   "server c examples/c/server.c"
   "chat cpp examples/cpp/chat.cpp"
+  "chat_server c examples/c/chat_server.c"
+  "chat_server_cpp cpp examples/cpp/chat_server.cpp"
 )
 
 build() { # variant extra-flags...
@@ -117,7 +125,7 @@ build() { # variant extra-flags...
       run "compile $name ($variant)" gcc $cwarn "$@" -pthread -Iffi/tests/c $pc_cflags "$src" \
         -o "$work/$variant/$name" $pc_libs $rpath
     else
-      run "compile $name ($variant)" g++ $cxxwarn "$@" -pthread -Iexamples/cpp $pc_cflags "$src" \
+      run "compile $name ($variant)" g++ $cxxwarn "$@" -pthread $pc_cflags -I"$root/include" "$src" \
         -o "$work/$variant/$name" $pc_libs $rpath
     fi
   done
@@ -174,6 +182,7 @@ sse_url="http://127.0.0.1:$sse_port/events?total=6&per_conn=2"
 
 args_for() {
   case $1 in
+    test_app) ;;
     test_*) echo "$port" ;;
     sse_listen) echo "$sse_url 6" ;;
     server) ;;
@@ -181,16 +190,24 @@ args_for() {
   esac
 }
 
+# The chat servers are run by the chat checker below, not here.
+is_server() { case $1 in chat_server*) return 0 ;; esac; return 1; }
+
 echo "== run"
 for p in "${programs[@]}"; do
   set -- $p
+  is_server "$1" && continue
   [ -x "$work/plain/$1" ] && run "run $1" "$work/plain/$1" $(args_for "$1") </dev/null
 done
 [ -x "$work/static/echo" ] && run "run echo (static library)" "$work/static/echo" "$url"
 
+vg=(valgrind -q --error-exitcode=99 --leak-check=full
+  --errors-for-leak-kinds=definite,possible --show-leak-kinds=definite,possible)
+
 echo "== valgrind memcheck"
 for p in "${programs[@]}"; do
   set -- $p
+  is_server "$1" && continue
   [ -x "$work/plain/$1" ] && run "valgrind $1" valgrind -q --error-exitcode=99 --leak-check=full \
     --errors-for-leak-kinds=definite,possible --show-leak-kinds=definite,possible \
     "$work/plain/$1" $(args_for "$1") </dev/null
@@ -201,7 +218,15 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for p in "${programs[@]}"; do
   set -- $p
+  is_server "$1" && continue
   [ -x "$work/asan/$1" ] && run "asan+ubsan $1" "$work/asan/$1" $(args_for "$1") </dev/null
 done
 
+echo "== chat servers (tests/chat/chat_check.py)"
+check=("$root/.venv/bin/python" "$root/tests/chat/chat_check.py")
+[ -x "$work/plain/chat_server" ] && run "chat protocol: C chat server" "${check[@]}" -- "$work/plain/chat_server"
+[ -x "$work/plain/chat_server_cpp" ] && run "chat protocol: C++ chat server" "${check[@]}" -- "$work/plain/chat_server_cpp"
+[ -x "$work/plain/chat_server" ] && run "chat protocol: C chat server under valgrind" "${check[@]}" -- "${vg[@]}" "$work/plain/chat_server"
+[ -x "$work/asan/chat_server" ] && run "chat protocol: C chat server (asan+ubsan)" "${check[@]}" -- "$work/asan/chat_server"
+[ -x "$work/asan/chat_server_cpp" ] && run "chat protocol: C++ chat server (asan+ubsan)" "${check[@]}" -- "$work/asan/chat_server_cpp"
 summary

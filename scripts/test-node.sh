@@ -29,3 +29,8 @@ step "the Rust chat server example (started by test/chat-servers.test.js)"
 
 step "node --test"
 node --test --test-concurrency=1 --test-reporter=tap test/
+
+step "the chat protocol checker (tests/chat/chat_check.py, python websockets) against the Node chat server"
+mkdir -p "$root/examples/node/node_modules"
+[ -e "$root/examples/node/node_modules/rtwire" ] || ln -s "$pkg" "$root/examples/node/node_modules/rtwire"
+"$root/.venv/bin/python" "$root/tests/chat/chat_check.py" --cwd "$root/examples/node" -- node chat-server.js

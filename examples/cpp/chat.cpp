@@ -1,9 +1,9 @@
-// A tiny chat client with the C++ RAII wrapper: offers the chat.v1
+// A tiny chat client with the C++ layer (include/rtwire.hpp): offers the chat.v1
 // subprotocol, sends a few lines, prints the echoes, closes.
 //
 //   c++ -std=c++17 chat.cpp $(pkg-config --cflags --libs rtwire) -o chat
 //   ./chat ws://127.0.0.1:9001/echo
-#include "rtwire.hpp"
+#include <rtwire.hpp>
 
 #include <iostream>
 #include <string>

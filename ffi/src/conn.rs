@@ -85,6 +85,10 @@ pub(crate) struct ConnObj {
     events: Arc<Semaphore>,
     closing: AtomicBool,
     last_error: LastError,
+    /// Server connections: the server's id for the connection (0 for
+    /// client connections) and the request it came with.
+    id: u64,
+    request: Option<crate::app::OwnedRequest>,
 }
 
 impl ConnObj {
@@ -202,10 +206,39 @@ fn start(
         Poll::Ready(r) => Box::pin(std::future::ready(r)),
         Poll::Pending => fut,
     };
+    spawn(c, fut, userdata, queue_len, Phase::Connecting, None, 0)
+}
+
+/// Gives a connection a server accepted a handle of its own on context
+/// `c`, as if it had been connected there: its events go through the
+/// context's queue, and sends, close and free work as for any connection.
+pub(crate) fn adopt(
+    c: &Arc<CtxObj>,
+    conn: Connection,
+    userdata: usize,
+    queue_len: usize,
+    request: crate::app::OwnedRequest,
+    id: u64,
+) -> Result<usize, rtwire_result> {
+    let phase = Phase::Open(conn.sender());
+    let fut: ConnectFuture = Box::pin(std::future::ready(Ok(conn)));
+    spawn(c, fut, userdata, queue_len, phase, Some(request), id)
+}
+
+/// Registers a connection and starts its task.
+fn spawn(
+    c: &Arc<CtxObj>,
+    fut: ConnectFuture,
+    userdata: usize,
+    queue_len: usize,
+    phase: Phase,
+    request: Option<crate::app::OwnedRequest>,
+    id: u64,
+) -> Result<usize, rtwire_result> {
     let shared = Arc::new(ConnShared::new(userdata));
-    let (phase_tx, phase_rx) = watch::channel(Phase::Connecting);
+    let (phase_tx, phase_rx) = watch::channel(phase);
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let events = Arc::new(Semaphore::new(queue_len.min(Semaphore::MAX_PERMITS)));
+    let events = Arc::new(Semaphore::new(queue_len.clamp(1, Semaphore::MAX_PERMITS)));
     let obj = Arc::new(ConnObj {
         ctx: c.clone(),
         shared: shared.clone(),
@@ -214,6 +247,8 @@ fn start(
         events: events.clone(),
         closing: AtomicBool::new(false),
         last_error: LastError::default(),
+        id,
+        request,
     });
     let Some(h) = CONNS.insert(obj) else {
         return Err(c
@@ -576,12 +611,41 @@ pub unsafe extern "C" fn rtwire_conn_buffered_amount(
     })
 }
 
-/// The `userdata` given to `rtwire_context_connect()`, or NULL for an
-/// invalid handle. Thread-safe.
+/// The `userdata` given to `rtwire_context_connect()` (for a connection a
+/// server accepted: the `user` given to `rtwire_request_accept()`), or NULL
+/// for an invalid handle. Thread-safe.
 #[no_mangle]
 pub extern "C" fn rtwire_conn_userdata(conn: *const rtwire_conn) -> *mut c_void {
     guard_or(std::ptr::null_mut(), || {
         get(conn).map_or(std::ptr::null_mut(), |o| o.shared.userdata as *mut c_void)
+    })
+}
+
+/// The server's id for a connection it accepted on one of its routes (the
+/// id rooms and broadcasts take, `rtwire_request_id()`); 0 for a client
+/// connection and for an invalid handle. Thread-safe.
+#[no_mangle]
+pub extern "C" fn rtwire_conn_id(conn: *const rtwire_conn) -> u64 {
+    guard_or(0, || get(conn).map_or(0, |o| o.id))
+}
+
+/// The request a connection accepted by a server came with (path, query,
+/// headers, peer, subprotocol, the user pointer of the accept decision):
+/// owned by the connection, valid until `rtwire_conn_free()`; do not free
+/// it. NULL for a client connection and for an invalid handle.
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn rtwire_conn_request(
+    conn: *const rtwire_conn,
+) -> *const crate::app::rtwire_request {
+    guard_or(std::ptr::null(), || {
+        get(conn)
+            .and_then(|o| {
+                o.request
+                    .as_ref()
+                    .map(|r| to_ptr::<crate::app::rtwire_request>(r.handle()).cast_const())
+            })
+            .unwrap_or(std::ptr::null())
     })
 }
 
@@ -605,7 +669,8 @@ pub unsafe extern "C" fn rtwire_conn_last_error(
     })
 }
 
-/// Frees a connection handle. If the connection is still open it is closed
+/// Frees a connection handle (a client's, or one a server accepted: its
+/// request goes with it). If the connection is still open it is closed
 /// in the background with code 1001 (going away); for a chosen code call
 /// `rtwire_conn_close()` and wait for CLOSED first. Its undelivered events
 /// are discarded and no further event of it is delivered; events already

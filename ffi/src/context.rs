@@ -399,12 +399,17 @@ pub unsafe extern "C" fn rtwire_context_next_event(
 }
 
 /// Pops one event and gives it a handle.
-fn take(c: &CtxObj) -> Result<usize, rtwire_result> {
+fn take(c: &Arc<CtxObj>) -> Result<usize, rtwire_result> {
     let Some(item) = c.shared.pop()? else {
         return Err(rtwire_result::WouldBlock);
     };
-    let Queued { event, permit, .. } = item;
+    let Queued {
+        mut event, permit, ..
+    } = item;
     drop(permit);
+    // A connection a server accepted gets its handle here, on the
+    // application's thread, so that its events follow this one.
+    crate::app::materialize(c, &mut event);
     EVENTS
         .insert(Arc::new(event))
         .ok_or(rtwire_result::Internal)

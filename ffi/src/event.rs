@@ -63,6 +63,21 @@ pub enum rtwire_event_type {
     /// WebSocket client sent a message, which was not published: channel
     /// and data. Publish it (or anything else) yourself if you want to.
     ServerMessage = 9,
+    /// Server (with `rtwire_server_options_set_accept()`): a client asks
+    /// to open a route or a channel path. Answer the request
+    /// (`rtwire_event_request()`) with `rtwire_request_accept()` or
+    /// `rtwire_request_reject()`; freeing the event unanswered (also the
+    /// free after a dispatch callback returns) refuses it with 503, and so
+    /// does the accept timeout.
+    ServerRequest = 10,
+    /// Server: a client opened a route (`rtwire_server_options_add_route()`)
+    /// and is now a connection: `rtwire_event_conn()` is its new handle,
+    /// which the application owns and frees with `rtwire_conn_free()`; its
+    /// own events (OPEN, MESSAGE, ..., CLOSED) follow through the same
+    /// context. `rtwire_event_request()` is its request,
+    /// `rtwire_event_connection_id()` its id, `rtwire_event_userdata()` the
+    /// user pointer of the accept decision.
+    ServerAccepted = 11,
 }
 
 /// Which transport carries a connection, as `rtwire_event_transport()`
@@ -126,6 +141,15 @@ pub(crate) struct EventObj {
     peer: Option<NulStr>,
     bytes: usize,
     dropped: u64,
+    /// SERVER_REQUEST and SERVER_ACCEPTED: the request's handle.
+    request: usize,
+    /// SERVER_REQUEST: the pending request, owned by the event.
+    owned_request: Option<crate::app::OwnedRequest>,
+    /// SERVER_REQUEST and SERVER_ACCEPTED: the connection's id.
+    conn_id: u64,
+    /// SERVER_ACCEPTED, until the event is taken: the connection to give
+    /// a handle.
+    pending: Option<Box<crate::app::PendingConn>>,
 }
 
 impl EventObj {
@@ -155,7 +179,58 @@ impl EventObj {
             peer: None,
             bytes: 0,
             dropped: 0,
+            request: 0,
+            owned_request: None,
+            conn_id: 0,
+            pending: None,
         }
+    }
+
+    /// A request waiting for the application's answer.
+    pub(crate) fn server_request(
+        request: crate::app::OwnedRequest,
+        id: u64,
+        peer: &std::net::SocketAddr,
+        server: usize,
+        dropped: u64,
+    ) -> EventObj {
+        let mut e = EventObj::empty(rtwire_event_type::ServerRequest, 0, 0);
+        e.request = request.handle();
+        e.owned_request = Some(request);
+        e.conn_id = id;
+        e.peer = Some(NulStr::new(&peer.to_string()));
+        e.server = server;
+        e.dropped = dropped;
+        e
+    }
+
+    /// A connection a route accepted; its handle is made when the event is
+    /// taken (`set_adopted`).
+    pub(crate) fn accepted(
+        pending: Box<crate::app::PendingConn>,
+        server: usize,
+        dropped: u64,
+    ) -> EventObj {
+        let mut e = EventObj::empty(rtwire_event_type::ServerAccepted, 0, 0);
+        e.conn_id = pending.request.id;
+        e.peer = Some(NulStr::new(&pending.request.peer.to_string()));
+        e.pending = Some(pending);
+        e.server = server;
+        e.dropped = dropped;
+        e
+    }
+
+    /// The connection of a SERVER_ACCEPTED event still to be given a
+    /// handle.
+    pub(crate) fn take_pending(&mut self) -> Option<Box<crate::app::PendingConn>> {
+        self.pending.take()
+    }
+
+    /// Records the handles made for a SERVER_ACCEPTED event.
+    pub(crate) fn set_adopted(&mut self, conn: usize, userdata: usize, request: usize) {
+        self.conn = conn;
+        self.userdata = userdata;
+        self.request = request;
     }
 
     fn set_error(&mut self, e: &rtwire::Error) {
@@ -321,8 +396,9 @@ pub extern "C" fn rtwire_event_kind(ev: *const rtwire_event) -> rtwire_event_typ
 }
 
 /// The connection the event belongs to, or NULL for an invalid handle and
-/// for server events (see `rtwire_event_server()`). The
-/// handle is not owned by the event: it stays valid until
+/// for server events (see `rtwire_event_server()`) but SERVER_ACCEPTED,
+/// whose connection is the new one (owned by the application from then
+/// on). The handle is not owned by the event: it stays valid until
 /// `rtwire_conn_free()` (after that, calls with it return
 /// `RTWIRE_RESULT_INVALID_HANDLE`).
 #[no_mangle]
@@ -331,8 +407,9 @@ pub extern "C" fn rtwire_event_conn(ev: *const rtwire_event) -> *mut rtwire_conn
 }
 
 /// The `userdata` given to `rtwire_context_connect()` for the event's
-/// connection (also valid after the connection is freed), or NULL for an
-/// invalid handle.
+/// connection (also valid after the connection is freed); for a connection
+/// a server accepted (SERVER_ACCEPTED and its events), the `user` given to
+/// `rtwire_request_accept()`. NULL for an invalid handle.
 #[no_mangle]
 pub extern "C" fn rtwire_event_userdata(ev: *const rtwire_event) -> *mut c_void {
     read(ev, std::ptr::null_mut(), |e| e.userdata as *mut c_void)
@@ -554,7 +631,8 @@ pub extern "C" fn rtwire_event_channel(ev: *const rtwire_event) -> rtwire_str {
     read(ev, rtwire_str::ABSENT, |e| NulStr::view_opt(&e.channel))
 }
 
-/// SERVER_CONNECTED and SERVER_DISCONNECTED: the client's address
+/// SERVER_CONNECTED, SERVER_DISCONNECTED, SERVER_REQUEST and
+/// SERVER_ACCEPTED: the client's address
 /// (`127.0.0.1:54321`, `[::1]:54321`). Absent for other types. Valid until
 /// `rtwire_event_free()`.
 #[no_mangle]
@@ -576,6 +654,30 @@ pub extern "C" fn rtwire_event_byte_count(ev: *const rtwire_event) -> usize {
 #[no_mangle]
 pub extern "C" fn rtwire_event_dropped(ev: *const rtwire_event) -> u64 {
     read(ev, 0, |e| e.dropped)
+}
+
+/// SERVER_REQUEST: the pending request, owned by the event (valid until
+/// `rtwire_event_free()`, which refuses it with 503 if it is still
+/// unanswered). SERVER_ACCEPTED: the connection's request, owned by the
+/// connection (valid until `rtwire_conn_free()`, the same as
+/// `rtwire_conn_request()`). NULL for other types and invalid handles, and
+/// for SERVER_ACCEPTED when no handle could be made (the connection was
+/// then closed). Never free it.
+#[no_mangle]
+pub extern "C" fn rtwire_event_request(
+    ev: *const rtwire_event,
+) -> *const crate::app::rtwire_request {
+    read(ev, std::ptr::null(), |e| {
+        to_ptr::<crate::app::rtwire_request>(e.request).cast_const()
+    })
+}
+
+/// SERVER_REQUEST and SERVER_ACCEPTED: the server's id for the connection
+/// (`rtwire_request_id()`, `rtwire_conn_id()`), which rooms and broadcasts
+/// take; 0 for other types and invalid handles.
+#[no_mangle]
+pub extern "C" fn rtwire_event_connection_id(ev: *const rtwire_event) -> u64 {
+    read(ev, 0, |e| e.conn_id)
 }
 
 /// Frees an event taken with `rtwire_context_next_event()`; its views become

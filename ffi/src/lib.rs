@@ -11,6 +11,9 @@
 //! - [`event`]: `rtwire_event` and its accessors.
 //! - [`server`]: `rtwire_server`, the embedded server on a context's
 //!   runtime; `rtwire_server_options` and `rtwire_stats`.
+//! - [`app`]: the application server: routes whose clients become
+//!   `rtwire_conn` connections, `rtwire_request` (the acceptance decision
+//!   as an event) and rooms by connection id.
 //! - [`result`]: `rtwire_result`, the status codes.
 //!
 //! ## Safety model
@@ -34,6 +37,7 @@ macro_rules! tri {
     };
 }
 
+pub mod app;
 pub mod conn;
 pub mod context;
 pub mod event;
@@ -151,6 +155,11 @@ impl NulStr {
 
     fn as_bytes(&self) -> &[u8] {
         &self.0[..self.0.len() - 1]
+    }
+
+    /// The text (it was made from a `&str`).
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
     }
 }
 

@@ -68,7 +68,11 @@ pub struct rtwire_server_options {
 /// named channels over every transport at once on one port:
 /// `/ws/{channel}` (WebSocket), `/sse/{channel}`, `/poll/{channel}`,
 /// `/stream/{channel}`, `/latest/{channel}`, `POST /publish/{channel}`,
-/// `/negotiate/{channel}`, `/healthz` (see docs/server.md).
+/// `/negotiate/{channel}`, `/healthz` (see docs/server.md), and the
+/// application routes added with `rtwire_server_options_add_route()`,
+/// whose clients become connections (`RTWIRE_EVENT_TYPE_SERVER_ACCEPTED`)
+/// that rooms (`rtwire_server_join()`, `rtwire_server_broadcast_text()`)
+/// address by id.
 ///
 /// Thread safety: every function may be called from any thread, also
 /// concurrently (e.g. publishes from several threads).
@@ -88,11 +92,20 @@ pub struct rtwire_stats {
 
 /// What `rtwire_server_start()` copies from an options object.
 #[derive(Debug, Clone)]
-struct Settings {
+pub(crate) struct Settings {
     options: ServerOptions,
     events: bool,
     event_queue: usize,
     client_messages: bool,
+    /// Routes and the acceptance hook (see `app`).
+    pub(crate) app: crate::app::AppSettings,
+}
+
+impl Settings {
+    /// The core options, for setters of other modules.
+    pub(crate) fn core(&mut self) -> &mut ServerOptions {
+        &mut self.options
+    }
 }
 
 impl Default for Settings {
@@ -102,6 +115,7 @@ impl Default for Settings {
             events: false,
             event_queue: 256,
             client_messages: false,
+            app: crate::app::AppSettings::default(),
         }
     }
 }
@@ -125,7 +139,7 @@ pub(crate) struct ServerObj {
     addr: SocketAddr,
     base_url: String,
     epoch: String,
-    last_error: LastError,
+    pub(crate) last_error: LastError,
 }
 
 impl ServerObj {
@@ -147,7 +161,7 @@ impl ServerObj {
     }
 
     /// Runs `f` on the running server, or records that it is stopped.
-    fn running<R>(&self, f: impl FnOnce(&Server) -> R) -> Result<R, rtwire_result> {
+    pub(crate) fn running<R>(&self, f: impl FnOnce(&Server) -> R) -> Result<R, rtwire_result> {
         let g = self.server.read().unwrap_or_else(|e| e.into_inner());
         match g.as_ref() {
             Some(s) => Ok(f(s)),
@@ -178,7 +192,7 @@ struct ChannelRow {
 
 static STATS: Table<StatsObj> = Table::new(7);
 
-fn get(server: *const rtwire_server) -> Option<Arc<ServerObj>> {
+pub(crate) fn get(server: *const rtwire_server) -> Option<Arc<ServerObj>> {
     SERVERS.get(from_ptr(server))
 }
 
@@ -193,7 +207,10 @@ fn get(server: *const rtwire_server) -> Option<Arc<ServerObj>> {
 /// (no TLS); any WebSocket `Origin`; no CORS; WebSocket ping every 20 s;
 /// SSE/stream heartbeat every 15 s; long polls held up to 25 s; max message
 /// 16 MiB; max 64 request headers; 10 s for a request's headers; no server
-/// events; event queue 256; WebSocket client messages published as sent.
+/// events; event queue 256; WebSocket client messages published as sent;
+/// no routes; every request accepted (no accept decision; 10 s to answer
+/// when there is one); route connections' send queues 1 MiB, slow
+/// consumers disconnected, no idle timeout.
 ///
 /// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_NULL_ARGUMENT` (`out` is NULL)
 /// or `RTWIRE_RESULT_INTERNAL` (too many live handles). The caller owns the
@@ -237,7 +254,7 @@ pub extern "C" fn rtwire_server_options_free(opts: *mut rtwire_server_options) -
 }
 
 /// Runs a setter on a live server options object.
-fn with(
+pub(crate) fn with(
     opts: *mut rtwire_server_options,
     f: impl FnOnce(&mut Settings, &LastError) -> rtwire_result,
 ) -> rtwire_result {
@@ -580,7 +597,7 @@ pub unsafe extern "C" fn rtwire_server_options_last_error(
 
 /// Queues the server's events in its context, at most `capacity` waiting.
 #[derive(Debug)]
-struct Reporter {
+pub(crate) struct Reporter {
     queue: Arc<context::Shared>,
     source: Arc<ConnShared>,
     room: Arc<Semaphore>,
@@ -588,13 +605,29 @@ struct Reporter {
 }
 
 impl Reporter {
+    /// Queues the event `make` builds once there is room for it (rather
+    /// than dropping it); `false` when the server or its context is gone.
+    pub(crate) async fn deliver(&self, make: impl FnOnce(usize, u64) -> EventObj) -> bool {
+        let Ok(permit) = self.room.clone().acquire_owned().await else {
+            return false;
+        };
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        self.queue.push(Queued {
+            conn: self.source.clone(),
+            event: make(self.source.handle(), dropped),
+            permit: Some(permit),
+        })
+    }
+
     fn report(&self, make: impl FnOnce(usize, u64) -> Option<EventObj>) {
         let Ok(permit) = self.room.clone().try_acquire_owned() else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        // Counted as reported only when an event carries the count.
+        let dropped = self.dropped.load(Ordering::Relaxed);
         if let Some(event) = make(self.source.handle(), dropped) {
+            self.dropped.fetch_sub(dropped, Ordering::Relaxed);
             self.queue.push(Queued {
                 conn: self.source.clone(),
                 event,
@@ -662,10 +695,24 @@ pub unsafe extern "C" fn rtwire_server_start(
 }
 
 fn start(c: &Arc<CtxObj>, settings: Settings) -> Result<usize, rtwire_result> {
-    let server =
-        c.rt.block_on(Server::start(settings.options))
-            .map_err(|e| c.last_error.error(&e))?;
     let source = Arc::new(ConnShared::new(0));
+    let reporter = Arc::new(Reporter {
+        queue: c.shared.clone(),
+        source: source.clone(),
+        room: Arc::new(Semaphore::new(
+            settings.event_queue.clamp(1, Semaphore::MAX_PERMITS),
+        )),
+        dropped: AtomicU64::new(0),
+    });
+    let options = crate::app::install(
+        settings.options.clone(),
+        &settings.app,
+        &reporter,
+        settings.event_queue,
+    );
+    let server =
+        c.rt.block_on(Server::start(options))
+            .map_err(|e| c.last_error.error(&e))?;
     let obj = Arc::new(ServerObj {
         ctx: c.clone(),
         addr: server.local_addr(),
@@ -682,28 +729,17 @@ fn start(c: &Arc<CtxObj>, settings: Settings) -> Result<usize, rtwire_result> {
             .fail(rtwire_result::Internal, "too many live servers"));
     };
     source.set_handle(h);
-    if settings.events || settings.client_messages {
-        let reporter = Arc::new(Reporter {
-            queue: c.shared.clone(),
-            source,
-            room: Arc::new(Semaphore::new(
-                settings.event_queue.clamp(1, Semaphore::MAX_PERMITS),
-            )),
-            dropped: AtomicU64::new(0),
-        });
-        if settings.events {
-            let r = reporter.clone();
-            server.set_observer(Arc::new(move |ev: &ServerEvent| {
-                r.report(|h, dropped| EventObj::from_server(ev, h, dropped));
-            }));
-        }
-        if settings.client_messages {
-            server.set_handler(Arc::new(move |channel: &str, data: Data| {
-                reporter
-                    .report(|h, dropped| Some(EventObj::client_message(channel, data, h, dropped)));
-                None
-            }));
-        }
+    if settings.events {
+        let r = reporter.clone();
+        server.set_observer(Arc::new(move |ev: &ServerEvent| {
+            r.report(|h, dropped| EventObj::from_server(ev, h, dropped));
+        }));
+    }
+    if settings.client_messages {
+        server.set_handler(Arc::new(move |channel: &str, data: Data| {
+            reporter.report(|h, dropped| Some(EventObj::client_message(channel, data, h, dropped)));
+            None
+        }));
     }
     *obj.server.write().unwrap_or_else(|e| e.into_inner()) = Some(server);
     if !c.adopt(h) {
