@@ -44,6 +44,8 @@ async def chat(conn: rtwire.ServerConnection) -> None:
         # for SSE and long-poll readers; a room that is no valid channel
         # name has no log).
         server.broadcast(room, line, exclude=conn)
+        if server.closed:
+            return  # shutting down: the log is gone with the server
         try:
             server.publish(f"log-{room}", line)
         except rtwire.InvalidArgumentError:

@@ -190,7 +190,11 @@ impl PyServer {
     /// in it yet, `False` when it was or is not open.
     fn join(&self, py: Python<'_>, id: u64, room: &Bound<'_, PyAny>) -> PyResult<bool> {
         let room = string("room", room)?;
-        match self.with_server(|s| s.rooms().try_join(id, &room))? {
+        // Once the server is closed its connections are over: nothing to join.
+        match self
+            .with_server(|s| s.rooms().try_join(id, &room))
+            .unwrap_or(Ok(false))
+        {
             Ok(added) => Ok(added),
             Err(e) if e.kind() == rtwire::ErrorKind::Closed => Ok(false),
             Err(e) => Err(to_pyerr(py, e)),
@@ -200,23 +204,29 @@ impl PyServer {
     /// Takes connection `id` out of `room`: `True` when it was in it.
     fn leave(&self, id: u64, room: &Bound<'_, PyAny>) -> PyResult<bool> {
         let room = string("room", room)?;
-        self.with_server(|s| s.rooms().leave(id, &room))
+        // Once the server is closed its connections are in no room.
+        Ok(self
+            .with_server(|s| s.rooms().leave(id, &room))
+            .unwrap_or(false))
     }
 
     /// The rooms connection `id` is in, sorted.
-    fn rooms_of(&self, id: u64) -> PyResult<Vec<String>> {
+    fn rooms_of(&self, id: u64) -> Vec<String> {
         self.with_server(|s| s.rooms().rooms_of(id))
+            .unwrap_or_default()
     }
 
     /// The ids of the members of `room`, increasing.
     fn members(&self, room: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
         let room = string("room", room)?;
-        self.with_server(|s| s.rooms().members(&room))
+        Ok(self
+            .with_server(|s| s.rooms().members(&room))
+            .unwrap_or_default())
     }
 
     /// The rooms with members, sorted.
-    fn room_names(&self) -> PyResult<Vec<String>> {
-        self.with_server(|s| s.rooms().names())
+    fn room_names(&self) -> Vec<String> {
+        self.with_server(|s| s.rooms().names()).unwrap_or_default()
     }
 
     /// Queues `data` for the members of `room` (every application
@@ -234,10 +244,14 @@ impl PyServer {
             None => None,
         };
         let data = message(data)?;
-        self.with_server(|s| {
-            let d = s.rooms().broadcast(room.as_deref(), exclude, data);
-            (d.queued, d.skipped, d.disconnected)
-        })
+        // A closed server has no connections: nothing is delivered (as a
+        // departure announced while the server shuts down).
+        Ok(self
+            .with_server(|s| {
+                let d = s.rooms().broadcast(room.as_deref(), exclude, data);
+                (d.queued, d.skipped, d.disconnected)
+            })
+            .unwrap_or((0, 0, 0)))
     }
 
     /// Drops every client at once, as a network cut would; they reconnect

@@ -487,3 +487,30 @@ def test_idle_timeout_closes_a_silent_client_with_1001() -> None:
             rtwire.serve(echo, "127.0.0.1", 0, idle_timeout=0)
 
     run(main())
+
+
+def test_rooms_of_a_connection_after_the_server_closed_are_empty() -> None:
+    kept: List[rtwire.ServerConnection] = []
+
+    async def keep(conn: rtwire.ServerConnection) -> None:
+        conn.join("r")
+        kept.append(conn)
+        async for _ in conn:
+            pass
+
+    async def main() -> None:
+        async with rtwire.serve(keep, "127.0.0.1", 0) as server:
+            async with ws_connect(server.ws_url):
+                for _ in range(100):
+                    if kept:
+                        break
+                    await asyncio.sleep(0.02)
+                assert kept[0].rooms == ["r"]
+        conn = kept[0]
+        assert server.broadcast("r", "late") == 0
+        assert server.members("r") == [] and server.rooms == []
+        assert conn.leave("r") is False
+        assert conn.join("r") is False
+        assert conn.rooms == []
+
+    run(main())

@@ -197,7 +197,7 @@ class ServerConnection(Connection):
 
     def leave(self, room: str) -> bool:
         """Takes this connection out of ``room``: ``True`` when it was in
-        it."""
+        it (``False`` too once the connection is over)."""
         return self.server._native.leave(self.id, room)
 
     @property
