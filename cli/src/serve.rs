@@ -34,8 +34,10 @@ pub struct Args {
     /// Do not log publishes (connections are still logged).
     #[arg(long)]
     quiet_publish: bool,
-    /// Serve /echo: a WebSocket endpoint that sends every message back to
-    /// its sender only (the server under test for the Autobahn testsuite),
+    /// Serve /echo: an endpoint that sends every message back to its
+    /// sender only, over WebSocket or over SSE, NDJSON streaming and long
+    /// polling with POST up (the server under test for the Autobahn
+    /// testsuite),
     /// and /broadcast, where every message goes to every client connected
     /// there, the sender included.
     #[arg(long)]

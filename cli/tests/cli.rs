@@ -438,3 +438,66 @@ fn serve_echo_json_logs_each_connection_and_echoes_to_the_sender_only() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Runs curl with `args` (5 s at most): its stdout.
+fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "5"])
+        .args(args)
+        .output()
+        .expect("curl is installed (scripts/peers.sh)");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn serve_echo_answers_over_long_polling_and_sse_driven_by_curl() {
+    let mut child = rtwire()
+        .args(["serve", "--echo", "--json", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let listening: Value = serde_json::from_str(&line).unwrap();
+    let base = listening["url"].as_str().unwrap().to_string();
+    // Long polling: open, send with curl's default form content type, poll.
+    let first: Value =
+        serde_json::from_str(&curl(&[&format!("{base}/echo?transport=poll")])).unwrap();
+    let send = first["send"].as_str().unwrap().to_string();
+    let status = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-d",
+        "hello",
+        &format!("{base}{send}"),
+    ]);
+    assert_eq!(status, "204");
+    let sid = first["sid"].as_str().unwrap();
+    let answer: Value = serde_json::from_str(&curl(&[&format!(
+        "{base}/echo?transport=poll&sid={sid}&wait=3"
+    )]))
+    .unwrap();
+    assert_eq!(answer["messages"], serde_json::json!(["hello"]));
+    // SSE: the session event comes first.
+    let sse = curl(&[
+        "-N",
+        "--max-time",
+        "1",
+        &format!("{base}/echo?transport=sse"),
+    ]);
+    assert!(sse.starts_with("event: rtwire.session\ndata: {"), "{sse:?}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
