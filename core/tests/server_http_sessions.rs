@@ -263,3 +263,95 @@ async fn a_polling_session_without_polls_ends_and_bad_requests_are_refused() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_bodies_a_stalled_handler_binary_and_the_token() {
+    guard(async {
+        // `/slow` never reads: its session's upstream fills up.
+        let opts = ServerOptions::new()
+            .route("/echo", |mut conn: Connection, _req| async move {
+                while let Some(ev) = conn.recv().await {
+                    if let Event::Message(m) = ev {
+                        let _ = conn.send(m.data).await;
+                    }
+                }
+            })
+            .route("/slow", |conn: Connection, _req| async move {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop(conn);
+            })
+            .token("sesame");
+        let mut opts = opts;
+        opts.max_message_size = 1024;
+        let server = Server::start(opts).await.unwrap();
+        let base = server.base_url();
+        let http = client();
+        // The token is asked for when the session opens.
+        let refused = http
+            .get(format!("{base}/echo?transport=poll"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+        let open = |path: &'static str| {
+            let http = http.clone();
+            let base = base.clone();
+            async move {
+                let r = http
+                    .get(format!("{base}{path}?transport=poll&token=sesame"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                json_of(r).await
+            }
+        };
+        let echo = open("/echo").await;
+        let send = echo["send"].as_str().unwrap().to_string();
+        let sid = echo["sid"].as_str().unwrap().to_string();
+        let over = "x".repeat(1025);
+        assert_eq!(post(&http, &base, &send, &over).await, 413);
+        // Binary in, binary out (base64 in the poll answer).
+        let r = http
+            .post(format!("{base}{send}"))
+            .header("content-type", "application/octet-stream")
+            .body(vec![0u8, 159, 146, 150])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let got = http
+            .get(format!("{base}/echo?transport=poll&sid={sid}&wait=5"))
+            .send()
+            .await
+            .unwrap();
+        let got = json_of(got).await;
+        assert_eq!(
+            got["messages"],
+            serde_json::json!([{"data": "AJ+Slg==", "binary": true}])
+        );
+        // A handler that does not read: 429 once its event queue (256)
+        // and the session's 64 are full; the other session goes on.
+        let slow = open("/slow").await;
+        let slow_send = slow["send"].as_str().unwrap().to_string();
+        let mut statuses = Vec::new();
+        for i in 0..400 {
+            statuses.push(post(&http, &base, &slow_send, &format!("{i}")).await);
+        }
+        let accepted = statuses.iter().take_while(|s| **s == 204).count();
+        assert!((64..=320).contains(&accepted), "{statuses:?}");
+        assert!(
+            statuses[accepted..].iter().all(|s| *s == 429),
+            "{statuses:?}"
+        );
+        assert_eq!(post(&http, &base, &send, "still").await, 204);
+        let got = http
+            .get(format!("{base}/echo?transport=poll&sid={sid}&wait=5"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json_of(got).await["messages"], serde_json::json!(["still"]));
+        server.shutdown().await;
+    })
+    .await
+}

@@ -316,14 +316,16 @@ async fn dispatch(shared: Arc<Shared>, req: Request<ReqBody>, peer: SocketAddr) 
         return r;
     }
     if let Some(route) = shared.opts.routes.iter().find(|r| r.path == path).cloned() {
+        // A session's requests carry its id, which the token and the
+        // acceptance hook admitted when it opened: that is their credential.
+        if let Some(sid) = query(&req, "sid") {
+            return session_request(shared, req, &route.path, &sid).await;
+        }
         if !authorized(&shared, &req) {
             let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return r;
-        }
-        if let Some(sid) = query(&req, "sid") {
-            return session_request(shared, req, &route.path, &sid).await;
         }
         if req.method() != Method::GET {
             return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
