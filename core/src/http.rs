@@ -330,51 +330,70 @@ pub(crate) async fn serve_while<T>(
 pub(crate) use crate::proto::long_poll::{body_data, Fetched};
 pub(crate) use crate::proto::stream::Feed;
 
-/// Reads a streaming body until it ends, handing each chunk to `decode`
-/// (which appends the messages it completes; `None` means end of stream)
-/// and emitting the messages in order, while answering close requests and
-/// sending queued messages. Shared by SSE and HTTP streaming.
-pub(crate) async fn pump_body(
-    link: &mut Link,
-    http: &HttpClient,
-    opts: &Options,
-    resp: Response,
-    url: &str,
-    mut decode: impl FnMut(Option<&[u8]>, &mut Vec<crate::message::Message>) -> Result<(), Error>,
-) -> crate::session::link::SessionEnd {
-    let mut messages = Vec::new();
-    pump_events(link, http, opts, resp, url, |feed, out| {
-        let chunk = match feed {
-            Feed::Chunk(c) => Some(c),
-            Feed::End | Feed::Cut => None,
-        };
-        let step = decode(chunk, &mut messages);
-        out.extend(messages.drain(..).map(crate::event::Event::Message));
-        step
-    })
-    .await
-}
-
-/// Like [`pump_body`], but the decoder appends whole events (messages, and
-/// errors the connection survives) and learns whether the body ended
-/// normally ([`Feed::End`]) or was cut short ([`Feed::Cut`]). A decoder
+/// Reads a streaming body until it ends, handing each chunk to `decode`,
+/// which appends whole events (messages, and errors the connection
+/// survives) and learns whether the body ended normally ([`Feed::End`]) or
+/// was cut short ([`Feed::Cut`]), while answering close requests and
+/// sending queued messages. Shared by SSE and HTTP streaming. A decoder
 /// error ends the session as lost, after the events appended before it.
 pub(crate) async fn pump_events(
     link: &mut Link,
     http: &HttpClient,
     opts: &Options,
+    resp: Response,
+    url: &str,
+    decode: impl FnMut(Feed<'_>, &mut Vec<crate::event::Event>) -> Result<(), Error>,
+) -> crate::session::link::SessionEnd {
+    let control = std::sync::Mutex::new(BodyControl::default());
+    pump_events_with(link, http, opts, resp, url, &control, decode).await
+}
+
+/// What a body's decoder may change while the body is read: where sends
+/// go (an rtwire route session names its own URL; `send_url` otherwise)
+/// and whether the server closed the session.
+#[derive(Debug, Default)]
+pub(crate) struct BodyControl {
+    /// The URL sends are POSTed to, when the body named one.
+    pub send_url: Option<std::sync::Arc<str>>,
+    /// The server's close, once the body announced it.
+    pub closed: Option<crate::event::CloseInfo>,
+}
+
+/// The control, whatever a panic elsewhere left.
+pub(crate) fn lock(
+    control: &std::sync::Mutex<BodyControl>,
+) -> std::sync::MutexGuard<'_, BodyControl> {
+    control.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// [`pump_events`] with a [`BodyControl`] the decoder may change.
+pub(crate) async fn pump_events_with(
+    link: &mut Link,
+    http: &HttpClient,
+    opts: &Options,
     mut resp: Response,
     url: &str,
+    control: &std::sync::Mutex<BodyControl>,
     mut decode: impl FnMut(Feed<'_>, &mut Vec<crate::event::Event>) -> Result<(), Error>,
 ) -> crate::session::link::SessionEnd {
     use crate::event::CloseInfo;
     use crate::session::link::SessionEnd;
 
-    let send_url = opts.http.send_url.as_deref();
+    let configured: Option<std::sync::Arc<str>> = opts.http.send_url.as_deref().map(Into::into);
     let idle = opts.http.read_timeout;
     let mut batch = Vec::new();
     loop {
-        let chunk = match serve_while(link, http, send_url, next_chunk(&mut resp, idle, url)).await
+        let send_url = lock(control)
+            .send_url
+            .clone()
+            .or_else(|| configured.clone());
+        let chunk = match serve_while(
+            link,
+            http,
+            send_url.as_deref(),
+            next_chunk(&mut resp, idle, url),
+        )
+        .await
         {
             Ok(Wake::Done(c)) => c,
             Ok(Wake::Close(req)) => return SessionEnd::Closed(closed_by(req)),
@@ -400,6 +419,10 @@ pub(crate) async fn pump_events(
             if link.emit(ev).await.is_err() {
                 return SessionEnd::Abandoned;
             }
+        }
+        let closed = lock(control).closed.take();
+        if let Some(close) = closed {
+            return SessionEnd::peer_closed(close);
         }
         if let Err(e) = step {
             // Reset the decoder for the next session; what it held is

@@ -127,16 +127,15 @@ async fn one_handler_serves_websocket_sse_stream_and_long_polling() {
         )
         .await
         .unwrap();
-        let hello = loop {
-            match sse.recv().await.unwrap() {
-                Event::Message(m) => break m,
-                Event::Open(_) => {}
-                other => panic!("{other:?}"),
-            }
-        };
-        assert_eq!(hello.event.as_deref(), Some("rtwire.session"));
-        let hello: Value = serde_json::from_str(hello.data.as_text().unwrap()).unwrap();
-        let sse_send = hello["send"].as_str().unwrap().to_string();
+        // The send path is in the `rtwire-send` header (and the first
+        // event, which the client acts on rather than delivers).
+        let sse_send = sse
+            .open_info()
+            .headers
+            .iter()
+            .find(|(k, _)| k == "rtwire-send")
+            .map(|(_, v)| v.clone())
+            .expect("an rtwire-send header");
 
         // A WebSocket member of the same room.
         let ws_url = format!("ws://{}/chat", server.local_addr());
@@ -150,18 +149,14 @@ async fn one_handler_serves_websocket_sse_stream_and_long_polling() {
         let echo = ws.next().await.unwrap().unwrap();
         assert_eq!(echo.to_text().unwrap(), "echo websocket: hi from ws");
         // The SSE and the polling members got it as room members.
-        let next_sse = |m: Event| match m {
-            Event::Message(m) => m.data.as_text().unwrap().to_string(),
-            other => panic!("{other:?}"),
-        };
-        let line = next_sse(sse.recv().await.unwrap());
+        let line = next_text(&mut sse).await;
         assert!(line.ends_with(": hi from ws"), "{line}");
         let got = poll_messages(&http, &base, &sid, 1).await;
         assert!(got[0].as_str().unwrap().ends_with(": hi from ws"));
 
         // Up over POST from the SSE member; down to it and to the others.
         assert_eq!(post(&http, &base, &sse_send, "hi from sse").await, 204);
-        assert_eq!(next_sse(sse.recv().await.unwrap()), "echo sse: hi from sse");
+        assert_eq!(next_text(&mut sse).await, "echo sse: hi from sse");
         let from_sse = ws.next().await.unwrap().unwrap();
         assert!(from_sse.to_text().unwrap().ends_with(": hi from sse"));
 
@@ -202,13 +197,12 @@ async fn one_handler_serves_websocket_sse_stream_and_long_polling() {
         assert_eq!(post(&http, &base, &sse_send, "close").await, 204);
         let close = loop {
             match sse.recv().await.unwrap() {
-                Event::Message(m) if m.event.as_deref() == Some("rtwire.close") => break m,
-                Event::Message(_) => {}
+                Event::Closed(c) => break c,
+                Event::Message(_) | Event::Error(_) => {}
                 other => panic!("{other:?}"),
             }
         };
-        let close: Value = serde_json::from_str(close.data.as_text().unwrap()).unwrap();
-        assert_eq!(close["code"], 4000);
+        assert_eq!((close.code, close.reason.as_str()), (4000, "as asked"));
         // A message to a session that is over: 404.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while post(&http, &base, &sse_send, "late").await != 404 {
@@ -351,6 +345,83 @@ async fn oversize_bodies_a_stalled_handler_binary_and_the_token() {
             .await
             .unwrap();
         assert_eq!(json_of(got).await["messages"], serde_json::json!(["still"]));
+        server.shutdown().await;
+    })
+    .await
+}
+
+/// The next message of an rtwire connection, skipping `Open`.
+async fn next_text(conn: &mut Connection) -> String {
+    loop {
+        match conn.recv().await.expect("an event") {
+            Event::Message(m) => return m.data.as_text().expect("text").to_string(),
+            Event::Open(_) => {}
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtwire_clients_send_over_sse_and_auto_falls_back_from_a_refused_upgrade() {
+    guard(async {
+        let ends = Arc::new(Mutex::new(Vec::new()));
+        let mut opts = app(ends.clone());
+        // Upgrades from another origin are refused: SSE is not.
+        opts.allowed_origins = Some(vec!["http://good.example".into()]);
+        let server = Server::start(opts).await.unwrap();
+        let base = server.base_url();
+
+        // SSE: the session event is acted on, not delivered; send() POSTs.
+        let mut sse = rtwire::connect(
+            &format!("{base}/chat?transport=sse"),
+            Options::new()
+                .transport(Transport::Sse)
+                .reconnect(Reconnect::disabled()),
+        )
+        .await
+        .unwrap();
+        sse.send("hello").await.unwrap();
+        assert_eq!(next_text(&mut sse).await, "echo sse: hello");
+
+        // auto on the route's http URL: WebSocket when the upgrade works...
+        let mut ws = rtwire::connect(
+            &format!("{base}/chat?room=x"),
+            Options::new()
+                .transport(Transport::Auto)
+                .origin("http://good.example")
+                .reconnect(Reconnect::disabled()),
+        )
+        .await
+        .unwrap();
+        ws.send("via auto").await.unwrap();
+        assert_eq!(next_text(&mut ws).await, "echo websocket: via auto");
+        assert!(next_text(&mut sse).await.ends_with(": via auto"));
+
+        // ...and SSE with POST up when it is refused.
+        let mut fallback = rtwire::connect(
+            &format!("{base}/chat?room=y"),
+            Options::new()
+                .transport(Transport::Auto)
+                .origin("http://evil.example")
+                .reconnect(Reconnect::disabled()),
+        )
+        .await
+        .unwrap();
+        fallback.send("fell back").await.unwrap();
+        assert_eq!(next_text(&mut fallback).await, "echo sse: fell back");
+        assert!(next_text(&mut ws).await.ends_with(": fell back"));
+        assert_eq!(fallback.open_info().transport, Transport::Sse);
+
+        // The server's close reaches the SSE client with its code.
+        sse.send("close").await.unwrap();
+        let closed = loop {
+            match sse.recv().await.expect("an event") {
+                Event::Closed(c) => break c,
+                Event::Message(_) | Event::Error(_) => {}
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!((closed.code, closed.reason.as_str()), (4000, "as asked"));
         server.shutdown().await;
     })
     .await

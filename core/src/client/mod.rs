@@ -76,7 +76,12 @@ pub(crate) async fn connect_planned(plan: Plan) -> Result<Connection, Error> {
             }
         }
     };
-    let (conn, link) = pair_with(&plan.options, info, plan.send_refusal()).await;
+    let refusal = if session.sends_itself() {
+        None
+    } else {
+        plan.send_refusal()
+    };
+    let (conn, link) = pair_with(&plan.options, info, refusal).await;
     let host = plan.host().cloned();
     spawn_driver(host.as_ref(), driver::drive(plan, link, session, resume))?;
     Ok(conn)

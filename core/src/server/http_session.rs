@@ -159,6 +159,7 @@ enum Downstream {
 /// One session, run by the route like a WebSocket session.
 pub(crate) struct HttpSession {
     sid: String,
+    route: String,
     down: Down,
     downstream: Downstream,
     up: mpsc::Receiver<Data>,
@@ -217,6 +218,7 @@ pub(crate) fn open(
     );
     let session = HttpSession {
         sid,
+        route: route.to_string(),
         down,
         downstream,
         up: up_rx,
@@ -274,6 +276,11 @@ fn lost(why: &str) -> SessionEnd {
 }
 
 impl HttpSession {
+    /// Where the session's client POSTs its messages (`route?sid=S`).
+    pub fn send_path(&self) -> String {
+        format!("{}?sid={}", self.route, self.sid)
+    }
+
     /// The transport the connection reports.
     pub fn transport(&self) -> Transport {
         self.down.transport()

@@ -330,6 +330,9 @@ async fn dispatch(shared: Arc<Shared>, req: Request<ReqBody>, peer: SocketAddr) 
         if req.method() != Method::GET {
             return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
         }
+        if wants_negotiate(&req) && query(&req, "transport").is_none() {
+            return route_negotiate(&route.path);
+        }
         let down = match query(&req, "transport") {
             _ if req.headers().contains_key(header::UPGRADE) => None,
             None => None,
@@ -417,8 +420,12 @@ fn open_session(
             } else {
                 "application/x-ndjson"
             };
-            let (tx, resp) = streaming(ctype);
+            let (tx, mut resp) = streaming(ctype);
             let (session, first) = http_session::open(&shared, &route.path, down, Some(tx.clone()));
+            // Where to send, for clients that read headers before the body.
+            if let Ok(v) = HeaderValue::from_str(&session.send_path()) {
+                resp.headers_mut().insert("rtwire-send", v);
+            }
             (session, Some((tx, first)), resp)
         }
     };
@@ -857,6 +864,39 @@ async fn publish(shared: Arc<Shared>, req: Request<ReqBody>, channel: String) ->
     json_response(StatusCode::OK, &json!({"id": id}))
 }
 
+/// Whether a plain GET asks for the negotiate document (`transport=auto`
+/// clients do).
+fn wants_negotiate(req: &Request<ReqBody>) -> bool {
+    !req.headers().contains_key(header::UPGRADE)
+        && req
+            .headers()
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains(NEGOTIATE_TYPE))
+}
+
+const NEGOTIATE_TYPE: &str = "application/vnd.rtwire.negotiate+json";
+
+/// The transports of an application route, in the order to try them:
+/// WebSocket, then SSE with POST up. `"session": true` says that the
+/// client keeps its own URL (query included) and that SSE names where to
+/// send (`rtwire.session`).
+fn route_negotiate(path: &str) -> Response<Body> {
+    let body = json!({
+        "route": path,
+        "transports": [
+            {"transport": "websocket", "url": path, "session": true},
+            {"transport": "sse", "url": format!("{path}?transport=sse"), "session": true},
+        ],
+    });
+    full(
+        StatusCode::OK,
+        NEGOTIATE_TYPE,
+        serde_json::to_vec(&body).expect("JSON"),
+    )
+}
+
 fn negotiate(shared: &Shared, channel: &str) -> Response<Body> {
     let body = json!({
         "channel": channel,
@@ -871,7 +911,7 @@ fn negotiate(shared: &Shared, channel: &str) -> Response<Body> {
     });
     full(
         StatusCode::OK,
-        "application/vnd.rtwire.negotiate+json",
+        NEGOTIATE_TYPE,
         serde_json::to_vec(&body).expect("JSON"),
     )
 }

@@ -51,3 +51,25 @@ pub(crate) enum SessionEnd {
     /// The application dropped the connection.
     Abandoned,
 }
+
+impl SessionEnd {
+    /// The end of a session the peer closed with `close`: for good when its
+    /// code asks not to come back (1000, 1008, ...), else lost (a reconnect
+    /// follows if the policy allows).
+    pub(crate) fn peer_closed(close: CloseInfo) -> SessionEnd {
+        if crate::proto::ws::is_final_close(close.code) {
+            return SessionEnd::Closed(close);
+        }
+        let cause = Error::new(
+            crate::error::ErrorKind::Closed,
+            format!(
+                "the peer closed the connection with code {} {}",
+                close.code, close.reason
+            )
+            .trim_end()
+            .to_string(),
+        )
+        .with_close_code(close.code);
+        SessionEnd::Lost { cause, close }
+    }
+}

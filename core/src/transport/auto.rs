@@ -56,8 +56,26 @@ fn candidate(base: &Url, entry: &serde_json::Value, parent: &Plan) -> Option<Res
     ) {
         return None;
     }
-    let mut url = base.join(entry.get("url")?.as_str()?).ok()?;
+    let session = entry.get("session").and_then(|v| v.as_bool()) == Some(true);
     let mut o = opts.clone().transport(transport);
+    if session {
+        // An application route: the client's own URL (its query is the
+        // application's), upgraded or with `transport=sse`; no channel
+        // framing, and SSE learns where to send from the server.
+        if transport == Transport::LongPoll {
+            return None;
+        }
+        let mut url = parent.target.url.clone();
+        if transport == Transport::WebSocket {
+            let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+            url.set_scheme(scheme).ok()?;
+        } else {
+            url.query_pairs_mut().append_pair("transport", "sse");
+        }
+        o.rtwire_protocol = false;
+        return Some(child(parent, url.as_str(), o));
+    }
+    let mut url = base.join(entry.get("url")?.as_str()?).ok()?;
     if transport == Transport::WebSocket {
         let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
         url.set_scheme(scheme).ok()?;
@@ -68,13 +86,18 @@ fn candidate(base: &Url, entry: &serde_json::Value, parent: &Plan) -> Option<Res
     if transport == Transport::LongPoll && o.http.cursor.is_none() {
         o.http.cursor = Some(Cursor::new(CursorFrom::JsonField("cursor".into())));
     }
-    Some(Plan::new(url.as_str(), o).map(|mut p| {
+    Some(child(parent, url.as_str(), o))
+}
+
+/// A candidate's plan: `url` with `o`, on the loop that hosts `parent`.
+fn child(parent: &Plan, url: &str, o: Options) -> Result<Plan, Error> {
+    Plan::new(url, o).map(|mut p| {
         #[cfg(unix)]
         {
             p.hosted_by = parent.hosted_by.clone();
         }
         p
-    }))
+    })
 }
 
 fn is_negotiate(resp: &reqwest::Response) -> bool {

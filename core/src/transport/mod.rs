@@ -51,6 +51,14 @@ pub(crate) enum Session {
     Stream(stream::StreamSession),
 }
 
+impl Session {
+    /// Whether the session itself knows where sends go (an rtwire route
+    /// over SSE), so that `send` works without a `send_url`.
+    pub fn sends_itself(&self) -> bool {
+        matches!(self, Session::Sse(s) if s.sends_itself())
+    }
+}
+
 impl Plan {
     /// The host whose loop drives this connection, if any.
     #[cfg(unix)]

@@ -7,8 +7,9 @@ use reqwest::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use reqwest::{Method, Response, StatusCode};
 
 use crate::error::{Error, ErrorKind};
+use crate::event::Event;
 use crate::event::OpenInfo;
-use crate::http::{self, pump_body};
+use crate::http::{self, pump_events_with, Feed};
 use crate::options::{Options, Transport};
 use crate::proto::sse::{SseLimits, SseParser};
 use crate::session::link::{Link, SessionEnd};
@@ -20,6 +21,9 @@ use crate::transport::Plan;
 pub(crate) struct SseSession {
     resp: Response,
     url: String,
+    /// Where an rtwire route session takes sends (its `rtwire-send`
+    /// header), if it is one.
+    send_url: Option<std::sync::Arc<str>>,
 }
 
 /// A parser with the connection's limits and initial Last-Event-ID.
@@ -116,6 +120,12 @@ pub(crate) async fn accept(
         return Err(e);
     }
     let final_url = resp.url().to_string();
+    let send_url = resp
+        .headers()
+        .get("rtwire-send")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| resp.url().join(v).ok())
+        .map(|u| std::sync::Arc::from(u.as_str()));
     let info = OpenInfo {
         transport: Transport::Sse,
         url: final_url.clone(),
@@ -126,32 +136,97 @@ pub(crate) async fn accept(
         SseSession {
             resp,
             url: final_url,
+            send_url,
         },
         info,
     ))
 }
 
+/// What an event of an rtwire route session (see the server's
+/// `http_session`) asks of the client: `rtwire.session` names where sends
+/// go, `rtwire.close` is the server's close. Other events are messages.
+enum RouteEvent {
+    Session(std::sync::Arc<str>),
+    Close(crate::event::CloseInfo),
+    Other,
+}
+
+fn route_event(ev: &crate::proto::sse::SseEvent, base: &str) -> RouteEvent {
+    let field = |v: &serde_json::Value, k: &str| v.get(k).cloned();
+    match ev.event.as_str() {
+        "rtwire.session" => {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&ev.data) else {
+                return RouteEvent::Other;
+            };
+            let send = field(&v, "send").and_then(|s| s.as_str().map(str::to_string));
+            match send.and_then(|s| url::Url::parse(base).ok()?.join(&s).ok()) {
+                Some(u) => RouteEvent::Session(u.as_str().into()),
+                None => RouteEvent::Other,
+            }
+        }
+        "rtwire.close" => {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&ev.data) else {
+                return RouteEvent::Other;
+            };
+            let code = field(&v, "code")
+                .and_then(|c| c.as_u64())
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(1005);
+            let reason = field(&v, "reason")
+                .and_then(|r| r.as_str().map(str::to_string))
+                .unwrap_or_default();
+            RouteEvent::Close(crate::event::CloseInfo {
+                code,
+                reason,
+                clean: true,
+                unsent: Vec::new(),
+            })
+        }
+        _ => RouteEvent::Other,
+    }
+}
+
 impl SseSession {
-    /// Feeds the body to the parser and emits each dispatched event.
+    /// Whether the server takes this session's sends (an rtwire route
+    /// session), whatever `send_url` says.
+    pub(crate) fn sends_itself(&self) -> bool {
+        self.send_url.is_some()
+    }
+
+    /// Feeds the body to the parser and emits each dispatched event. The
+    /// events of an rtwire route session are acted on instead: sends go
+    /// where `rtwire.session` says, `rtwire.close` ends the session.
     pub(crate) async fn run(self, link: &mut Link, plan: &Plan, resume: &mut Resume) -> SessionEnd {
         let parser = resume
             .sse
             .get_or_insert_with(|| Box::new(parser(&plan.options)));
         let url = self.url.clone();
-        pump_body(
+        let control = std::sync::Mutex::new(http::BodyControl {
+            send_url: self.send_url.clone(),
+            closed: None,
+        });
+        pump_events_with(
             link,
             plan.http(),
             &plan.options,
             self.resp,
             &url,
-            |chunk, out| match chunk {
-                Some(bytes) => parser
-                    .feed(bytes, |ev| out.push(ev.into()))
-                    .map_err(|e| e.with_retryable(true)),
-                None => {
-                    parser.finish();
-                    Ok(())
-                }
+            &control,
+            |feed, out| {
+                let bytes = match feed {
+                    Feed::Chunk(c) => c,
+                    Feed::End | Feed::Cut => {
+                        parser.finish();
+                        return Ok(());
+                    }
+                };
+                parser
+                    .feed(bytes, |ev| match route_event(&ev, &url) {
+                        RouteEvent::Session(send) => http::lock(&control).send_url = Some(send),
+                        RouteEvent::Close(c) => http::lock(&control).closed = Some(c),
+                        RouteEvent::Other => out.push(Event::Message(ev.into())),
+                    })
+                    .map_err(|e| e.with_retryable(true))
             },
         )
         .await

@@ -21,7 +21,7 @@ use crate::message::{Data, Message, Text};
 use crate::net::{self, NetStream};
 use crate::options::{Options, Transport};
 use crate::proto::ws::{
-    close_frame, closing_of, is_final_close, text, to_ws, Closing, Due, Ending, Fault, Liveness,
+    close_frame, closing_of, text, to_ws, Closing, Due, Ending, Fault, Liveness,
 };
 use crate::session::link::{close_requested, Link, SessionEnd};
 use crate::session::resume::Resume;
@@ -550,24 +550,7 @@ impl WsSession {
                 clean: false,
                 unsent: Vec::new(),
             }),
-            Ending::PeerClosed(frame) => {
-                let info = close_info(&frame, true);
-                if is_final_close(info.code) {
-                    SessionEnd::Closed(info)
-                } else {
-                    let cause = Error::new(
-                        ErrorKind::Closed,
-                        format!(
-                            "the peer closed the connection with code {} {}",
-                            info.code, info.reason
-                        )
-                        .trim_end()
-                        .to_string(),
-                    )
-                    .with_close_code(info.code);
-                    SessionEnd::Lost { cause, close: info }
-                }
-            }
+            Ending::PeerClosed(frame) => SessionEnd::peer_closed(close_info(&frame, true)),
             Ending::Lost => SessionEnd::Lost {
                 cause: Error::new(
                     ErrorKind::Closed,
