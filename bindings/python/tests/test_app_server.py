@@ -514,3 +514,21 @@ def test_rooms_of_a_connection_after_the_server_closed_are_empty() -> None:
         assert conn.rooms == []
 
     run(main())
+
+
+def test_a_route_over_sse_and_auto_fallback_with_rtwire_clients() -> None:
+    async def main() -> None:
+        async with rtwire.serve(echo, "127.0.0.1", 0, allowed_origins=["http://good.example"]) as server:
+            http = f"http://127.0.0.1:{server.port}/"
+            async with rtwire.connect(http + "?transport=sse", transport="sse", reconnect=False) as sse:
+                await sse.send("over sse")
+                assert await asyncio.wait_for(sse.recv(), 5) == "over sse"
+            # The upgrade is refused for this origin: auto falls back to SSE.
+            async with rtwire.connect(
+                http, transport="auto", reconnect=False, headers={"Origin": "http://evil.example"}
+            ) as conn:
+                await conn.send("fell back")
+                assert await asyncio.wait_for(conn.recv(), 5) == "fell back"
+                assert conn.transport == "sse"
+
+    run(main())
