@@ -515,3 +515,20 @@ test('idleTimeout: a silent client is closed with 1001, a talking one stays', as
   assert.equal((await nextWs(talker))[0].toString(), 'still')
   assert.throws(() => serve({ idleTimeout: 0 }), RangeError)
 })
+
+test('rtwire clients: a route over SSE sends by itself; auto falls back when the upgrade is refused', async (t) => {
+  const server = await echoServer(t, { allowedOrigins: ['http://good.example'] })
+  const sse = await connect(`${server.url}/echo?transport=sse`, { transport: 'sse', reconnect: false })
+  t.after(() => sse.close())
+  const echoed = waitEvent(sse, 'message')
+  await sse.send('over sse')
+  assert.equal((await echoed)[0].data, 'over sse')
+  const auto = await connect(`${server.url}/echo`, {
+    transport: 'auto', reconnect: false, headers: { Origin: 'http://evil.example' }
+  })
+  t.after(() => auto.close())
+  assert.equal(auto.transport, 'sse')
+  const back = waitEvent(auto, 'message')
+  await auto.send('fell back')
+  assert.equal((await back)[0].data, 'fell back')
+})
