@@ -330,24 +330,6 @@ pub(crate) async fn serve_while<T>(
 pub(crate) use crate::proto::long_poll::{body_data, Fetched};
 pub(crate) use crate::proto::stream::Feed;
 
-/// Reads a streaming body until it ends, handing each chunk to `decode`,
-/// which appends whole events (messages, and errors the connection
-/// survives) and learns whether the body ended normally ([`Feed::End`]) or
-/// was cut short ([`Feed::Cut`]), while answering close requests and
-/// sending queued messages. Shared by SSE and HTTP streaming. A decoder
-/// error ends the session as lost, after the events appended before it.
-pub(crate) async fn pump_events(
-    link: &mut Link,
-    http: &HttpClient,
-    opts: &Options,
-    resp: Response,
-    url: &str,
-    decode: impl FnMut(Feed<'_>, &mut Vec<crate::event::Event>) -> Result<(), Error>,
-) -> crate::session::link::SessionEnd {
-    let control = std::sync::Mutex::new(BodyControl::default());
-    pump_events_with(link, http, opts, resp, url, &control, decode).await
-}
-
 /// What a body's decoder may change while the body is read: where sends
 /// go (an rtwire route session names its own URL; `send_url` otherwise)
 /// and whether the server closed the session.
@@ -359,6 +341,16 @@ pub(crate) struct BodyControl {
     pub closed: Option<crate::event::CloseInfo>,
 }
 
+/// Where an rtwire route session takes sends: its `rtwire-send` header,
+/// resolved against the response's URL.
+pub(crate) fn route_send_url(resp: &Response) -> Option<std::sync::Arc<str>> {
+    resp.headers()
+        .get("rtwire-send")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| resp.url().join(v).ok())
+        .map(|u| std::sync::Arc::from(u.as_str()))
+}
+
 /// The control, whatever a panic elsewhere left.
 pub(crate) fn lock(
     control: &std::sync::Mutex<BodyControl>,
@@ -366,8 +358,14 @@ pub(crate) fn lock(
     control.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// [`pump_events`] with a [`BodyControl`] the decoder may change.
-pub(crate) async fn pump_events_with(
+/// Reads a streaming body until it ends, handing each chunk to `decode`,
+/// which appends whole events (messages, and errors the connection
+/// survives) and learns whether the body ended normally ([`Feed::End`]) or
+/// was cut short ([`Feed::Cut`]), while answering close requests and
+/// sending queued messages. Shared by SSE and HTTP streaming. A decoder
+/// error ends the session as lost, after the events appended before it.
+/// The decoder may change `control` (see [`BodyControl`]).
+pub(crate) async fn pump_events(
     link: &mut Link,
     http: &HttpClient,
     opts: &Options,

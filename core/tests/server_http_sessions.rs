@@ -412,6 +412,27 @@ async fn rtwire_clients_send_over_sse_and_auto_falls_back_from_a_refused_upgrade
         assert!(next_text(&mut ws).await.ends_with(": fell back"));
         assert_eq!(fallback.open_info().transport, Transport::Sse);
 
+        // NDJSON streaming with rtwire's stream client: messages, not lines.
+        let mut stream = rtwire::connect(
+            &format!("{base}/chat?transport=stream"),
+            Options::new()
+                .transport(Transport::Stream)
+                .reconnect(Reconnect::disabled()),
+        )
+        .await
+        .unwrap();
+        stream.send("by stream").await.unwrap();
+        assert_eq!(next_text(&mut stream).await, "echo stream: by stream");
+        stream.send("close").await.unwrap();
+        let closed = loop {
+            match stream.recv().await.expect("an event") {
+                Event::Closed(c) => break c,
+                Event::Message(_) | Event::Error(_) => {}
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!((closed.code, closed.reason.as_str()), (4000, "as asked"));
+
         // The server's close reaches the SSE client with its code.
         sse.send("close").await.unwrap();
         let closed = loop {

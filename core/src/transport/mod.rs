@@ -53,9 +53,13 @@ pub(crate) enum Session {
 
 impl Session {
     /// Whether the session itself knows where sends go (an rtwire route
-    /// over SSE), so that `send` works without a `send_url`.
+    /// over SSE or streaming), so that `send` works without a `send_url`.
     pub fn sends_itself(&self) -> bool {
-        matches!(self, Session::Sse(s) if s.sends_itself())
+        match self {
+            Session::Sse(s) => s.sends_itself(),
+            Session::Stream(s) => s.sends_itself(),
+            _ => false,
+        }
     }
 }
 

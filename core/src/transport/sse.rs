@@ -9,7 +9,7 @@ use reqwest::{Method, Response, StatusCode};
 use crate::error::{Error, ErrorKind};
 use crate::event::Event;
 use crate::event::OpenInfo;
-use crate::http::{self, pump_events_with, Feed};
+use crate::http::{self, pump_events, Feed};
 use crate::options::{Options, Transport};
 use crate::proto::sse::{SseLimits, SseParser};
 use crate::session::link::{Link, SessionEnd};
@@ -120,12 +120,7 @@ pub(crate) async fn accept(
         return Err(e);
     }
     let final_url = resp.url().to_string();
-    let send_url = resp
-        .headers()
-        .get("rtwire-send")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| resp.url().join(v).ok())
-        .map(|u| std::sync::Arc::from(u.as_str()));
+    let send_url = http::route_send_url(&resp);
     let info = OpenInfo {
         transport: Transport::Sse,
         url: final_url.clone(),
@@ -205,7 +200,7 @@ impl SseSession {
             send_url: self.send_url.clone(),
             closed: None,
         });
-        pump_events_with(
+        pump_events(
             link,
             plan.http(),
             &plan.options,

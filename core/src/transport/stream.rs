@@ -30,8 +30,10 @@
 use reqwest::Response;
 
 use crate::error::Error;
+use crate::event::CloseInfo;
 use crate::event::{Event, OpenInfo};
 use crate::http::{self, pump_events};
+use crate::message::{Data, Message};
 #[cfg(doc)]
 use crate::options::Framing;
 use crate::options::Transport;
@@ -46,6 +48,9 @@ use crate::transport::Plan;
 pub(crate) struct StreamSession {
     resp: Response,
     url: String,
+    /// Where an rtwire route session takes sends, if it is one: its lines
+    /// are then the route's (`{"data", "binary"}`, `{"close"}`).
+    send_url: Option<std::sync::Arc<str>>,
 }
 
 /// Sends the GET; any 2xx answer opens the stream.
@@ -62,6 +67,7 @@ pub(crate) async fn open(
         return Err(e);
     }
     let final_url = resp.url().to_string();
+    let send_url = http::route_send_url(&resp);
     let info = OpenInfo {
         transport: Transport::Stream,
         url: final_url.clone(),
@@ -72,25 +78,95 @@ pub(crate) async fn open(
         StreamSession {
             resp,
             url: final_url,
+            send_url,
         },
         info,
     ))
 }
 
+/// What a line of an rtwire route's stream is.
+enum RouteLine {
+    /// A message.
+    Message(Data),
+    /// The server's close.
+    Close(CloseInfo),
+    /// The session line, a heartbeat, or something else: not delivered.
+    Skip,
+}
+
+fn route_line(text: &str) -> RouteLine {
+    use base64::Engine as _;
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return RouteLine::Skip;
+    };
+    if let Some(c) = v.get("close") {
+        let code = c
+            .get("code")
+            .and_then(|c| c.as_u64())
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or(1005);
+        let reason = c.get("reason").and_then(|r| r.as_str()).unwrap_or_default();
+        return RouteLine::Close(CloseInfo {
+            code,
+            reason: reason.to_string(),
+            clean: true,
+            unsent: Vec::new(),
+        });
+    }
+    let Some(data) = v.get("data").and_then(|d| d.as_str()) else {
+        return RouteLine::Skip;
+    };
+    if v.get("binary").and_then(|b| b.as_bool()) == Some(true) {
+        return match base64::engine::general_purpose::STANDARD.decode(data) {
+            Ok(b) => RouteLine::Message(Data::from(b)),
+            Err(_) => RouteLine::Skip,
+        };
+    }
+    RouteLine::Message(Data::from(data.to_string()))
+}
+
 impl StreamSession {
+    /// Whether the server takes this session's sends (an rtwire route
+    /// session).
+    pub(crate) fn sends_itself(&self) -> bool {
+        self.send_url.is_some()
+    }
+
     /// Reads the body through the framing decoder and emits its events.
     /// With an NDJSON id field, each line's id becomes the cursor the next
-    /// stream resumes from.
+    /// stream resumes from. The lines of an rtwire route session are its
+    /// messages and close instead.
     pub(crate) async fn run(self, link: &mut Link, plan: &Plan, resume: &mut Resume) -> SessionEnd {
         let mut decoder = StreamDecoder::new(&plan.options, &self.url);
+        let route = self.send_url.is_some();
+        let control = std::sync::Mutex::new(http::BodyControl {
+            send_url: self.send_url.clone(),
+            closed: None,
+        });
         pump_events(
             link,
             plan.http(),
             &plan.options,
             self.resp,
             &self.url,
+            &control,
             |feed, out| {
+                let start = out.len();
                 let r = decoder.feed(feed, out);
+                if route {
+                    let lines: Vec<Event> = out.drain(start..).collect();
+                    for ev in lines {
+                        let Event::Message(m) = ev else {
+                            continue;
+                        };
+                        match route_line(m.data.as_text().unwrap_or_default()) {
+                            RouteLine::Message(d) => out.push(Event::Message(Message::new(d))),
+                            RouteLine::Close(c) => http::lock(&control).closed = Some(c),
+                            RouteLine::Skip => {}
+                        }
+                    }
+                    return r;
+                }
                 let last = out.iter().rev().find_map(|e| match e {
                     Event::Message(m) => m.id.clone(),
                     _ => None,
