@@ -433,6 +433,28 @@ async fn rtwire_clients_send_over_sse_and_auto_falls_back_from_a_refused_upgrade
         };
         assert_eq!((closed.code, closed.reason.as_str()), (4000, "as asked"));
 
+        // Long polling with rtwire's long-poll client: the session id rides
+        // along, sends POST, binary comes back decoded.
+        let mut poller = rtwire::connect(
+            &format!("{base}/chat?transport=poll"),
+            Options::new()
+                .transport(Transport::LongPoll)
+                .reconnect(Reconnect::disabled()),
+        )
+        .await
+        .unwrap();
+        poller.send("by poll").await.unwrap();
+        assert_eq!(next_text(&mut poller).await, "echo long_poll: by poll");
+        poller.send("close").await.unwrap();
+        let closed = loop {
+            match poller.recv().await.expect("an event") {
+                Event::Closed(c) => break c,
+                Event::Message(_) | Event::Error(_) => {}
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!((closed.code, closed.reason.as_str()), (4000, "as asked"));
+
         // The server's close reaches the SSE client with its code.
         sse.send("close").await.unwrap();
         let closed = loop {

@@ -412,6 +412,9 @@ fn open_session(
             let mut r = full(StatusCode::OK, "application/json", first);
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            if let Ok(v) = HeaderValue::from_str(&session.send_path()) {
+                r.headers_mut().insert("rtwire-send", v);
+            }
             (session, None, r)
         }
         _ => {
@@ -879,7 +882,7 @@ fn wants_negotiate(req: &Request<ReqBody>) -> bool {
 const NEGOTIATE_TYPE: &str = "application/vnd.rtwire.negotiate+json";
 
 /// The transports of an application route, in the order to try them:
-/// WebSocket, then SSE with POST up. `"session": true` says that the
+/// WebSocket, then SSE, then long polling, with POST up. `"session": true` says that the
 /// client keeps its own URL (query included) and that SSE names where to
 /// send (`rtwire.session`).
 fn route_negotiate(path: &str) -> Response<Body> {
@@ -888,6 +891,7 @@ fn route_negotiate(path: &str) -> Response<Body> {
         "transports": [
             {"transport": "websocket", "url": path, "session": true},
             {"transport": "sse", "url": format!("{path}?transport=sse"), "session": true},
+            {"transport": "long_poll", "url": format!("{path}?transport=poll"), "session": true},
         ],
     });
     full(

@@ -60,17 +60,20 @@ fn candidate(base: &Url, entry: &serde_json::Value, parent: &Plan) -> Option<Res
     let mut o = opts.clone().transport(transport);
     if session {
         // An application route: the client's own URL (its query is the
-        // application's), upgraded or with `transport=sse`; no channel
-        // framing, and SSE learns where to send from the server.
-        if transport == Transport::LongPoll {
-            return None;
-        }
+        // application's), upgraded or with `transport=sse|poll`; no
+        // channel framing, and the server names where to send.
         let mut url = parent.target.url.clone();
-        if transport == Transport::WebSocket {
-            let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
-            url.set_scheme(scheme).ok()?;
-        } else {
-            url.query_pairs_mut().append_pair("transport", "sse");
+        match transport {
+            Transport::WebSocket => {
+                let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+                url.set_scheme(scheme).ok()?;
+            }
+            Transport::Sse => {
+                url.query_pairs_mut().append_pair("transport", "sse");
+            }
+            _ => {
+                url.query_pairs_mut().append_pair("transport", "poll");
+            }
         }
         o.rtwire_protocol = false;
         return Some(child(parent, url.as_str(), o));

@@ -53,9 +53,10 @@
 use reqwest::header::{CACHE_CONTROL, CONTENT_LENGTH};
 use reqwest::{Method, RequestBuilder};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::event::{CloseInfo, Event, OpenInfo};
 use crate::http::{self, serve_while, FetchLimits, Fetched, Wake};
+use crate::message::{Data, Message};
 use crate::options::{Cursor, CursorTo, Options, Transport};
 use crate::proto::long_poll::{decode, Batch};
 use crate::session::link::{Link, SessionEnd};
@@ -66,20 +67,142 @@ use crate::transport::Plan;
 #[derive(Debug)]
 pub(crate) struct LongPollSession {
     first: Batch,
+    /// An rtwire application route's session, when the first answer named
+    /// one (its `rtwire-send` header): its polls carry the session id.
+    route: Option<RoutePoll>,
 }
 
-/// Sends one poll with `cursor` and decodes the answer.
-async fn poll(plan: &Plan, cursor: Option<&str>) -> Result<(Fetched, Batch), Error> {
-    let opts = &plan.options;
-    let (req, url) = request(plan, cursor, plan.options.http.long_poll_post);
-    let limits = FetchLimits {
+/// The session of an rtwire route polled by this client.
+#[derive(Debug)]
+struct RoutePoll {
+    sid: String,
+    send_url: std::sync::Arc<str>,
+    /// The server's close, once an answer carried it.
+    closed: Option<CloseInfo>,
+}
+
+fn fetch_limits(opts: &Options) -> FetchLimits {
+    FetchLimits {
         total: opts.http.long_poll_timeout,
         idle: opts.http.read_timeout,
         max_body: opts.limits.max_message_size,
-    };
-    let fetched = http::fetch(plan.http(), req, &url, "long poll", limits).await?;
+    }
+}
+
+/// Sends one poll with `cursor` and decodes the answer; the answer of an
+/// rtwire route (`rtwire-send`) is decoded as one.
+async fn poll(
+    plan: &Plan,
+    cursor: Option<&str>,
+) -> Result<(Fetched, Batch, Option<RoutePoll>), Error> {
+    let opts = &plan.options;
+    let (req, url) = request(plan, cursor, plan.options.http.long_poll_post);
+    let fetched = http::fetch(plan.http(), req, &url, "long poll", fetch_limits(opts)).await?;
+    if let Some(send_url) = fetched
+        .headers
+        .get("rtwire-send")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| url::Url::parse(&fetched.url).ok()?.join(v).ok())
+    {
+        let (batch, sid, closed) = route_answer(&fetched, &url)?;
+        let sid = sid.ok_or_else(|| {
+            Error::new(ErrorKind::Protocol, format!("{url} named no session (sid)"))
+        })?;
+        let route = RoutePoll {
+            sid,
+            send_url: send_url.as_str().into(),
+            closed,
+        };
+        return Ok((fetched, batch, Some(route)));
+    }
     let batch = decode(&opts.http, &fetched, &url)?;
-    Ok((fetched, batch))
+    Ok((fetched, batch, None))
+}
+
+/// One answer of an rtwire route's poll: `{"messages": [...], "sid"?,
+/// "close"?}`, text messages as strings, binary ones as `{"data",
+/// "binary": true}` in base64.
+fn route_answer(
+    fetched: &Fetched,
+    url: &str,
+) -> Result<(Batch, Option<String>, Option<CloseInfo>), Error> {
+    use base64::Engine as _;
+    let bad = |why: &str| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!("poll answer from {url}: {why}"),
+        )
+    };
+    let v: serde_json::Value =
+        serde_json::from_slice(&fetched.body).map_err(|e| bad(&e.to_string()))?;
+    let mut messages = Vec::new();
+    for m in v
+        .get("messages")
+        .and_then(|m| m.as_array())
+        .ok_or_else(|| bad("no messages"))?
+    {
+        let data = match m {
+            serde_json::Value::String(t) => Data::from(t.clone()),
+            serde_json::Value::Object(o)
+                if o.get("binary").and_then(|b| b.as_bool()) == Some(true) =>
+            {
+                let b64 = o
+                    .get("data")
+                    .and_then(|d| d.as_str())
+                    .ok_or_else(|| bad("binary without data"))?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| bad(&e.to_string()))?;
+                Data::from(bytes)
+            }
+            _ => return Err(bad("a message is neither text nor binary")),
+        };
+        messages.push(Message::new(data));
+    }
+    let sid = v.get("sid").and_then(|s| s.as_str()).map(str::to_string);
+    let closed = v.get("close").map(|c| CloseInfo {
+        code: c
+            .get("code")
+            .and_then(|c| c.as_u64())
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or(1005),
+        reason: c
+            .get("reason")
+            .and_then(|r| r.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        clean: true,
+        unsent: Vec::new(),
+    });
+    Ok((
+        Batch {
+            messages,
+            cursor: None,
+        },
+        sid,
+        closed,
+    ))
+}
+
+/// The next poll of a route session.
+async fn route_poll(plan: &Plan, sid: &str) -> Result<(Batch, Option<CloseInfo>), Error> {
+    let mut url = plan.target.url.clone();
+    set_query_param(&mut url, "sid", sid);
+    let url = url.to_string();
+    let req = plan
+        .http()
+        .request(Method::GET, &url)
+        .header(CACHE_CONTROL, "no-cache");
+    let fetched = http::fetch(
+        plan.http(),
+        req,
+        &url,
+        "long poll",
+        fetch_limits(&plan.options),
+    )
+    .await?;
+    let (batch, _, closed) = route_answer(&fetched, &url)?;
+    Ok((batch, closed))
 }
 
 /// The request of one poll (POST with `post`), and its URL, carrying the
@@ -149,14 +272,14 @@ pub(crate) async fn open(
 ) -> Result<(LongPollSession, OpenInfo), Error> {
     let cursor = current_cursor(&plan.options, resume).map(str::to_string);
     match poll(plan, cursor.as_deref()).await {
-        Ok((fetched, first)) => {
+        Ok((fetched, first, route)) => {
             let info = OpenInfo {
                 transport: Transport::LongPoll,
                 url: fetched.url.clone(),
                 protocol: None,
                 headers: http::header_list(&fetched.headers),
             };
-            Ok((LongPollSession { first }, info))
+            Ok((LongPollSession { first, route }, info))
         }
         Err(e) => {
             resume.server_delay = http::retry_after_of(&e);
@@ -169,6 +292,9 @@ impl LongPollSession {
     /// Delivers each answer's messages, advances the cursor, polls again;
     /// until the application closes or a poll fails.
     pub(crate) async fn run(self, link: &mut Link, plan: &Plan, resume: &mut Resume) -> SessionEnd {
+        if let Some(route) = self.route {
+            return run_route(self.first, route, link, plan).await;
+        }
         let send_url = plan.options.http.send_url.as_deref();
         let mut batch = self.first;
         loop {
@@ -183,7 +309,7 @@ impl LongPollSession {
             let cursor = current_cursor(&plan.options, resume).map(str::to_string);
             let next = serve_while(link, plan.http(), send_url, poll(plan, cursor.as_deref()));
             batch = match next.await {
-                Ok(Wake::Done(Ok((_, b)))) => b,
+                Ok(Wake::Done(Ok((_, b, _)))) => b,
                 Ok(Wake::Done(Err(e))) => {
                     resume.server_delay = http::retry_after_of(&e);
                     return SessionEnd::Lost {
@@ -200,6 +326,54 @@ impl LongPollSession {
                 }
             };
         }
+    }
+}
+
+/// Polls a route session: its messages, sends POSTed to its path, until
+/// the server closes it or a poll fails.
+async fn run_route(first: Batch, mut route: RoutePoll, link: &mut Link, plan: &Plan) -> SessionEnd {
+    let mut batch = first;
+    loop {
+        for m in batch.messages {
+            if link.emit(Event::Message(m)).await.is_err() {
+                return SessionEnd::Abandoned;
+            }
+        }
+        if let Some(close) = route.closed.take() {
+            return SessionEnd::peer_closed(close);
+        }
+        let next = serve_while(
+            link,
+            plan.http(),
+            Some(&route.send_url),
+            route_poll(plan, &route.sid),
+        );
+        batch = match next.await {
+            Ok(Wake::Done(Ok((b, closed)))) => {
+                route.closed = closed;
+                b
+            }
+            Ok(Wake::Done(Err(e))) => {
+                return SessionEnd::Lost {
+                    cause: e,
+                    close: CloseInfo::abnormal("long poll failed"),
+                }
+            }
+            Ok(Wake::Close(req)) => return SessionEnd::Closed(http::closed_by(req)),
+            Err(send_error) => {
+                return SessionEnd::Lost {
+                    cause: send_error,
+                    close: CloseInfo::abnormal("send failed"),
+                }
+            }
+        };
+    }
+}
+
+impl LongPollSession {
+    /// Whether the server takes this session's sends (an rtwire route).
+    pub(crate) fn sends_itself(&self) -> bool {
+        self.route.is_some()
     }
 }
 

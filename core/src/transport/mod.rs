@@ -58,6 +58,7 @@ impl Session {
         match self {
             Session::Sse(s) => s.sends_itself(),
             Session::Stream(s) => s.sends_itself(),
+            Session::LongPoll(s) => s.sends_itself(),
             _ => false,
         }
     }
