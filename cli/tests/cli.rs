@@ -363,8 +363,13 @@ fn serve_answers_health_and_stops_on_sigint() {
     }
 }
 
-#[test]
-fn serve_echo_json_logs_each_connection_and_echoes_to_the_sender_only() {
+/// `rtwire serve --echo --json` on a free port: the child, its log and the
+/// `listening` line.
+fn serve_echo_json() -> (
+    std::process::Child,
+    BufReader<std::process::ChildStdout>,
+    Value,
+) {
     let mut child = rtwire()
         .args(["serve", "--echo", "--json", "--bind", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -375,6 +380,27 @@ fn serve_echo_json_logs_each_connection_and_echoes_to_the_sender_only() {
     out.read_line(&mut line).unwrap();
     let listening: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(listening["event"], "listening", "{line}");
+    (child, out, listening)
+}
+
+/// Sends SIGTERM to `child` and waits (10 s at most) for it to exit.
+fn stop_with_sigterm(child: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn serve_echo_json_logs_each_connection_and_echoes_to_the_sender_only() {
+    let (mut child, mut out, listening) = serve_echo_json();
     let ws_url = format!(
         "{}/echo",
         listening["url"].as_str().unwrap().replacen("http", "ws", 1)
@@ -426,17 +452,7 @@ fn serve_echo_json_logs_each_connection_and_echoes_to_the_sender_only() {
             .all(|c| c["code"] == 1000 || c["code"] == 1005),
         "{closes:?}"
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "serve did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    stop_with_sigterm(&mut child);
 }
 
 /// Runs curl with `args` (5 s at most): its stdout.
@@ -451,15 +467,7 @@ fn curl(args: &[&str]) -> String {
 
 #[test]
 fn serve_echo_answers_over_long_polling_and_sse_driven_by_curl() {
-    let mut child = rtwire()
-        .args(["serve", "--echo", "--json", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let listening: Value = serde_json::from_str(&line).unwrap();
+    let (mut child, _out, listening) = serve_echo_json();
     let base = listening["url"].as_str().unwrap().to_string();
     // Long polling: open, send with curl's default form content type, poll.
     let first: Value =
@@ -489,15 +497,5 @@ fn serve_echo_answers_over_long_polling_and_sse_driven_by_curl() {
         &format!("{base}/echo?transport=sse"),
     ]);
     assert!(sse.starts_with("event: rtwire.session\ndata: {"), "{sse:?}");
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "serve did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    stop_with_sigterm(&mut child);
 }

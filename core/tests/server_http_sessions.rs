@@ -9,7 +9,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{guard, raw_ws};
+use common::{guard, raw_ws, until_closed};
 use futures_util::{SinkExt, StreamExt};
 use rtwire::server::{Server, ServerOptions};
 use rtwire::{Connection, Event, Options, Reconnect, Transport};
@@ -195,13 +195,7 @@ async fn one_handler_serves_websocket_sse_stream_and_long_polling() {
         let sse_id = *server.rooms().members("all").last().unwrap();
         let _ = sse_id;
         assert_eq!(post(&http, &base, &sse_send, "close").await, 204);
-        let close = loop {
-            match sse.recv().await.unwrap() {
-                Event::Closed(c) => break c,
-                Event::Message(_) | Event::Error(_) => {}
-                other => panic!("{other:?}"),
-            }
-        };
+        let close = until_closed(&mut sse).await.1;
         assert_eq!((close.code, close.reason.as_str()), (4000, "as asked"));
         // A message to a session that is over: 404.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -412,58 +406,34 @@ async fn rtwire_clients_send_over_sse_and_auto_falls_back_from_a_refused_upgrade
         assert!(next_text(&mut ws).await.ends_with(": fell back"));
         assert_eq!(fallback.open_info().transport, Transport::Sse);
 
-        // NDJSON streaming with rtwire's stream client: messages, not lines.
-        let mut stream = rtwire::connect(
-            &format!("{base}/chat?transport=stream"),
-            Options::new()
-                .transport(Transport::Stream)
-                .reconnect(Reconnect::disabled()),
-        )
-        .await
-        .unwrap();
-        stream.send("by stream").await.unwrap();
-        assert_eq!(next_text(&mut stream).await, "echo stream: by stream");
-        stream.send("close").await.unwrap();
-        let closed = loop {
-            match stream.recv().await.expect("an event") {
-                Event::Closed(c) => break c,
-                Event::Message(_) | Event::Error(_) => {}
-                other => panic!("{other:?}"),
-            }
-        };
-        assert_eq!((closed.code, closed.reason.as_str()), (4000, "as asked"));
-
-        // Long polling with rtwire's long-poll client: the session id rides
-        // along, sends POST, binary comes back decoded.
-        let mut poller = rtwire::connect(
-            &format!("{base}/chat?transport=poll"),
-            Options::new()
-                .transport(Transport::LongPoll)
-                .reconnect(Reconnect::disabled()),
-        )
-        .await
-        .unwrap();
-        poller.send("by poll").await.unwrap();
-        assert_eq!(next_text(&mut poller).await, "echo long_poll: by poll");
-        poller.send("close").await.unwrap();
-        let closed = loop {
-            match poller.recv().await.expect("an event") {
-                Event::Closed(c) => break c,
-                Event::Message(_) | Event::Error(_) => {}
-                other => panic!("{other:?}"),
-            }
-        };
-        assert_eq!((closed.code, closed.reason.as_str()), (4000, "as asked"));
+        // NDJSON streaming and long polling with rtwire's clients: messages,
+        // not lines; the session id rides on every poll; sends POST.
+        for (query, transport, name) in [
+            ("stream", Transport::Stream, "stream"),
+            ("poll", Transport::LongPoll, "long_poll"),
+        ] {
+            let mut c = rtwire::connect(
+                &format!("{base}/chat?transport={query}"),
+                Options::new()
+                    .transport(transport)
+                    .reconnect(Reconnect::disabled()),
+            )
+            .await
+            .unwrap();
+            c.send("hi").await.unwrap();
+            assert_eq!(next_text(&mut c).await, format!("echo {name}: hi"));
+            c.send("close").await.unwrap();
+            let closed = until_closed(&mut c).await.1;
+            assert_eq!(
+                (closed.code, closed.reason.as_str()),
+                (4000, "as asked"),
+                "{name}"
+            );
+        }
 
         // The server's close reaches the SSE client with its code.
         sse.send("close").await.unwrap();
-        let closed = loop {
-            match sse.recv().await.expect("an event") {
-                Event::Closed(c) => break c,
-                Event::Message(_) | Event::Error(_) => {}
-                other => panic!("{other:?}"),
-            }
-        };
+        let closed = until_closed(&mut sse).await.1;
         assert_eq!((closed.code, closed.reason.as_str()), (4000, "as asked"));
         server.shutdown().await;
     })

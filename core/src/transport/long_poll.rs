@@ -308,24 +308,32 @@ impl LongPollSession {
             }
             let cursor = current_cursor(&plan.options, resume).map(str::to_string);
             let next = serve_while(link, plan.http(), send_url, poll(plan, cursor.as_deref()));
-            batch = match next.await {
-                Ok(Wake::Done(Ok((_, b, _)))) => b,
-                Ok(Wake::Done(Err(e))) => {
-                    resume.server_delay = http::retry_after_of(&e);
-                    return SessionEnd::Lost {
-                        cause: e,
-                        close: CloseInfo::abnormal("long poll failed"),
-                    };
-                }
-                Ok(Wake::Close(req)) => return SessionEnd::Closed(http::closed_by(req)),
-                Err(send_error) => {
-                    return SessionEnd::Lost {
-                        cause: send_error,
-                        close: CloseInfo::abnormal("send failed"),
-                    }
-                }
+            let next = next.await;
+            if let Ok(Wake::Done(Err(e))) = &next {
+                resume.server_delay = http::retry_after_of(e);
+            }
+            batch = match polled(next) {
+                Ok((_, b, _)) => b,
+                Err(end) => return end,
             };
         }
+    }
+}
+
+/// A poll's answer, or how the session ends: the poll failed (lost), the
+/// application closed, or a send failed (lost).
+fn polled<T>(next: Result<Wake<Result<T, Error>>, Error>) -> Result<T, SessionEnd> {
+    match next {
+        Ok(Wake::Done(Ok(v))) => Ok(v),
+        Ok(Wake::Done(Err(cause))) => Err(SessionEnd::Lost {
+            cause,
+            close: CloseInfo::abnormal("long poll failed"),
+        }),
+        Ok(Wake::Close(req)) => Err(SessionEnd::Closed(http::closed_by(req))),
+        Err(cause) => Err(SessionEnd::Lost {
+            cause,
+            close: CloseInfo::abnormal("send failed"),
+        }),
     }
 }
 
@@ -348,24 +356,12 @@ async fn run_route(first: Batch, mut route: RoutePoll, link: &mut Link, plan: &P
             Some(&route.send_url),
             route_poll(plan, &route.sid),
         );
-        batch = match next.await {
-            Ok(Wake::Done(Ok((b, closed)))) => {
+        batch = match polled(next.await) {
+            Ok((b, closed)) => {
                 route.closed = closed;
                 b
             }
-            Ok(Wake::Done(Err(e))) => {
-                return SessionEnd::Lost {
-                    cause: e,
-                    close: CloseInfo::abnormal("long poll failed"),
-                }
-            }
-            Ok(Wake::Close(req)) => return SessionEnd::Closed(http::closed_by(req)),
-            Err(send_error) => {
-                return SessionEnd::Lost {
-                    cause: send_error,
-                    close: CloseInfo::abnormal("send failed"),
-                }
-            }
+            Err(end) => return end,
         };
     }
 }
