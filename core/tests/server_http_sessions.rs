@@ -119,14 +119,11 @@ async fn one_handler_serves_websocket_sse_stream_and_long_polling() {
         assert_eq!(got, [Value::from("echo long_poll: hi from poll")]);
 
         // SSE with rtwire's client: the session event, then messages.
-        let mut sse = rtwire::connect(
+        let mut sse = client_of(
             &format!("{base}/chat?transport=sse"),
-            Options::new()
-                .transport(Transport::Sse)
-                .reconnect(Reconnect::disabled()),
+            Options::new().transport(Transport::Sse),
         )
-        .await
-        .unwrap();
+        .await;
         // The send path is in the `rtwire-send` header (and the first
         // event, which the client acts on rather than delivers).
         let sse_send = sse
@@ -344,6 +341,13 @@ async fn oversize_bodies_a_stalled_handler_binary_and_the_token() {
     .await
 }
 
+/// An rtwire client of `url` that does not reconnect.
+async fn client_of(url: &str, options: Options) -> Connection {
+    rtwire::connect(url, options.reconnect(Reconnect::disabled()))
+        .await
+        .unwrap()
+}
+
 /// The next message of an rtwire connection, skipping `Open`.
 async fn next_text(conn: &mut Connection) -> String {
     loop {
@@ -366,41 +370,34 @@ async fn rtwire_clients_send_over_sse_and_auto_falls_back_from_a_refused_upgrade
         let base = server.base_url();
 
         // SSE: the session event is acted on, not delivered; send() POSTs.
-        let mut sse = rtwire::connect(
+        let mut sse = client_of(
             &format!("{base}/chat?transport=sse"),
-            Options::new()
-                .transport(Transport::Sse)
-                .reconnect(Reconnect::disabled()),
+            Options::new().transport(Transport::Sse),
         )
-        .await
-        .unwrap();
+        .await;
         sse.send("hello").await.unwrap();
         assert_eq!(next_text(&mut sse).await, "echo sse: hello");
 
         // auto on the route's http URL: WebSocket when the upgrade works...
-        let mut ws = rtwire::connect(
+        let mut ws = client_of(
             &format!("{base}/chat?room=x"),
             Options::new()
                 .transport(Transport::Auto)
-                .origin("http://good.example")
-                .reconnect(Reconnect::disabled()),
+                .origin("http://good.example"),
         )
-        .await
-        .unwrap();
+        .await;
         ws.send("via auto").await.unwrap();
         assert_eq!(next_text(&mut ws).await, "echo websocket: via auto");
         assert!(next_text(&mut sse).await.ends_with(": via auto"));
 
         // ...and SSE with POST up when it is refused.
-        let mut fallback = rtwire::connect(
+        let mut fallback = client_of(
             &format!("{base}/chat?room=y"),
             Options::new()
                 .transport(Transport::Auto)
-                .origin("http://evil.example")
-                .reconnect(Reconnect::disabled()),
+                .origin("http://evil.example"),
         )
-        .await
-        .unwrap();
+        .await;
         fallback.send("fell back").await.unwrap();
         assert_eq!(next_text(&mut fallback).await, "echo sse: fell back");
         assert!(next_text(&mut ws).await.ends_with(": fell back"));
@@ -412,14 +409,11 @@ async fn rtwire_clients_send_over_sse_and_auto_falls_back_from_a_refused_upgrade
             ("stream", Transport::Stream, "stream"),
             ("poll", Transport::LongPoll, "long_poll"),
         ] {
-            let mut c = rtwire::connect(
+            let mut c = client_of(
                 &format!("{base}/chat?transport={query}"),
-                Options::new()
-                    .transport(transport)
-                    .reconnect(Reconnect::disabled()),
+                Options::new().transport(transport),
             )
-            .await
-            .unwrap();
+            .await;
             c.send("hi").await.unwrap();
             assert_eq!(next_text(&mut c).await, format!("echo {name}: hi"));
             c.send("close").await.unwrap();
