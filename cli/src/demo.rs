@@ -212,14 +212,29 @@ async fn hello_route(mut conn: rtwire::Connection, req: rtwire::server::Request)
     }
 }
 
-/// Two clients of the `/hello` route: each gets its own answer, and only
-/// its own.
+/// Three clients of the `/hello` route, over WebSocket, SSE with POST up
+/// and long polling: each gets its own answer, and only its own.
 async fn private_exchange(start: Instant, addr: std::net::SocketAddr) -> Result<(), String> {
-    let opts = || Options::new().reconnect(Reconnect::disabled());
+    let opts = |t: Transport| Options::new().transport(t).reconnect(Reconnect::disabled());
     let mut people = Vec::new();
-    for name in ["alice", "bob"] {
-        let url = format!("ws://{addr}/hello?name={name}");
-        let conn = rtwire::connect(&url, opts())
+    for (name, url, transport) in [
+        (
+            "alice",
+            format!("ws://{addr}/hello?name=alice"),
+            Transport::WebSocket,
+        ),
+        (
+            "bob",
+            format!("http://{addr}/hello?name=bob&transport=sse"),
+            Transport::Sse,
+        ),
+        (
+            "carol",
+            format!("http://{addr}/hello?name=carol&transport=poll"),
+            Transport::LongPoll,
+        ),
+    ] {
+        let conn = rtwire::connect(&url, opts(transport))
             .await
             .map_err(|e| format!("{name} cannot connect to /hello: {e}"))?;
         people.push((name, conn));
@@ -227,7 +242,8 @@ async fn private_exchange(start: Instant, addr: std::net::SocketAddr) -> Result<
     log(
         start,
         "route",
-        "alice and bob each open ws://.../hello: one connection each, one handler each",
+        "alice (websocket), bob (sse, POST up) and carol (long_poll, POST up) open /hello: \
+         one connection and one handler each, the same handler whatever the transport",
     );
     for (name, conn) in &people {
         conn.send(format!("who am I? ({name})"))

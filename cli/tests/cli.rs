@@ -186,6 +186,13 @@ fn demo_runs_to_completion() {
         );
     }
     assert!(stdout.contains("auto       connected via sse"), "{stdout}");
+    // The route answers each of its clients, over any transport, alone.
+    for name in ["alice", "bob", "carol"] {
+        assert!(
+            stdout.contains(&format!("{name:<10} got \"{name}, you asked")),
+            "{stdout}"
+        );
+    }
     assert!(
         stdout.contains("demo ok: 14 messages reached all 6 clients"),
         "{stdout}"
