@@ -12,10 +12,15 @@
 //! - `long_poll`: a long-poll answer's messages and cursor.
 //! - `ws`: the WebSocket session rules shared by client and server
 //!   (keepalive, close handshake, fault close codes).
+//! - [`engineio`]: Engine.IO v4 packets (WebSocket frames, polling bodies,
+//!   the handshake, the client's upgrade probe).
+//! - [`socketio`]: Socket.IO v5 packets and their binary attachments.
 
+pub mod engineio;
 pub(crate) mod handshake;
 pub mod lines;
 pub(crate) mod long_poll;
+pub mod socketio;
 pub mod sse;
 pub(crate) mod stream;
 pub(crate) mod ws;
