@@ -211,6 +211,39 @@ def test_chat_page_with_python_clients(server: Any, browser: Any) -> None:
         page.close()
 
 
+def test_chat_page_over_eventsource_and_fetch_post(server: Any, browser: Any) -> None:
+    """The same route without WebSocket: the browser's EventSource down,
+    fetch POST up, next to a python `websockets` client in the room."""
+    port = server.port
+    page = Page(browser, port, f"room=sse-room&name=es&token={TOKEN}&via=sse")
+    try:
+        page.wait_data("state", "open")
+        page.wait_line("ws", "welcome es to sse-room")
+        with websockets.sync.client.connect(
+            _chat_url(port, "sse-room", "py"), open_timeout=WAIT_S
+        ) as py:
+            assert py.recv(timeout=WAIT_S) == "welcome py to sse-room"
+            page.wait_line("ws", "py joined")
+            py.send("hello over sse")
+            page.wait_line("ws", "py: hello over sse")
+            page.page.fill("#line", "hello by POST")
+            page.page.click("#say button[type=submit]")
+            assert py.recv(timeout=WAIT_S) == "es: hello by POST"
+            py.send("/who")
+            assert py.recv(timeout=WAIT_S) == "members sse-room: 2"
+        page.wait_line("ws", "py left")
+        assert page.lines("ws") == [
+            "welcome es to sse-room",
+            "py joined",
+            "py: hello over sse",
+            "py left",
+        ]
+        assert "(sse)" in page.status()
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_page_with_a_wrong_token_never_opens(server: Any, browser: Any) -> None:
     port = server.port
     with rtwire.sync.connect(_chat_url(port, "guarded", "py"), reconnect=False) as py:
@@ -224,6 +257,13 @@ def test_page_with_a_wrong_token_never_opens(server: Any, browser: Any) -> None:
             assert page.lines("ws") == []
             assert "close 1006" in page.status()
             assert page.errors == []
+        finally:
+            page.close()
+        # Over EventSource the refusal closes it too, before any session.
+        page = Page(browser, port, "room=guarded&name=intruder&token=wrong&via=sse")
+        try:
+            page.wait_data("state", "closed")
+            assert page.lines("ws") == []
         finally:
             page.close()
         # The server admitted no member: py's next message is the /who
