@@ -506,3 +506,33 @@ fn serve_echo_answers_over_long_polling_and_sse_driven_by_curl() {
     assert!(sse.starts_with("event: rtwire.session\ndata: {"), "{sse:?}");
     stop_with_sigterm(&mut child);
 }
+
+#[test]
+fn connect_over_sse_and_long_polling_sends_to_a_route_of_serve_echo() {
+    let (mut child, _out, listening) = serve_echo_json();
+    let base = listening["url"].as_str().unwrap().to_string();
+    for (transport, query) in [("sse", "sse"), ("long_poll", "poll")] {
+        let mut cmd = rtwire();
+        cmd.args([
+            "connect",
+            "--linger",
+            "1500",
+            "--json",
+            "--transport",
+            transport,
+            &format!("{base}/echo?transport={query}"),
+        ]);
+        let (code, stdout, stderr) = run_with_input(cmd, "hello\n", Duration::from_secs(20));
+        assert_eq!(code, 0, "{transport}: {stderr}");
+        let events: Vec<Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect();
+        assert_eq!(events[0]["type"], "open", "{events:?}");
+        assert_eq!(events[0]["transport"], transport, "{events:?}");
+        assert_eq!(events[1]["type"], "message", "{transport}: {events:?}");
+        assert_eq!(events[1]["data"], "hello", "{transport}: {events:?}");
+        assert_eq!(events[1]["binary"], false, "{transport}: {events:?}");
+    }
+    stop_with_sigterm(&mut child);
+}
