@@ -45,6 +45,11 @@ impl Text {
         self.0
     }
 
+    /// The underlying bytes, borrowed (a clone of them shares the buffer).
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+
     /// Wraps bytes that the caller has already validated as UTF-8.
     ///
     /// # Safety

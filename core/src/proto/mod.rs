@@ -10,6 +10,8 @@
 //! - [`lines`]: line framing for HTTP streaming (lines, NDJSON).
 //! - `stream`: an HTTP streaming body cut into messages per the framing.
 //! - `long_poll`: a long-poll answer's messages and cursor.
+//! - `frame`: WebSocket frames (header, masking, a reader that checks
+//!   every framing rule and joins fragments).
 //! - `ws`: the WebSocket session rules shared by client and server
 //!   (keepalive, close handshake, fault close codes).
 //! - [`engineio`]: Engine.IO v4 packets (WebSocket frames, polling bodies,
@@ -17,6 +19,7 @@
 //! - [`socketio`]: Socket.IO v5 packets and their binary attachments.
 
 pub mod engineio;
+pub(crate) mod frame;
 pub(crate) mod handshake;
 pub mod lines;
 pub(crate) mod long_poll;

@@ -1,20 +1,11 @@
 //! The WebSocket session rules both sides share, without I/O: when to ping,
 //! when the peer is dead, how the close handshake runs and how a session
-//! ended; which close code answers which fault; and the conversion between
-//! our messages and tungstenite's. The client (`transport::ws`) and the
-//! server (`server::ws`) drive it with tokio; the time is always passed
-//! in, never read here.
+//! ended; and which close code answers which fault (the frames themselves
+//! are in [`super::frame`]). The client (`transport::ws`) and the server
+//! (`server::ws`) drive it with tokio; the time is always passed in, never
+//! read here.
 
 use std::time::{Duration, Instant};
-
-use bytes::Bytes;
-use tokio_tungstenite::tungstenite::{
-    error::{CapacityError, ProtocolError},
-    protocol::{frame::coding::CloseCode, CloseFrame},
-    Error as WsError, Message as WsMessage, Utf8Bytes,
-};
-
-use crate::message::{Data, Text};
 
 /// A close frame's content: code and reason, or `None` for a frame without
 /// a status (reported as 1005).
@@ -167,46 +158,41 @@ impl Liveness {
     }
 }
 
-/// What went wrong reading from the peer, and the close code that tells it
-/// (RFC 6455 §7.4.1), when a close frame can still be sent.
+/// What the peer did wrong, and the close code that tells it (RFC 6455
+/// §7.4.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Fault {
     /// A message or frame over the limit: 1009.
     TooLarge(String),
-    /// Invalid UTF-8 in a text message: 1007.
+    /// Invalid UTF-8 in a text message or a close reason: 1007.
     Utf8(String),
     /// Any other violation of RFC 6455: 1002.
     Protocol(String),
-    /// The peer reset the connection without a close frame.
-    Reset,
-    /// The connection itself failed.
-    Io(String),
 }
 
 impl Fault {
-    /// The fault of a read error.
-    pub(crate) fn of(e: &WsError) -> Fault {
-        match e {
-            WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => Fault::TooLarge(
-                format!("incoming message of {size} bytes is over the limit of {max_size} bytes"),
-            ),
-            WsError::Capacity(c) => Fault::TooLarge(format!("incoming data over the limit: {c}")),
-            WsError::Utf8(m) => Fault::Utf8(format!("invalid UTF-8 in a text message: {m}")),
-            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => Fault::Reset,
-            WsError::Protocol(p) => {
-                Fault::Protocol(format!("WebSocket protocol violation by the peer: {p}"))
-            }
-            other => Fault::Io(format!("connection lost: {other}")),
+    /// The close code to send for it.
+    pub(crate) fn close_code(&self) -> u16 {
+        match self {
+            Fault::TooLarge(_) => 1009,
+            Fault::Utf8(_) => 1007,
+            Fault::Protocol(_) => 1002,
         }
     }
 
-    /// The close code to send for it, if a close frame can still be sent.
-    pub(crate) fn close_code(&self) -> Option<u16> {
+    /// The close frame's short reason for it.
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
-            Fault::TooLarge(_) => Some(1009),
-            Fault::Utf8(_) => Some(1007),
-            Fault::Protocol(_) => Some(1002),
-            Fault::Reset | Fault::Io(_) => None,
+            Fault::TooLarge(_) => "message too big",
+            Fault::Utf8(_) => "invalid UTF-8",
+            Fault::Protocol(_) => "protocol error",
+        }
+    }
+
+    /// What happened, for the error.
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            Fault::TooLarge(m) | Fault::Utf8(m) | Fault::Protocol(m) => m,
         }
     }
 }
@@ -214,36 +200,6 @@ impl Fault {
 /// Whether a close code from the peer means "do not come back".
 pub(crate) fn is_final_close(code: u16) -> bool {
     matches!(code, 1000 | 1002 | 1003 | 1007 | 1008 | 1009 | 1010)
-}
-
-/// A close frame's content as tungstenite gives it.
-pub(crate) fn closing_of(frame: Option<CloseFrame>) -> Closing {
-    frame.map(|f| (u16::from(f.code), f.reason.to_string()))
-}
-
-/// A close frame to send.
-pub(crate) fn close_frame(code: u16, reason: &str) -> CloseFrame {
-    CloseFrame {
-        code: CloseCode::from(code),
-        reason: reason.into(),
-    }
-}
-
-/// Our message as a tungstenite message, without a copy.
-pub(crate) fn to_ws(data: Data) -> WsMessage {
-    match data {
-        // SAFETY: `Text` is always valid UTF-8.
-        Data::Text(t) => {
-            WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(t.into_bytes()) })
-        }
-        Data::Binary(b) => WsMessage::Binary(b),
-    }
-}
-
-/// A text frame tungstenite validated, as our text, without a copy.
-pub(crate) fn text(t: Utf8Bytes) -> Data {
-    // SAFETY: tungstenite validated the UTF-8.
-    Data::Text(unsafe { Text::from_utf8_unchecked(Bytes::from(t)) })
 }
 
 #[cfg(test)]
@@ -305,16 +261,9 @@ mod tests {
 
     #[test]
     fn faults_map_to_close_codes() {
-        let big = WsError::Capacity(CapacityError::MessageTooLong {
-            size: 10,
-            max_size: 5,
-        });
-        assert_eq!(Fault::of(&big).close_code(), Some(1009));
-        let proto = WsError::Protocol(ProtocolError::UnmaskedFrameFromClient);
-        assert_eq!(Fault::of(&proto).close_code(), Some(1002));
-        let reset = WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake);
-        assert_eq!(Fault::of(&reset), Fault::Reset);
-        assert_eq!(Fault::of(&WsError::ConnectionClosed).close_code(), None);
+        assert_eq!(Fault::TooLarge("x".into()).close_code(), 1009);
+        assert_eq!(Fault::Utf8("x".into()).close_code(), 1007);
+        assert_eq!(Fault::Protocol("x".into()).close_code(), 1002);
         assert!(is_final_close(1000) && !is_final_close(1001) && !is_final_close(1011));
     }
 }

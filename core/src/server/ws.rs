@@ -10,24 +10,22 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::{broadcast, watch};
 use tokio::time::{timeout, Instant};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
-use tokio_tungstenite::WebSocketStream;
 
-use crate::message::Data;
-use crate::proto::ws::{close_frame, text, Due, Fault, Liveness};
+use crate::message::{Data, Text};
+use crate::proto::frame::{Incoming, OpCode, Role};
+use crate::proto::ws::{Due, Liveness};
 use crate::server::app::{Request as AppRequest, Route};
 use crate::server::hub::{Entry, Subscription};
 use crate::server::routes::ReqBody;
 use crate::server::routes::{error, Body};
 use crate::server::{ConnGuard, Presence, Shared};
+use crate::transport::frames::{Frames, ReadError};
 
 fn has_token(req: &Request<ReqBody>, name: header::HeaderName, token: &str) -> bool {
     req.headers().get_all(name).iter().any(|v| {
@@ -146,13 +144,10 @@ pub(crate) fn accept_route(
     tokio::spawn(async move {
         let _guard = guard;
         let Ok(upgraded) = upgrade.await else { return };
-        // Boxed: the opening's state would otherwise stay in every idle
-        // connection's task.
-        let session = Box::pin(crate::transport::ws::WsSession::accepted(
+        let session = crate::transport::ws::WsSession::accepted(
             Box::new(TokioIo::new(upgraded)),
             &shared.session_options,
-        ))
-        .await;
+        );
         let session = super::app::Carrier::Ws(session);
         super::app::run(route, request, session, shared.clone()).await;
     });
@@ -187,14 +182,14 @@ pub(crate) fn accept(
         let _guard = guard;
         let _presence = presence;
         let Ok(upgraded) = upgrade.await else { return };
-        let config = WebSocketConfig::default()
-            .read_buffer_size(4096)
-            .write_buffer_size(16 << 10)
-            .max_message_size(Some(shared.opts.max_message_size))
-            .max_frame_size(Some(shared.opts.max_message_size));
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                .await;
+        let ws = Frames::new(
+            TokioIo::new(upgraded),
+            Role::Server,
+            bytes::BytesMut::new(),
+            shared.opts.max_message_size,
+            shared.opts.max_message_size,
+            8192,
+        );
         let resumed = cursor.is_some();
         session(shared, ws, channel, sub, cut, Mode { framed, resumed }).await;
     });
@@ -213,19 +208,17 @@ struct Mode {
     resumed: bool,
 }
 
-fn to_ws(e: &Entry, framed: bool) -> WsMessage {
-    // SAFETY (both text arms): `Text` is always valid UTF-8, and so is an
-    // ASCII id, a line feed and a text.
+/// Queues one published message: its payload as published, or with its
+/// id before it (`rtwire.v1`). The payload is shared, not copied.
+fn feed(ws: &mut Ws, e: &Entry, framed: bool) {
     match (&e.data, framed) {
-        (d, false) => crate::proto::ws::to_ws(d.clone()),
-        (Data::Text(_), true) => {
-            WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(e.framed().clone()) })
-        }
-        (Data::Binary(_), true) => WsMessage::Binary(e.framed().clone()),
+        (d, false) => ws.feed(d),
+        (Data::Text(_), true) => ws.feed_message(OpCode::Text, e.framed()),
+        (Data::Binary(_), true) => ws.feed_message(OpCode::Binary, e.framed()),
     }
 }
 
-type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+type Ws = Frames<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// How a forwarded batch ended.
 enum Forwarded {
@@ -242,39 +235,28 @@ async fn forward(
     live: &mut broadcast::Receiver<Arc<Entry>>,
     first: &Entry,
     framed: bool,
-) -> Result<Forwarded, WsError> {
-    ws.feed(to_ws(first, framed)).await?;
+) -> std::io::Result<Forwarded> {
+    feed(ws, first, framed);
+    let mut lagged = None;
     for _ in 0..256 {
         match live.try_recv() {
-            Ok(e) => ws.feed(to_ws(&e, framed)).await?,
+            Ok(e) => feed(ws, &e, framed),
             Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                ws.flush().await?;
-                return Ok(Forwarded::Lagged(n));
+                lagged = Some(n);
+                break;
             }
             Err(_) => break,
         }
     }
     ws.flush().await?;
-    Ok(Forwarded::Done)
+    Ok(lagged.map_or(Forwarded::Done, Forwarded::Lagged))
 }
 
-/// The close code and reason for a read error the client caused, if the
-/// session should still send a close frame (not for a dropped connection:
-/// there is no one to tell).
-fn close_for(e: &WsError) -> Option<(u16, &'static str)> {
-    let code = Fault::of(e).close_code()?;
-    let reason = match code {
-        1009 => "message too big",
-        1007 => "invalid UTF-8 in a text message",
-        _ => "protocol error",
-    };
-    Some((code, reason))
-}
-
+/// Sends a close frame, then reads (bounded) until the client's reply or
+/// the end of the stream, and drops the connection.
 async fn close(ws: &mut Ws, code: u16, reason: &str) {
-    let frame = close_frame(code, reason);
-    let _ = timeout(Duration::from_secs(2), ws.close(Some(frame))).await;
-    // Read the reply (bounded), then drop the connection.
+    ws.feed_close(code, reason);
+    let _ = timeout(Duration::from_secs(2), ws.flush()).await;
     let _ = timeout(Duration::from_secs(2), async {
         while let Some(Ok(_)) = ws.next().await {}
     })
@@ -303,14 +285,10 @@ async fn session(
             _ => None,
         };
         if let Some(n) = notice {
-            if ws.feed(WsMessage::text(n)).await.is_err() {
-                return;
-            }
+            ws.feed(&Data::Text(Text::from(n)));
         }
         for e in std::mem::take(&mut sub.replay.entries) {
-            if ws.feed(to_ws(&e, framed)).await.is_err() {
-                return;
-            }
+            feed(&mut ws, &e, framed);
         }
         if timeout(write_limit, ws.flush())
             .await
@@ -326,11 +304,8 @@ async fn session(
             .head
             .clone()
             .unwrap_or_else(|| format!("{}-0", shared.hub.epoch()));
-        let sent = timeout(
-            write_limit,
-            ws.send(WsMessage::text(format!("!at\n{head}"))),
-        )
-        .await;
+        let at = Data::Text(Text::from(format!("!at\n{head}")));
+        let sent = timeout(write_limit, ws.send(&at)).await;
         if sent.map_or(true, |r| r.is_err()) {
             return;
         }
@@ -374,22 +349,26 @@ async fn session(
             m = ws.next() => {
                 live.heard(now());
                 let data = match m {
-                    Some(Ok(WsMessage::Text(t))) => text(t),
-                    Some(Ok(WsMessage::Binary(b))) => Data::Binary(b),
-                    Some(Ok(WsMessage::Close(_))) => {
+                    Some(Ok(Incoming::Message(d))) => d,
+                    Some(Ok(Incoming::Close(_))) => {
+                        // The reply is queued: write it, then drop.
                         let _ = timeout(Duration::from_secs(2), ws.flush()).await;
-                        continue;
-                    }
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => {
-                        // Tell the client why (RFC 6455 §7.4.1) when the
-                        // connection can still carry a close frame.
-                        if let Some((code, reason)) = close_for(&e) {
-                            close(&mut ws, code, reason).await;
-                        }
                         return;
                     }
-                    None => return,
+                    Some(Ok(Incoming::Ping(_))) => {
+                        // Its pong is queued.
+                        if timeout(write_limit, ws.flush()).await.map_or(true, |r| r.is_err()) {
+                            return;
+                        }
+                        continue;
+                    }
+                    Some(Ok(Incoming::Pong(_))) => continue,
+                    Some(Err(ReadError::Fault(f))) => {
+                        // Tell the client why (RFC 6455 §7.4.1).
+                        close(&mut ws, f.close_code(), f.reason()).await;
+                        return;
+                    }
+                    Some(Err(ReadError::Io(_))) | None => return,
                 };
                 let handler = shared.handler.read().expect("handler lock").clone();
                 let out = match handler {
@@ -403,7 +382,8 @@ async fn session(
             _ = tokio::time::sleep_until(deadline) => match live.on_deadline(now()) {
                 Due::Nothing => {}
                 Due::Ping => {
-                    if timeout(write_limit, ws.send(WsMessage::Ping(Bytes::new()))).await.map_or(true, |r| r.is_err()) {
+                    ws.feed_ping(&Bytes::new());
+                    if timeout(write_limit, ws.flush()).await.map_or(true, |r| r.is_err()) {
                         return;
                     }
                 }

@@ -15,6 +15,7 @@ use crate::session::resume::Resume;
 use crate::target::Target;
 
 pub(crate) mod auto;
+pub(crate) mod frames;
 pub(crate) mod long_poll;
 pub(crate) mod poll;
 pub(crate) mod sse;

@@ -1,30 +1,25 @@
-//! WebSocket (RFC 6455) over tokio-tungstenite: handshake with our own TCP
-//! and TLS, then one task that reads, writes in coalesced batches, keeps the
-//! peer alive with pings and runs the close handshake.
+//! WebSocket (RFC 6455): handshake with our own TCP and TLS, then one task
+//! over [`Frames`] that reads, writes in coalesced batches, keeps the peer
+//! alive with pings and runs the close handshake. The server's application
+//! connections run the same session with the server's role.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep_until, timeout, Instant};
-use tokio_tungstenite::tungstenite::{
-    self,
-    protocol::{Role, WebSocketConfig},
-    Message as WsMessage,
-};
-use tokio_tungstenite::WebSocketStream;
 
 use crate::error::{Error, ErrorKind};
 use crate::event::{CloseInfo, Event, OpenInfo};
 use crate::message::{Data, Message, Text};
 use crate::net::{self, NetStream};
 use crate::options::{Options, Transport};
-use crate::proto::ws::{
-    close_frame, closing_of, text, to_ws, Closing, Due, Ending, Fault, Liveness,
-};
+use crate::proto::frame::{Incoming, Role};
+use crate::proto::ws::{Closing, Due, Ending, Liveness};
 use crate::session::link::{close_requested, Link, SessionEnd};
 use crate::session::resume::Resume;
+use crate::transport::frames::{Frames, ReadError};
 use crate::transport::Plan;
 
 /// The subprotocol of rtwire servers under which every message carries its
@@ -85,38 +80,44 @@ fn now() -> std::time::Instant {
 
 /// An open WebSocket session.
 ///
-/// The stream (about 1.4 KiB, most of it the TLS state) is boxed: the
-/// session is moved through several nested futures, each of which would
-/// otherwise hold its own copy for as long as the connection lives.
+/// The framing is boxed: the session is moved through several nested
+/// futures, each of which would otherwise hold its own copy for as long as
+/// the connection lives.
 #[derive(Debug)]
 pub(crate) struct WsSession {
     /// Messages are `rtwire.v1` frames.
     framed: bool,
-    ws: Box<WebSocketStream<NetStream>>,
+    ws: Box<Frames<NetStream>>,
 }
 
-fn config(opts: &Options) -> WebSocketConfig {
+/// Framing over `io` by the limits of `opts`.
+pub(crate) fn frames<S>(io: S, role: Role, already: bytes::BytesMut, opts: &Options) -> Frames<S>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let l = &opts.limits;
-    WebSocketConfig::default()
-        .read_buffer_size(l.read_buffer_size)
-        .write_buffer_size(64 << 10)
-        .max_message_size(Some(l.max_message_size))
-        .max_frame_size(Some(l.max_frame_size.min(l.max_message_size)))
+    Frames::new(
+        io,
+        role,
+        already,
+        l.max_message_size,
+        l.max_frame_size,
+        l.read_buffer_size,
+    )
 }
 
 impl WsSession {
     /// The server side of a session whose upgrade was answered with 101 on
     /// `io`.
-    pub(crate) async fn accepted(io: Box<dyn crate::net::Io>, opts: &Options) -> WsSession {
-        let ws = WebSocketStream::from_raw_socket(
-            NetStream::Boxed(io),
-            Role::Server,
-            Some(config(opts)),
-        )
-        .await;
+    pub(crate) fn accepted(io: Box<dyn crate::net::Io>, opts: &Options) -> WsSession {
         WsSession {
             framed: false,
-            ws: Box::new(ws),
+            ws: Box::new(frames(
+                NetStream::Boxed(io),
+                Role::Server,
+                bytes::BytesMut::new(),
+                opts,
+            )),
         }
     }
 }
@@ -175,17 +176,7 @@ pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, Ope
     let protocol = handshake
         .verify(&head)
         .map_err(|e| Error::new(ErrorKind::Handshake, format!("{}: {e}", target.display())))?;
-    let ws = if rest.is_empty() {
-        WebSocketStream::from_raw_socket(stream, Role::Client, Some(config(opts))).await
-    } else {
-        WebSocketStream::from_partially_read(
-            stream,
-            rest.to_vec(),
-            Role::Client,
-            Some(config(opts)),
-        )
-        .await
-    };
+    let ws = frames(stream, Role::Client, rest, opts);
     let info = OpenInfo {
         transport: Transport::WebSocket,
         url: target.display(),
@@ -244,27 +235,27 @@ async fn refused(
         .with_retryable(retry)
 }
 
-/// Our error for a read (or write) error, and the close code to send for it.
-fn read_error(e: tungstenite::Error) -> (Error, Option<u16>) {
-    let fault = Fault::of(&e);
-    let code = fault.close_code();
-    let error = match fault {
-        Fault::TooLarge(m) => Error::new(ErrorKind::TooLarge, m).with_close_code(1009),
-        Fault::Utf8(m) => Error::new(ErrorKind::Protocol, m).with_close_code(1007),
-        Fault::Protocol(m) => Error::new(ErrorKind::Protocol, m).with_close_code(1002),
-        Fault::Reset => Error::new(
-            ErrorKind::Closed,
-            "the peer reset the connection without a close frame",
-        )
-        .with_close_code(1006),
-        Fault::Io(m) => match e {
-            tungstenite::Error::Io(io) => {
-                Error::new(ErrorKind::Io, format!("connection lost: {io}")).with_source(io)
-            }
-            _ => Error::new(ErrorKind::Io, m),
-        },
-    };
-    (error, code)
+/// Our error for a read error, and the close frame to send for it.
+fn read_error(e: ReadError) -> (Error, Option<(u16, &'static str)>) {
+    match e {
+        ReadError::Fault(f) => {
+            let code = f.close_code();
+            let kind = if code == 1009 {
+                ErrorKind::TooLarge
+            } else {
+                ErrorKind::Protocol
+            };
+            let msg = f.message().to_string();
+            let frame = (code, f.reason());
+            (Error::new(kind, msg).with_close_code(code), Some(frame))
+        }
+        ReadError::Io(io) => (io_error(io), None),
+    }
+}
+
+/// Our error for a failed read or write on the connection.
+fn io_error(io: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("connection lost: {io}")).with_source(io)
 }
 
 fn close_info(frame: &Closing, clean: bool) -> CloseInfo {
@@ -280,8 +271,8 @@ fn close_info(frame: &Closing, clean: bool) -> CloseInfo {
 impl WsSession {
     /// Sends a close frame, best effort, within `limit`.
     async fn send_close(&mut self, code: u16, reason: &str, limit: Duration) {
-        let frame = close_frame(code, reason);
-        let _ = timeout(limit, WebSocketStream::close(&mut self.ws, Some(frame))).await;
+        self.ws.feed_close(code, reason);
+        let _ = timeout(limit, self.ws.flush()).await;
     }
 
     /// Writes `first` and everything already queued behind it (up to
@@ -290,17 +281,17 @@ impl WsSession {
         &mut self,
         link: &mut Link,
         first: crate::session::queue::Outgoing,
-    ) -> Result<(), tungstenite::Error> {
+    ) -> std::io::Result<()> {
         let mut bytes = first.data.len();
         link.outgoing.release(&first);
-        self.ws.feed(to_ws(first.data)).await?;
+        self.ws.feed(&first.data);
         while bytes < BATCH_BYTES {
             let Some(next) = link.outgoing.try_recv() else {
                 break;
             };
             bytes += next.data.len();
             link.outgoing.release(&next);
-            self.ws.feed(to_ws(next.data)).await?;
+            self.ws.feed(&next.data);
         }
         self.ws.flush().await
     }
@@ -315,9 +306,12 @@ impl WsSession {
     ) {
         while let Some(out) = link.outgoing.try_recv() {
             link.outgoing.release(&out);
-            let fed = timeout(write_limit, self.ws.feed(to_ws(out.data))).await;
-            if fed.map_or(true, |r| r.is_err()) {
-                break;
+            self.ws.feed(&out.data);
+            if self.ws.unwritten() >= BATCH_BYTES {
+                let written = timeout(write_limit, self.ws.flush()).await;
+                if written.map_or(true, |r| r.is_err()) {
+                    break;
+                }
             }
         }
         self.send_close(req.code, &req.reason, close_timeout).await;
@@ -326,7 +320,7 @@ impl WsSession {
     /// Handles one item read from the socket; `Some` ends the session.
     async fn on_item(
         &mut self,
-        item: Option<Result<WsMessage, tungstenite::Error>>,
+        item: Option<Result<Incoming, ReadError>>,
         st: &mut Liveness,
         link: &mut Link,
         opts: &Options,
@@ -334,29 +328,32 @@ impl WsSession {
     ) -> Option<SessionEnd> {
         st.heard(now());
         let message = match item {
-            Some(Ok(WsMessage::Text(t))) if self.framed => unframe(Bytes::from(t), true, resume)?,
-            Some(Ok(WsMessage::Text(t))) => Message::new(text(t)),
-            Some(Ok(WsMessage::Binary(b))) if self.framed => unframe(b, false, resume)?,
-            Some(Ok(WsMessage::Binary(b))) => Message::new(Data::Binary(b)),
-            Some(Ok(WsMessage::Close(frame))) => {
-                // tungstenite queued the reply; push it out.
+            Some(Ok(Incoming::Message(Data::Text(t)))) if self.framed => {
+                unframe(t.into_bytes(), true, resume)?
+            }
+            Some(Ok(Incoming::Message(Data::Binary(b)))) if self.framed => {
+                unframe(b, false, resume)?
+            }
+            Some(Ok(Incoming::Message(data))) => Message::new(data),
+            Some(Ok(Incoming::Close(frame))) => {
+                // The reply is queued; push it out.
                 let _ = timeout(opts.close_timeout, self.ws.flush()).await;
-                st.peer_closed(now(), closing_of(frame));
+                st.peer_closed(now(), frame);
                 return None;
             }
-            Some(Ok(_)) => return None, // ping (answered by tungstenite), pong, raw frame
-            Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed))
-            | None => return Some(Self::ended(st.ending())),
+            // A ping's pong is queued and goes out with the next write.
+            Some(Ok(Incoming::Ping(_) | Incoming::Pong(_))) => return None,
+            None => return Some(Self::ended(st.ending())),
             Some(Err(e)) => {
                 if st.is_closing() {
                     return Some(Self::ended(st.ending()));
                 }
-                let (error, code) = read_error(e);
-                if let Some(code) = code {
+                let (error, frame) = read_error(e);
+                if let Some((code, reason)) = frame {
                     // Boxed: rare, see `flush_then_close`.
                     Box::pin(self.send_close(
                         code,
-                        "",
+                        reason,
                         Duration::from_secs(1).min(opts.close_timeout),
                     ))
                     .await;
@@ -446,7 +443,8 @@ impl WsSession {
                             return SessionEnd::Lost { cause, close: CloseInfo::abnormal("keepalive timeout") };
                         }
                         Due::Ping => {
-                            if timeout(st.pong_timeout(), self.ws.send(WsMessage::Ping(Bytes::new()))).await.map_or(true, |r| r.is_err()) {
+                            self.ws.feed_ping(&Bytes::new());
+                            if timeout(st.pong_timeout(), self.ws.flush()).await.map_or(true, |r| r.is_err()) {
                                 let cause = Error::new(ErrorKind::Timeout, "could not send a keepalive ping");
                                 return SessionEnd::Lost { cause, close: CloseInfo::abnormal("keepalive failed") };
                             }
@@ -463,7 +461,7 @@ impl WsSession {
     /// the session.
     async fn on_read(
         &mut self,
-        item: Option<Result<WsMessage, tungstenite::Error>>,
+        item: Option<Result<Incoming, ReadError>>,
         st: &mut Liveness,
         link: &mut Link,
         opts: &Options,
@@ -489,7 +487,15 @@ impl WsSession {
             }
         }
         if more {
-            return self.write_queued(st, link, write_limit).await;
+            if let Some(end) = self.write_queued(st, link, write_limit).await {
+                return Some(end);
+            }
+        }
+        if self.ws.unwritten() > 0 {
+            // Pongs and close replies queued by the reads.
+            if let Some(end) = self.flush_within(write_limit).await {
+                return Some(end);
+            }
         }
         None
     }
@@ -517,15 +523,28 @@ impl WsSession {
         out: crate::session::queue::Outgoing,
         write_limit: Duration,
     ) -> Option<SessionEnd> {
-        match timeout_if_pending(write_limit, self.write_batch(link, out)).await {
+        let written = timeout_if_pending(write_limit, self.write_batch(link, out)).await;
+        Self::write_end(written, write_limit)
+    }
+
+    /// Writes what is queued within `write_limit`; the session's end if the
+    /// write failed.
+    async fn flush_within(&mut self, write_limit: Duration) -> Option<SessionEnd> {
+        let written = timeout_if_pending(write_limit, self.ws.flush()).await;
+        Self::write_end(written, write_limit)
+    }
+
+    /// The session's end for a failed or stalled write.
+    fn write_end(
+        written: Result<std::io::Result<()>, tokio::time::error::Elapsed>,
+        write_limit: Duration,
+    ) -> Option<SessionEnd> {
+        match written {
             Ok(Ok(())) => None,
-            Ok(Err(e)) => {
-                let (cause, _) = read_error(e);
-                Some(SessionEnd::Lost {
-                    cause,
-                    close: CloseInfo::abnormal(""),
-                })
-            }
+            Ok(Err(e)) => Some(SessionEnd::Lost {
+                cause: io_error(e),
+                close: CloseInfo::abnormal(""),
+            }),
             Err(_) => {
                 let cause = Error::new(
                     ErrorKind::Timeout,
