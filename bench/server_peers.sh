@@ -6,6 +6,7 @@
 # with each figure's ratio to rtwire's Rust server.
 #
 #   bench/server_peers.sh [--quick]
+#   SERVERS="rtwire fastwebsockets" bench/server_peers.sh --quick   # only these
 #
 # The server and the client share one CPU (taskset -c 0): on an otherwise
 # idle machine a 64 B round trip between two cores is bound by how fast an
@@ -39,7 +40,8 @@ fi
 big_n=10000
 [ "$big_n" -le "$idle_n" ] || big_n=$idle_n
 
-cargo build --quiet --release -p rtwire-cli -p rtwire --example bench_load_client \
+cargo build --quiet --release -p rtwire-cli
+cargo build --quiet --release -p rtwire --example bench_load_client \
     --example bench_peer_tungstenite --example bench_peer_fastws
 pin=()
 if command -v taskset >/dev/null; then
@@ -62,13 +64,16 @@ if "$py" -c 'import picows' 2>/dev/null; then
 else
     echo "note: picows is not installed in .venv: skipped" >&2
 fi
+if [ -n "${SERVERS:-}" ]; then
+    read -r -a servers <<<"$SERVERS"
+fi
 # The servers with a /broadcast path.
 broadcasters=" rtwire rtwire-py rtwire-node ws websockets picows "
 
 # Replaces this (sub)shell by server $1 on port $2 serving path $3.
 launch() {
     case $1 in
-        rtwire) exec "$bin/rtwire" serve --echo --quiet-publish --bind "127.0.0.1:$2" \
+        rtwire) RTWIRE_THREADS=1 exec "$bin/rtwire" serve --echo --quiet-publish --bind "127.0.0.1:$2" \
             --max-message-size $((64 << 20)) ;;
         rtwire-py) exec "$py" "$peers/rtwire_echo.py" "$2" "$3" ;;
         rtwire-node) exec node "$peers/rtwire_echo.mjs" "$2" "$3" ;;

@@ -42,14 +42,16 @@ pub(crate) enum Ending {
 /// Keepalive: after `interval` without hearing from the peer, ping; when
 /// nothing arrives within `timeout` after the ping, the peer is dead. Any
 /// frame counts as life. The deadline is moved lazily: hearing from the
-/// peer does not re-arm a timer, the idle check finds the traffic and
-/// re-arms from the last frame heard.
+/// peer only sets a flag (no clock read, no timer), and the idle check that
+/// finds it re-arms for an interval later. So a peer is pinged between one
+/// and two intervals after it fell silent.
 #[derive(Debug)]
 pub(crate) struct Liveness {
     interval: Option<Duration>,
     timeout: Duration,
     close_timeout: Duration,
-    last_heard: Instant,
+    /// The peer was heard from since the last deadline.
+    heard: bool,
     ping_sent: Option<Instant>,
     idle_at: Option<Instant>,
     /// We are closing: until when we wait, and what the application asked
@@ -71,7 +73,7 @@ impl Liveness {
             interval,
             timeout,
             close_timeout,
-            last_heard: now,
+            heard: false,
             ping_sent: None,
             idle_at: interval.map(|iv| now + iv),
             closing: None,
@@ -80,8 +82,8 @@ impl Liveness {
     }
 
     /// A frame (any frame) arrived at `now`.
-    pub(crate) fn heard(&mut self, now: Instant) {
-        self.last_heard = now;
+    pub(crate) fn heard(&mut self) {
+        self.heard = true;
         self.ping_sent = None;
     }
 
@@ -106,9 +108,8 @@ impl Liveness {
         let Some(iv) = self.interval else {
             return Due::Nothing;
         };
-        let due = self.last_heard + iv;
-        if due > now {
-            self.idle_at = Some(due);
+        if std::mem::take(&mut self.heard) {
+            self.idle_at = Some(now + iv);
             return Due::Nothing;
         }
         self.ping_sent = Some(now);
@@ -213,17 +214,18 @@ mod tests {
         let t0 = Instant::now();
         let mut l = Liveness::new(t0, Some(10 * S), 5 * S, 2 * S);
         assert_eq!(l.deadline(), Some(t0 + 10 * S));
-        // Heard from the peer at 4 s: the idle check at 10 s re-arms to 14 s.
-        l.heard(t0 + 4 * S);
+        // Heard from the peer before 10 s: the idle check at 10 s re-arms
+        // to 20 s.
+        l.heard();
         assert_eq!(l.on_deadline(t0 + 10 * S), Due::Nothing);
-        assert_eq!(l.deadline(), Some(t0 + 14 * S));
-        assert_eq!(l.on_deadline(t0 + 14 * S), Due::Ping);
-        assert_eq!(l.deadline(), Some(t0 + 19 * S));
-        assert_eq!(l.on_deadline(t0 + 19 * S), Due::Dead);
+        assert_eq!(l.deadline(), Some(t0 + 20 * S));
+        assert_eq!(l.on_deadline(t0 + 20 * S), Due::Ping);
+        assert_eq!(l.deadline(), Some(t0 + 25 * S));
+        assert_eq!(l.on_deadline(t0 + 25 * S), Due::Dead);
         // A pong in time clears the wait.
         let mut l = Liveness::new(t0, Some(10 * S), 5 * S, 2 * S);
         assert_eq!(l.on_deadline(t0 + 10 * S), Due::Ping);
-        l.heard(t0 + 11 * S);
+        l.heard();
         assert_eq!(l.deadline(), Some(t0 + 20 * S));
     }
 

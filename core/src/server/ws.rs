@@ -347,7 +347,7 @@ async fn session(
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             m = ws.next() => {
-                live.heard(now());
+                live.heard();
                 let data = match m {
                     Some(Ok(Incoming::Message(d))) => d,
                     Some(Ok(Incoming::Close(_))) => {

@@ -326,7 +326,7 @@ impl WsSession {
         opts: &Options,
         resume: &mut Resume,
     ) -> Option<SessionEnd> {
-        st.heard(now());
+        st.heard();
         let message = match item {
             Some(Ok(Incoming::Message(Data::Text(t)))) if self.framed => {
                 unframe(t.into_bytes(), true, resume)?
