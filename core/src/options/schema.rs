@@ -136,8 +136,9 @@ pub enum TextRule {
     Url,
     /// A proxy: `env` (from the environment), `none`, or a proxy URL.
     Proxy,
-    /// A secret (a bearer token): non-empty, without control characters;
-    /// error messages do not repeat it.
+    /// A secret (a bearer token): non-empty, without spaces or control
+    /// characters (no header could carry them); error messages do not
+    /// repeat it.
     Secret,
     /// An IP address and a port (`127.0.0.1:8080`, `[::1]:0`).
     SocketAddr,
@@ -348,7 +349,10 @@ fn text_rule(name: &str, rule: TextRule, s: &str) -> Result<(), Error> {
     let ok = match rule {
         TextRule::Line | TextRule::Url | TextRule::Proxy => !s.contains(['\0', '\r', '\n']),
         TextRule::HeaderName => http::HeaderName::from_bytes(s.as_bytes()).is_ok(),
-        TextRule::Name | TextRule::Secret => !s.is_empty() && !s.chars().any(char::is_control),
+        TextRule::Name => !s.is_empty() && !s.chars().any(char::is_control),
+        TextRule::Secret => {
+            !s.is_empty() && !s.chars().any(|c| c.is_control() || c.is_whitespace())
+        }
         TextRule::SocketAddr => s.parse::<std::net::SocketAddr>().is_ok(),
     };
     if ok && !(matches!(rule, TextRule::Url | TextRule::Proxy) && s.is_empty()) {
@@ -362,10 +366,10 @@ fn text_rule(name: &str, rule: TextRule, s: &str) -> Result<(), Error> {
         TextRule::Proxy => "must be a proxy URL, \"env\" or \"none\"",
         TextRule::Secret => {
             return Err(invalid(format!(
-                "{name} must be non-empty, without control characters"
+                "{name} must be non-empty, without spaces or control characters"
             )))
         }
-        TextRule::SocketAddr => "must be an IP address and a port (127.0.0.1:8080, [::1]:0)",
+        TextRule::SocketAddr => "must be IP:PORT (127.0.0.1:8080, [::1]:0)",
     };
     Err(invalid(format!("{name} {what}, got {s:?}")))
 }

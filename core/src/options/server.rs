@@ -109,7 +109,7 @@ const MAX_COUNT: u64 = isize::MAX as u64;
 pub static SERVER_SCHEMA: &[Spec<ServerOptions>] = &[
     opt!("bind", bind, Kind::Text(TextRule::SocketAddr), None,
         py "", node "", cli "bind", c "bind",
-        "The address and port to listen on (port 0 picks a free one). Python and Node take `host` (an address or a name resolved then) and `port` instead; C takes them as two arguments."),
+        "The address and port to listen on (port 0 picks a free one). Python and Node take `host` (an IP address, or a name resolved then) and `port` instead."),
     opt!("history", history, Kind::Count { min: 1, max: 1 << 30 }, None,
         py "history", node "history", cli "history", c "history",
         "Messages kept per channel for resuming clients."),
@@ -326,7 +326,11 @@ mod tests {
         assert_eq!(o.max_per_ip, None);
 
         let msg = refused(&mut o, "token", Value::Text(String::new()));
-        assert_eq!(msg, "token must be non-empty, without control characters");
+        assert_eq!(
+            msg,
+            "token must be non-empty, without spaces or control characters"
+        );
+        refused(&mut o, "token", Value::Text("a b".into()));
         // The secret is not repeated.
         let msg = refused(&mut o, "token", Value::Text("s3cret\n".into()));
         assert!(!msg.contains("s3cret"), "{msg}");
