@@ -2290,6 +2290,64 @@ rtwire_result rtwire_server_options_set_max_headers(rtwire_server_options *opts,
 rtwire_result rtwire_server_options_set_header_timeout_ms(rtwire_server_options *opts, uint32_t ms);
 
 /**
+ * The most connections open at once (TCP connections and WebSocket
+ * sessions), default 100000; past it a new connection is answered `503`
+ * with `Retry-After: 1` (dropped, under TLS) and closed.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (0; the reason in
+ * `rtwire_server_options_last_error()`).
+ */
+rtwire_result rtwire_server_options_set_max_connections(rtwire_server_options *opts,
+                                                        size_t connections);
+
+/**
+ * The most connections open at once from one IP address; 0 (the default)
+ * means no limit (behind a reverse proxy every client has the proxy's
+ * address). Past it: as for `rtwire_server_options_set_max_connections()`.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_server_options_set_max_per_ip(rtwire_server_options *opts, size_t connections);
+
+/**
+ * Sets the server option with canonical name `name` from text, as the
+ * command line's `rtwire serve` flags take it (`docs/server-options.md`
+ * lists every option): `"true"`/`"false"`, whole numbers with an optional
+ * `KiB`/`MiB`/`GiB` suffix for sizes, durations with a unit (`"250ms"`,
+ * `"10s"`, `"2m"`) or a number of seconds, `"off"` where the option can be
+ * off; for `allowed_origins` each call adds one origin. Both strings are
+ * copied. The core's server schema checks the value, as it does for the
+ * named setters and for every other language.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (an
+ * unknown name or a value the option refuses; the reason in
+ * `rtwire_server_options_last_error()`).
+ *
+ * # Safety
+ * `name` and `value` are NULL or NUL-terminated strings.
+ */
+rtwire_result rtwire_server_options_set(rtwire_server_options *opts,
+                                        const char *name,
+                                        const char *value);
+
+/**
+ * Switches off or unsets the server option with canonical name `name`:
+ * no token for `token`, plain TCP for `tls_cert` and `tls_key`, any origin
+ * for `allowed_origins`, no limit for `max_per_ip` and `idle_timeout`.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (an
+ * unknown name, or an option that cannot be off; the reason in
+ * `rtwire_server_options_last_error()`).
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_server_options_unset(rtwire_server_options *opts, const char *name);
+
+/**
  * Reports what happens on the server as events of its context (default
  * off): `RTWIRE_EVENT_TYPE_SERVER_CONNECTED` and `_DISCONNECTED` for
  * clients of WebSocket, SSE and streaming, `_PUBLISHED` for every
