@@ -976,13 +976,23 @@ fn parse_text<T>(spec: &Spec<T>, t: &str, current: &Value) -> Result<Value, Erro
                 l.strip_suffix(suf).map(|n| (n.trim().to_string(), *m))
             })
             .unwrap_or((t.to_string(), 1));
+            // A plain number that is not whole is the value's to refuse, with
+            // the message every language gets.
+            if let (Err(_), Ok(f), 1) = (num.parse::<u64>(), num.parse::<f64>(), mul) {
+                return Ok(Value::Float(f));
+            }
             let n: u64 = num
                 .parse()
                 .map_err(|_| bad("a size (1048576, 64KiB, 16MiB)"))?;
             let n = n.checked_mul(mul).ok_or_else(|| bad("a smaller size"))?;
             Value::Int(i64::try_from(n).map_err(|_| bad("a smaller size"))?)
         }
-        Kind::Count { .. } => Value::Int(t.parse().map_err(|_| bad("a whole number"))?),
+        Kind::Count { .. } => match (t.parse::<i64>(), t.parse::<f64>()) {
+            (Ok(n), _) => Value::Int(n),
+            // As for sizes: the checks refuse it as for any language.
+            (Err(_), Ok(f)) => Value::Float(f),
+            _ => return Err(bad("a whole number")),
+        },
         Kind::Duration { .. } => {
             let l = t.to_ascii_lowercase();
             let (num, scale) = if let Some(n) = l.strip_suffix("ms") {
