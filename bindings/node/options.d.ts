@@ -2,7 +2,7 @@
 //
 // The options of `connect`, one per option of the core's schema, and those
 // of `serve` from its server option schema (`ServerOptions`).
-// The full tables, with every language's names: docs/options.md, docs/server.md.
+// The full tables, with every language's names: docs/options.md, docs/server-options.md.
 
 /** A value of `transport` (case-insensitive). */
 export type Transport = 'auto' | 'websocket' | 'sse' | 'long_poll' | 'poll' | 'stream'

@@ -28,7 +28,7 @@ pub(crate) fn render() -> Vec<Output> {
          // of `serve` from its server option schema (`ServerOptions`).\n"
     );
     t.push_str(
-        "// The full tables, with every language's names: docs/options.md, docs/server.md.\n\n",
+        "// The full tables, with every language's names: docs/options.md, docs/server-options.md.\n\n",
     );
     for s in specs() {
         if let Kind::Choice(words) = s.kind {
