@@ -35,6 +35,7 @@ __all__ = [
     "serve",
     "error_for_kind",
     "option_schema",
+    "server_option_schema",
     "_at_exit",
 ]
 
