@@ -2172,19 +2172,28 @@ rtwire_result rtwire_server_options_free(rtwire_server_options *opts);
 rtwire_result rtwire_server_options_set_bind(rtwire_server_options *opts, const char *addr);
 
 /**
- * Messages kept per channel for clients that resume (default 1000).
+ * Messages kept per channel for clients that resume (default 1000, at
+ * most 2^30).
+ *
+ * This setter and the other `rtwire_server_options_set_*` of the server's
+ * options go through the core's server option schema
+ * (`docs/server-options.md`), as Python's `rtwire.serve`, Node's `serve()`
+ * and `rtwire serve` do: the same values are refused with the same
+ * message.
  *
  * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
- * `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (out of range: 0 or more than 2^30; the
+ * reason in `rtwire_server_options_last_error()`).
  */
 rtwire_result rtwire_server_options_set_history(rtwire_server_options *opts, size_t messages);
 
 /**
  * How many messages a subscriber may fall behind the live stream before it
  * is cut off (WebSocket: close 1008; SSE and streaming: the response ends
- * and the client resumes from history), default 1024.
+ * and the client resumes from history), default 1024, at most 2^20.
  *
- * Returns as `rtwire_server_options_set_history()`.
+ * Returns as `rtwire_server_options_set_history()` (out of range: 0 or
+ * more than 2^20).
  */
 rtwire_result rtwire_server_options_set_client_queue(rtwire_server_options *opts, size_t messages);
 
@@ -2275,9 +2284,10 @@ rtwire_result rtwire_server_options_set_long_poll_hold_ms(rtwire_server_options 
 rtwire_result rtwire_server_options_set_max_message_size(rtwire_server_options *opts, size_t bytes);
 
 /**
- * The most request headers (default 64; more: 431).
+ * The most request headers (default 64, at most 65536; more: 431).
  *
- * Returns as `rtwire_server_options_set_history()`.
+ * Returns as `rtwire_server_options_set_history()` (out of range: 0 or
+ * more than 65536).
  */
 rtwire_result rtwire_server_options_set_max_headers(rtwire_server_options *opts, size_t headers);
 
@@ -2376,7 +2386,8 @@ rtwire_result rtwire_server_options_set_client_messages(rtwire_server_options *o
  * and counted, and the next event delivered tells how many
  * (`rtwire_event_dropped()`).
  *
- * Returns as `rtwire_server_options_set_history()`.
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
  */
 rtwire_result rtwire_server_options_set_event_queue(rtwire_server_options *opts, size_t events);
 
