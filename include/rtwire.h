@@ -2172,19 +2172,28 @@ rtwire_result rtwire_server_options_free(rtwire_server_options *opts);
 rtwire_result rtwire_server_options_set_bind(rtwire_server_options *opts, const char *addr);
 
 /**
- * Messages kept per channel for clients that resume (default 1000).
+ * Messages kept per channel for clients that resume (default 1000, at
+ * most 2^30).
+ *
+ * This setter and the other `rtwire_server_options_set_*` of the server's
+ * options go through the core's server option schema
+ * (`docs/server-options.md`), as Python's `rtwire.serve`, Node's `serve()`
+ * and `rtwire serve` do: the same values are refused with the same
+ * message.
  *
  * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
- * `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (out of range: 0 or more than 2^30; the
+ * reason in `rtwire_server_options_last_error()`).
  */
 rtwire_result rtwire_server_options_set_history(rtwire_server_options *opts, size_t messages);
 
 /**
  * How many messages a subscriber may fall behind the live stream before it
  * is cut off (WebSocket: close 1008; SSE and streaming: the response ends
- * and the client resumes from history), default 1024.
+ * and the client resumes from history), default 1024, at most 2^20.
  *
- * Returns as `rtwire_server_options_set_history()`.
+ * Returns as `rtwire_server_options_set_history()` (out of range: 0 or
+ * more than 2^20).
  */
 rtwire_result rtwire_server_options_set_client_queue(rtwire_server_options *opts, size_t messages);
 
@@ -2275,9 +2284,10 @@ rtwire_result rtwire_server_options_set_long_poll_hold_ms(rtwire_server_options 
 rtwire_result rtwire_server_options_set_max_message_size(rtwire_server_options *opts, size_t bytes);
 
 /**
- * The most request headers (default 64; more: 431).
+ * The most request headers (default 64, at most 65536; more: 431).
  *
- * Returns as `rtwire_server_options_set_history()`.
+ * Returns as `rtwire_server_options_set_history()` (out of range: 0 or
+ * more than 65536).
  */
 rtwire_result rtwire_server_options_set_max_headers(rtwire_server_options *opts, size_t headers);
 
@@ -2288,6 +2298,64 @@ rtwire_result rtwire_server_options_set_max_headers(rtwire_server_options *opts,
  * Returns as `rtwire_server_options_set_ping_interval_ms()`.
  */
 rtwire_result rtwire_server_options_set_header_timeout_ms(rtwire_server_options *opts, uint32_t ms);
+
+/**
+ * The most connections open at once (TCP connections and WebSocket
+ * sessions), default 100000; past it a new connection is answered `503`
+ * with `Retry-After: 1` (dropped, under TLS) and closed.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (0; the reason in
+ * `rtwire_server_options_last_error()`).
+ */
+rtwire_result rtwire_server_options_set_max_connections(rtwire_server_options *opts,
+                                                        size_t connections);
+
+/**
+ * The most connections open at once from one IP address; 0 (the default)
+ * means no limit (behind a reverse proxy every client has the proxy's
+ * address). Past it: as for `rtwire_server_options_set_max_connections()`.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_server_options_set_max_per_ip(rtwire_server_options *opts, size_t connections);
+
+/**
+ * Sets the server option with canonical name `name` from text, as the
+ * command line's `rtwire serve` flags take it (`docs/server-options.md`
+ * lists every option): `"true"`/`"false"`, whole numbers with an optional
+ * `KiB`/`MiB`/`GiB` suffix for sizes, durations with a unit (`"250ms"`,
+ * `"10s"`, `"2m"`) or a number of seconds, `"off"` where the option can be
+ * off; for `allowed_origins` each call adds one origin. Both strings are
+ * copied. The core's server schema checks the value, as it does for the
+ * named setters and for every other language.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (an
+ * unknown name or a value the option refuses; the reason in
+ * `rtwire_server_options_last_error()`).
+ *
+ * # Safety
+ * `name` and `value` are NULL or NUL-terminated strings.
+ */
+rtwire_result rtwire_server_options_set(rtwire_server_options *opts,
+                                        const char *name,
+                                        const char *value);
+
+/**
+ * Switches off or unsets the server option with canonical name `name`:
+ * no token for `token`, plain TCP for `tls_cert` and `tls_key`, any origin
+ * for `allowed_origins`, no limit for `max_per_ip` and `idle_timeout`.
+ *
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+ * `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (an
+ * unknown name, or an option that cannot be off; the reason in
+ * `rtwire_server_options_last_error()`).
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string.
+ */
+rtwire_result rtwire_server_options_unset(rtwire_server_options *opts, const char *name);
 
 /**
  * Reports what happens on the server as events of its context (default
@@ -2318,7 +2386,8 @@ rtwire_result rtwire_server_options_set_client_messages(rtwire_server_options *o
  * and counted, and the next event delivered tells how many
  * (`rtwire_event_dropped()`).
  *
- * Returns as `rtwire_server_options_set_history()`.
+ * Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+ * `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
  */
 rtwire_result rtwire_server_options_set_event_queue(rtwire_server_options *opts, size_t events);
 

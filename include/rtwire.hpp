@@ -340,13 +340,22 @@ class Context {
     std::unique_ptr<rtwire_context, detail::ContextDeleter> ptr_;
 };
 
-// Settings of an embedded server (docs/c-api.md, "The embedded server").
+// Settings of an embedded server (docs/c-api.md, "The embedded server"):
+// named setters for the common ones, set(name, text) for any option of the
+// server schema (docs/server-options.md).
 class ServerOptions {
   public:
     ServerOptions() {
         rtwire_server_options *p = nullptr;
         detail::check(rtwire_server_options_new(&p), "rtwire_server_options_new");
         ptr_.reset(p);
+    }
+    ServerOptions &set(const std::string &name, const std::string &value) {
+        return done(rtwire_server_options_set(get(), name.c_str(), value.c_str()),
+                    "rtwire_server_options_set");
+    }
+    ServerOptions &unset(const std::string &name) {
+        return done(rtwire_server_options_unset(get(), name.c_str()), "rtwire_server_options_unset");
     }
     ServerOptions &bind(const std::string &addr) {
         return done(rtwire_server_options_set_bind(get(), addr.c_str()), "set_bind");

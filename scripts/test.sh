@@ -53,7 +53,7 @@ step "browser: the chat page in headless Chromium (Playwright for Python)"
 step "Node: npm install (builds the addon), types, node --test"
 ./scripts/test-node.sh
 
-step "option and error-kind parity: C, Python, Node, CLI"
+step "option, server option and error-kind parity: C, Python, Node, CLI"
 cargo build -q --locked -p rtwire-cli -p rtwire-ffi
 "$root/.venv/bin/python" tests/parity/parity.py --cli "$root/target/debug/rtwire" \
   --lib "$root/target/debug/librtwire.so" --node-dir "$root/bindings/node"

@@ -146,6 +146,13 @@ export declare class NativeServer {
 export declare function checkOptions(options: Array<[string, OptionValue]>): ErrorInfo | null
 
 /**
+ * Checks `[canonicalName, value]` pairs of the server schema without
+ * starting a server: `null` when the core accepts them, else the error
+ * (its message names the option by its canonical name).
+ */
+export declare function checkServerOptions(options: Array<[string, OptionValue]>): ErrorInfo | null
+
+/**
  * Connects and resolves with the connection, or with the error (an
  * option the schema refuses included). `options` are `[canonicalName,
  * value]` pairs in schema order (see `options`). On a thread whose loop
@@ -280,40 +287,20 @@ export interface NativeRequest {
 }
 
 /**
- * Options of [`serve`]; durations in milliseconds. The JavaScript layer
- * has checked the types and ranges.
+ * Options of [`serve`]: the server schema's options as pairs, and those
+ * of the binding. The JavaScript layer has checked the types.
  */
 export interface NativeServerOptions {
   /** The address or host name to listen on. */
   host: string
   /** The port (0: any free one). */
   port: number
-  /** Messages kept per channel. */
-  history?: number
-  /** Messages a subscriber may lag behind before it is cut off. */
-  clientQueue?: number
-  /** Bearer token required of every client. */
-  token?: string
-  /** PEM file of the certificate chain (TLS). */
-  tlsCert?: string
-  /** PEM file of the private key (TLS). */
-  tlsKey?: string
-  /** Exact `Origin` values WebSocket clients may send. */
-  allowedOrigins?: Array<string>
-  /** CORS headers and preflights. */
-  cors?: boolean
-  /** WebSocket ping interval. */
-  pingInterval?: number
-  /** SSE and stream heartbeat interval. */
-  heartbeat?: number
-  /** Longest a long poll is held. */
-  longPollHold?: number
-  /** Largest message a WebSocket client may send, in bytes. */
-  maxMessageSize?: number
-  /** Most request headers. */
-  maxHeaders?: number
-  /** Time allowed for a request's headers. */
-  headerTimeout?: number
+  /**
+   * `[canonicalName, value]` pairs of the core's server schema
+   * (`serverOptionSchema()`), in schema order; durations in
+   * milliseconds. The core checks them.
+   */
+  options: Array<[string, OptionValue]>
   /** Publish what WebSocket clients send as it is (default `true`). */
   publishReceived?: boolean
   /**
@@ -328,18 +315,6 @@ export interface NativeServerOptions {
   path?: string
   /** Subprotocols the route accepts, in order of preference. */
   protocols?: Array<string>
-  /** Each application connection's send-queue bound in bytes. */
-  sendQueueBytes?: number
-  /**
-   * `"disconnect"` (close 1008) or `"skip"`: what a broadcast does with
-   * a slow consumer.
-   */
-  slowConsumer?: string
-  /**
-   * Milliseconds an application connection may pass without a message
-   * either way before it is closed with 1001 (default: no limit).
-   */
-  idleTimeout?: number
 }
 
 /** Server-wide figures. */
@@ -361,7 +336,7 @@ export interface OptionSpec {
   node: string
   /**
    * `bool`, `bytes`, `count`, `duration`, `choice`, `text`, `path`,
-   * `pem`, `tokens` or `headers`.
+   * `pem`, `tokens`, `headers` or `texts`.
    */
   kind: string
   /** What `null` means, for an option that can be off. */
@@ -394,3 +369,9 @@ export type OptionValue = boolean | number | string | Buffer | Array<string> | A
  * callback keeps the process alive.
  */
 export declare function serve(options: NativeServerOptions, onConnection?: ((conn: NativeConnection, req: NativeRequest) => void) | undefined | null, authenticate?: ((req: NativeRequest) => Promise<NativeReject | null>) | undefined | null): Promise<NativeServer | ErrorInfo>
+
+/**
+ * Every server option of the core (`serve()`), in the order they are
+ * applied; `node` is empty for `bind` (`host` and `port`).
+ */
+export declare function serverOptionSchema(): Array<OptionSpec>

@@ -3,9 +3,10 @@
 
 /// <reference types="node" />
 import { EventEmitter } from 'node:events'
-import type { ConnectOptions, Transport } from './options.js'
+import type { ConnectOptions, ServerOptions, Transport } from './options.js'
 
-// The options of `connect`, generated from the core's option schema.
+// The options of `connect` and `serve`, generated from the core's option
+// schema and server option schema.
 export * from './options.js'
 
 /** The stable name of an error kind of the core. */
@@ -226,38 +227,16 @@ export declare class EventSource extends EventTarget {
   close (): void
 }
 
-/** Options of `serve()`; durations in milliseconds. */
-export interface ServeOptions {
+/**
+ * Options of `serve()`: those of the core's server option schema
+ * (`ServerOptions`, generated in options.d.ts; durations in milliseconds)
+ * and the binding's own below.
+ */
+export interface ServeOptions extends ServerOptions {
   /** Address or host name to listen on (default `'127.0.0.1'`). */
   host?: string
   /** Port (default 0: any free one; see `Server.port`). */
   port?: number
-  /** Messages kept per channel for resuming clients (default 1000). */
-  history?: number
-  /** Messages a subscriber may lag behind before it is cut off (default 1024). */
-  clientQueue?: number
-  /** Require `Authorization: Bearer <token>` or `?token=<token>`. */
-  token?: string
-  /** PEM certificate chain file (TLS; with `tlsKey`). */
-  tlsCert?: string
-  /** PEM private key file (TLS; with `tlsCert`). */
-  tlsKey?: string
-  /** Exact `Origin` values WebSocket clients may send. */
-  allowedOrigins?: string[]
-  /** `Access-Control-Allow-*` headers and preflights (default false). */
-  cors?: boolean
-  /** WebSocket ping interval (default 20000). */
-  pingInterval?: number
-  /** SSE and stream heartbeat interval (default 15000). */
-  heartbeat?: number
-  /** Longest a long poll is held (default 25000). */
-  longPollHold?: number
-  /** Largest message a WebSocket client may send, in bytes (default 16 MiB). */
-  maxMessageSize?: number
-  /** Most request headers (default 64). */
-  maxHeaders?: number
-  /** Time allowed for a request's headers (default 10000). */
-  headerTimeout?: number
   /** Publish what WebSocket clients send as it is (default true). */
   publishReceived?: boolean
   /** Client messages waiting for `message` listeners at most (default 1024). */
@@ -277,25 +256,6 @@ export interface ServeOptions {
    * rejection refuses with 500.
    */
   authenticate?: (req: ServerRequest) => AuthenticateResult | Promise<AuthenticateResult>
-  /**
-   * Each application connection's outgoing-queue bound in bytes: `send`
-   * waits while more is unsent, and a broadcast treats the connection as a
-   * slow consumer.
-   * @default 1048576
-   */
-  sendQueueBytes?: number
-  /**
-   * What a broadcast does with a slow consumer: close it with 1008, or
-   * leave it out of that message.
-   * @default 'disconnect'
-   */
-  slowConsumer?: 'disconnect' | 'skip'
-  /**
-   * Milliseconds an application connection may pass without a message
-   * either way (pings do not count) before it is closed with 1001
-   * "idle timeout". No limit when left out.
-   */
-  idleTimeout?: number
 }
 
 /** What `authenticate` answers. */

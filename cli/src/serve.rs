@@ -1,36 +1,18 @@
 //! `rtwire serve`: the embedded server on a port, logging one line per
 //! connection event.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use rtwire::server::{Server, ServerEvent, ServerOptions};
+use rtwire::server::{Server, ServerEvent};
+
+use crate::options::ServerArgs;
 
 /// Arguments of `rtwire serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    bind: SocketAddr,
-    /// PEM certificate chain: serve TLS (needs --tls-key).
-    #[arg(long, value_name = "F", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// PEM private key for --tls-cert.
-    #[arg(long, value_name = "F", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    /// Messages kept per channel for resuming clients.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    history: usize,
-    /// Require this bearer token on every channel request.
-    #[arg(long, value_name = "T")]
-    token: Option<String>,
-    /// Allow only these WebSocket Origins (repeatable; default any).
-    #[arg(long = "allow-origin", value_name = "O")]
-    allow_origins: Vec<String>,
-    /// Add CORS headers for browser clients on other origins.
-    #[arg(long)]
-    cors: bool,
+    /// Server options (from the server option schema: `rtwire options`).
+    #[command(flatten)]
+    options: ServerArgs,
     /// Do not log publishes (connections are still logged).
     #[arg(long)]
     quiet_publish: bool,
@@ -46,20 +28,10 @@ pub struct Args {
     /// `listening` line first) instead of the text log.
     #[arg(long)]
     json: bool,
-    /// Largest message accepted, in bytes.
-    #[arg(long, value_name = "N", default_value_t = 16 << 20)]
-    max_message_size: usize,
-    /// Close an /echo or /broadcast connection that passes this many
-    /// seconds without a message either way (1001 "idle timeout").
-    #[arg(long, value_name = "SECS", value_parser = positive_seconds)]
-    idle_timeout: Option<std::time::Duration>,
-}
-
-fn positive_seconds(v: &str) -> Result<std::time::Duration, String> {
-    match v.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 => Ok(std::time::Duration::from_secs_f64(s)),
-        _ => Err(format!("expected a number of seconds > 0, got {v:?}")),
-    }
+    /// Check the options (each flag, then the rules between them), print
+    /// them, and exit without listening.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 /// Sends every message back to its sender, then lets the connection end.
@@ -87,19 +59,12 @@ async fn broadcast(mut conn: rtwire::Connection, req: rtwire::server::Request) {
 
 /// Runs `rtwire serve` until Ctrl-C.
 pub async fn run(a: Args) -> Result<(), String> {
-    let mut opts = ServerOptions::new().bind(a.bind).history(a.history);
-    if let (Some(c), Some(k)) = (&a.tls_cert, &a.tls_key) {
-        opts = opts.tls(c, k);
+    let fail = |e: rtwire::Error| format!("{} ({})", e, e.kind());
+    let mut opts = a.options.options().map_err(fail)?;
+    if a.dry_run {
+        println!("{opts:?}");
+        return Ok(());
     }
-    if let Some(t) = &a.token {
-        opts = opts.token(t);
-    }
-    if !a.allow_origins.is_empty() {
-        opts.allowed_origins = Some(a.allow_origins.clone());
-    }
-    opts.cors = a.cors;
-    opts.max_message_size = a.max_message_size;
-    opts.idle_timeout = a.idle_timeout;
     if a.echo {
         opts = opts.route("/echo", echo).route("/broadcast", broadcast);
     }

@@ -218,6 +218,69 @@ fn help_explains_every_connect_flag() {
     }
 }
 
+#[test]
+fn serve_flags_are_the_server_schema() {
+    let out = rtwire().args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for spec in rtwire::options::SERVER_SCHEMA {
+        let flag = format!("--{} ", spec.cli);
+        assert!(help.contains(&flag), "{flag} missing from help:\n{help}");
+    }
+    assert!(help.contains("[default: 127.0.0.1:8080]"), "{help}");
+
+    let out = rtwire()
+        .args([
+            "serve",
+            "--dry-run",
+            "--history=50",
+            "--idle-timeout=30s",
+            "--max-per-ip=4",
+            "--allow-origin=https://a.example",
+            "--allow-origin=https://b.example",
+            "--slow-consumer=skip",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("history: 50"), "{stdout}");
+    assert!(stdout.contains("max_per_ip: Some(4)"), "{stdout}");
+    assert!(stdout.contains("idle_timeout: Some(30s)"), "{stdout}");
+    assert!(stdout.contains("\"https://b.example\""), "{stdout}");
+
+    // The core's message, as every language reports it.
+    for (flag, message) in [
+        (
+            "--history=0",
+            "history must be at least 1 and at most 1073741824, got 0",
+        ),
+        (
+            "--client-queue=1.5",
+            "client_queue must be a whole number, got 1.5",
+        ),
+        (
+            "--token=a b",
+            "token must be non-empty, without spaces or control characters",
+        ),
+        (
+            "--slow-consumer=drop",
+            "slow_consumer must be one of disconnect, skip, got \"drop\"",
+        ),
+        ("--tls-cert=cert.pem", "tls_cert and tls_key go together"),
+    ] {
+        let out = rtwire()
+            .args(["serve", "--dry-run", flag])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag}");
+        assert!(
+            stderr.contains(&format!("{message} (invalid_argument)")),
+            "{flag}: {stderr}"
+        );
+    }
+}
+
 /// A tiny stand-in for the Autobahn fuzzing server's client-driving API: two
 /// cases, each sending a text and a binary message and recording the echoes.
 #[test]

@@ -11,6 +11,7 @@
 //! accept timeout, for `rtwire_request_accept()` or
 //! `rtwire_request_reject()`.
 
+use rtwire::options::Value;
 use std::ffi::{c_char, c_void};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -427,14 +428,7 @@ pub extern "C" fn rtwire_server_options_set_send_queue_bytes(
     bytes: usize,
 ) -> rtwire_result {
     server::with(opts, |s, err| {
-        if bytes == 0 {
-            return err.fail(
-                rtwire_result::InvalidArgument,
-                "send queue bytes must be at least 1",
-            );
-        }
-        s.core().send_queue_bytes = bytes;
-        rtwire_result::Ok
+        server::apply(s, err, "send_queue_bytes", crate::options::count(bytes))
     })
 }
 
@@ -461,8 +455,7 @@ pub extern "C" fn rtwire_server_options_set_slow_consumer(
                 )
             }
         };
-        s.core().slow_consumer = p;
-        rtwire_result::Ok
+        server::apply(s, err, "slow_consumer", Value::Text(p.as_str().into()))
     })
 }
 
@@ -476,9 +469,13 @@ pub extern "C" fn rtwire_server_options_set_idle_timeout_ms(
     opts: *mut rtwire_server_options,
     ms: u32,
 ) -> rtwire_result {
-    server::with(opts, |s, _| {
-        s.core().idle_timeout = (ms > 0).then(|| Duration::from_millis(ms.into()));
-        rtwire_result::Ok
+    server::with(opts, |s, err| {
+        let v = if ms == 0 {
+            Value::Off
+        } else {
+            server::millis(ms)
+        };
+        server::apply(s, err, "idle_timeout", v)
     })
 }
 

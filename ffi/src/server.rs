@@ -20,20 +20,26 @@ use crate::conn::ConnShared;
 use crate::context::{self, rtwire_context, CtxObj, Queued};
 use crate::event::EventObj;
 use crate::handle::{from_ptr, to_ptr, Table};
-use crate::options::string;
+use crate::options::{count, string};
 use crate::{
     arg_bytes, arg_str, copy_str, guard, guard_or, rtwire_result, rtwire_str, LastError, NulStr,
 };
+use rtwire::options::{server_spec, Value};
 
-/// A duration in milliseconds, at least 1, or records why not.
-fn millis(ms: u32, what: &str, err: &LastError) -> Result<Duration, rtwire_result> {
-    if ms == 0 {
-        return Err(err.fail(
-            rtwire_result::InvalidArgument,
-            format!("{what} must be at least 1 ms"),
-        ));
+/// A C duration in milliseconds as a schema value (0 is refused by the
+/// options that must be longer).
+pub(crate) fn millis(ms: u32) -> Value {
+    Value::Millis(ms.into())
+}
+
+/// Sets server option `name` (its canonical name in
+/// `rtwire::options::SERVER_SCHEMA`) through the core, which checks the
+/// value; records the core's message when it refuses.
+pub(crate) fn apply(s: &mut Settings, err: &LastError, name: &str, value: Value) -> rtwire_result {
+    match s.options.set(name, value) {
+        Ok(()) => rtwire_result::Ok,
+        Err(e) => err.error(&e),
     }
-    Ok(Duration::from_millis(ms.into()))
 }
 
 /// A count of at least 1, or records why not.
@@ -99,13 +105,6 @@ pub(crate) struct Settings {
     client_messages: bool,
     /// Routes and the acceptance hook (see `app`).
     pub(crate) app: crate::app::AppSettings,
-}
-
-impl Settings {
-    /// The core options, for setters of other modules.
-    pub(crate) fn core(&mut self) -> &mut ServerOptions {
-        &mut self.options
-    }
 }
 
 impl Default for Settings {
@@ -286,48 +285,44 @@ pub unsafe extern "C" fn rtwire_server_options_set_bind(
 ) -> rtwire_result {
     with(opts, |s, err| {
         // SAFETY: per this function's contract.
-        let a = tri!(unsafe { string(addr, "bind address", err) });
-        match a.parse::<SocketAddr>() {
-            Ok(sa) => {
-                s.options.bind = sa;
-                rtwire_result::Ok
-            }
-            Err(_) => err.fail(
-                rtwire_result::InvalidArgument,
-                format!("bind address {a:?} is not IP:PORT (e.g. \"127.0.0.1:0\", \"[::1]:8080\")"),
-            ),
-        }
+        let a = tri!(unsafe { string(addr, "bind", err) });
+        apply(s, err, "bind", Value::Text(a))
     })
 }
 
-/// Messages kept per channel for clients that resume (default 1000).
+/// Messages kept per channel for clients that resume (default 1000, at
+/// most 2^30).
+///
+/// This setter and the other `rtwire_server_options_set_*` of the server's
+/// options go through the core's server option schema
+/// (`docs/server-options.md`), as Python's `rtwire.serve`, Node's `serve()`
+/// and `rtwire serve` do: the same values are refused with the same
+/// message.
 ///
 /// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
-/// `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
+/// `RTWIRE_RESULT_INVALID_ARGUMENT` (out of range: 0 or more than 2^30; the
+/// reason in `rtwire_server_options_last_error()`).
 #[no_mangle]
 pub extern "C" fn rtwire_server_options_set_history(
     opts: *mut rtwire_server_options,
     messages: usize,
 ) -> rtwire_result {
-    with(opts, |s, err| {
-        s.options.history = tri!(positive(messages, "history", err));
-        rtwire_result::Ok
-    })
+    with(opts, |s, err| apply(s, err, "history", count(messages)))
 }
 
 /// How many messages a subscriber may fall behind the live stream before it
 /// is cut off (WebSocket: close 1008; SSE and streaming: the response ends
-/// and the client resumes from history), default 1024.
+/// and the client resumes from history), default 1024, at most 2^20.
 ///
-/// Returns as `rtwire_server_options_set_history()`.
+/// Returns as `rtwire_server_options_set_history()` (out of range: 0 or
+/// more than 2^20).
 #[no_mangle]
 pub extern "C" fn rtwire_server_options_set_client_queue(
     opts: *mut rtwire_server_options,
     messages: usize,
 ) -> rtwire_result {
     with(opts, |s, err| {
-        s.options.client_queue = tri!(positive(messages, "client queue", err));
-        rtwire_result::Ok
+        apply(s, err, "client_queue", count(messages))
     })
 }
 
@@ -349,14 +344,12 @@ pub unsafe extern "C" fn rtwire_server_options_set_token(
     with(opts, |s, err| {
         // SAFETY: per this function's contract.
         let t = tri!(unsafe { string(token, "token", err) });
-        if t.chars().any(|c| c.is_control() || c == ' ') {
-            return err.fail(
-                rtwire_result::InvalidArgument,
-                "the token must not contain spaces or control characters",
-            );
-        }
-        s.options.token = (!t.is_empty()).then_some(t);
-        rtwire_result::Ok
+        let v = if t.is_empty() {
+            Value::Off
+        } else {
+            Value::Text(t)
+        };
+        apply(s, err, "token", v)
     })
 }
 
@@ -379,11 +372,17 @@ pub unsafe extern "C" fn rtwire_server_options_set_tls(
 ) -> rtwire_result {
     with(opts, |s, err| {
         // SAFETY: per this function's contract.
-        let c = tri!(unsafe { string(cert_path, "certificate path", err) });
+        let c = tri!(unsafe { string(cert_path, "tls_cert", err) });
         // SAFETY: per this function's contract.
-        let k = tri!(unsafe { string(key_path, "key path", err) });
-        s.options.tls_cert = Some(c.into());
-        s.options.tls_key = Some(k.into());
+        let k = tri!(unsafe { string(key_path, "tls_key", err) });
+        let mut o = s.options.clone();
+        if let Err(e) = o
+            .set("tls_cert", Value::Text(c))
+            .and_then(|()| o.set("tls_key", Value::Text(k)))
+        {
+            return err.error(&e);
+        }
+        s.options = o;
         rtwire_result::Ok
     })
 }
@@ -403,12 +402,13 @@ pub unsafe extern "C" fn rtwire_server_options_add_allowed_origin(
 ) -> rtwire_result {
     with(opts, |s, err| {
         // SAFETY: per this function's contract.
-        let o = tri!(unsafe { string(origin, "origin", err) });
-        s.options
-            .allowed_origins
-            .get_or_insert_with(Vec::new)
-            .push(o);
-        rtwire_result::Ok
+        let o = tri!(unsafe { string(origin, "allowed_origins", err) });
+        let mut list = match s.options.get("allowed_origins") {
+            Some(Value::List(l)) => l,
+            _ => Vec::new(),
+        };
+        list.push(o);
+        apply(s, err, "allowed_origins", Value::List(list))
     })
 }
 
@@ -421,10 +421,7 @@ pub extern "C" fn rtwire_server_options_set_cors(
     opts: *mut rtwire_server_options,
     enabled: bool,
 ) -> rtwire_result {
-    with(opts, |s, _| {
-        s.options.cors = enabled;
-        rtwire_result::Ok
-    })
+    with(opts, |s, err| apply(s, err, "cors", Value::Bool(enabled)))
 }
 
 /// WebSocket ping interval in milliseconds (default 20000); a client silent
@@ -438,10 +435,7 @@ pub extern "C" fn rtwire_server_options_set_ping_interval_ms(
     opts: *mut rtwire_server_options,
     ms: u32,
 ) -> rtwire_result {
-    with(opts, |s, err| {
-        s.options.ping_interval = tri!(millis(ms, "ping interval", err));
-        rtwire_result::Ok
-    })
+    with(opts, |s, err| apply(s, err, "ping_interval", millis(ms)))
 }
 
 /// SSE comment / NDJSON blank-line heartbeat interval in milliseconds
@@ -454,10 +448,7 @@ pub extern "C" fn rtwire_server_options_set_heartbeat_ms(
     opts: *mut rtwire_server_options,
     ms: u32,
 ) -> rtwire_result {
-    with(opts, |s, err| {
-        s.options.heartbeat = tri!(millis(ms, "heartbeat", err));
-        rtwire_result::Ok
-    })
+    with(opts, |s, err| apply(s, err, "heartbeat", millis(ms)))
 }
 
 /// The longest a long poll is held, in milliseconds (default 25000).
@@ -468,10 +459,7 @@ pub extern "C" fn rtwire_server_options_set_long_poll_hold_ms(
     opts: *mut rtwire_server_options,
     ms: u32,
 ) -> rtwire_result {
-    with(opts, |s, err| {
-        s.options.long_poll_hold = tri!(millis(ms, "long-poll hold", err));
-        rtwire_result::Ok
-    })
+    with(opts, |s, err| apply(s, err, "long_poll_hold", millis(ms)))
 }
 
 /// The largest message accepted from a WebSocket client or a publish body,
@@ -484,23 +472,20 @@ pub extern "C" fn rtwire_server_options_set_max_message_size(
     bytes: usize,
 ) -> rtwire_result {
     with(opts, |s, err| {
-        s.options.max_message_size = tri!(positive(bytes, "max message size", err));
-        rtwire_result::Ok
+        apply(s, err, "max_message_size", count(bytes))
     })
 }
 
-/// The most request headers (default 64; more: 431).
+/// The most request headers (default 64, at most 65536; more: 431).
 ///
-/// Returns as `rtwire_server_options_set_history()`.
+/// Returns as `rtwire_server_options_set_history()` (out of range: 0 or
+/// more than 65536).
 #[no_mangle]
 pub extern "C" fn rtwire_server_options_set_max_headers(
     opts: *mut rtwire_server_options,
     headers: usize,
 ) -> rtwire_result {
-    with(opts, |s, err| {
-        s.options.max_headers = tri!(positive(headers, "max headers", err));
-        rtwire_result::Ok
-    })
+    with(opts, |s, err| apply(s, err, "max_headers", count(headers)))
 }
 
 /// Time allowed for a request's headers (and a TLS handshake), in
@@ -512,9 +497,104 @@ pub extern "C" fn rtwire_server_options_set_header_timeout_ms(
     opts: *mut rtwire_server_options,
     ms: u32,
 ) -> rtwire_result {
+    with(opts, |s, err| apply(s, err, "header_timeout", millis(ms)))
+}
+
+/// The most connections open at once (TCP connections and WebSocket
+/// sessions), default 100000; past it a new connection is answered `503`
+/// with `Retry-After: 1` (dropped, under TLS) and closed.
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+/// `RTWIRE_RESULT_INVALID_ARGUMENT` (0; the reason in
+/// `rtwire_server_options_last_error()`).
+#[no_mangle]
+pub extern "C" fn rtwire_server_options_set_max_connections(
+    opts: *mut rtwire_server_options,
+    connections: usize,
+) -> rtwire_result {
     with(opts, |s, err| {
-        s.options.header_timeout = tri!(millis(ms, "header timeout", err));
-        rtwire_result::Ok
+        apply(s, err, "max_connections", count(connections))
+    })
+}
+
+/// The most connections open at once from one IP address; 0 (the default)
+/// means no limit (behind a reverse proxy every client has the proxy's
+/// address). Past it: as for `rtwire_server_options_set_max_connections()`.
+///
+/// Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn rtwire_server_options_set_max_per_ip(
+    opts: *mut rtwire_server_options,
+    connections: usize,
+) -> rtwire_result {
+    let v = if connections == 0 {
+        Value::Off
+    } else {
+        count(connections)
+    };
+    with(opts, |s, err| apply(s, err, "max_per_ip", v))
+}
+
+/// Sets the server option with canonical name `name` from text, as the
+/// command line's `rtwire serve` flags take it (`docs/server-options.md`
+/// lists every option): `"true"`/`"false"`, whole numbers with an optional
+/// `KiB`/`MiB`/`GiB` suffix for sizes, durations with a unit (`"250ms"`,
+/// `"10s"`, `"2m"`) or a number of seconds, `"off"` where the option can be
+/// off; for `allowed_origins` each call adds one origin. Both strings are
+/// copied. The core's server schema checks the value, as it does for the
+/// named setters and for every other language.
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+/// `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (an
+/// unknown name or a value the option refuses; the reason in
+/// `rtwire_server_options_last_error()`).
+///
+/// # Safety
+/// `name` and `value` are NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_server_options_set(
+    opts: *mut rtwire_server_options,
+    name: *const c_char,
+    value: *const c_char,
+) -> rtwire_result {
+    with(opts, |s, err| {
+        // SAFETY: per this function's contract.
+        let name = tri!(unsafe { string(name, "option name", err) });
+        // SAFETY: per this function's contract.
+        let value = tri!(unsafe { string(value, &format!("the value of {name}"), err) });
+        match s.options.set_text(&name, &value) {
+            Ok(()) => rtwire_result::Ok,
+            Err(e) => err.error(&e),
+        }
+    })
+}
+
+/// Switches off or unsets the server option with canonical name `name`:
+/// no token for `token`, plain TCP for `tls_cert` and `tls_key`, any origin
+/// for `allowed_origins`, no limit for `max_per_ip` and `idle_timeout`.
+///
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE`,
+/// `RTWIRE_RESULT_NULL_ARGUMENT` or `RTWIRE_RESULT_INVALID_ARGUMENT` (an
+/// unknown name, or an option that cannot be off; the reason in
+/// `rtwire_server_options_last_error()`).
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rtwire_server_options_unset(
+    opts: *mut rtwire_server_options,
+    name: *const c_char,
+) -> rtwire_result {
+    with(opts, |s, err| {
+        // SAFETY: per this function's contract.
+        let name = tri!(unsafe { string(name, "option name", err) });
+        if server_spec(&name).is_none() {
+            return err.fail(
+                rtwire_result::InvalidArgument,
+                format!("unknown option {name:?}"),
+            );
+        }
+        apply(s, err, &name, Value::Off)
     })
 }
 
@@ -560,7 +640,8 @@ pub extern "C" fn rtwire_server_options_set_client_messages(
 /// and counted, and the next event delivered tells how many
 /// (`rtwire_event_dropped()`).
 ///
-/// Returns as `rtwire_server_options_set_history()`.
+/// Returns `RTWIRE_RESULT_OK`, `RTWIRE_RESULT_INVALID_HANDLE` or
+/// `RTWIRE_RESULT_INVALID_ARGUMENT` (0).
 #[no_mangle]
 pub extern "C" fn rtwire_server_options_set_event_queue(
     opts: *mut rtwire_server_options,

@@ -15,8 +15,16 @@ Each answer is reduced to ``ok`` (accepted: the connection attempt fails
 for another reason, or the setter returns OK) or ``invalid_argument``
 (the C status, Python exception class or Node code of that kind). Every
 case must get the same answer from every language that can express it, and
-the expected one. Then every error kind must have its own C status name,
-Python class and Node code.
+the expected one.
+
+The server options (``server_options``, the core's server schema) get the
+same treatment through ``rtwire_server_options_*``, ``rtwire.serve`` in
+Python and Node, and ``rtwire serve --dry-run`` (see ``check_server``):
+every server option must exist in every language, and a refused value must
+be refused everywhere with the same kind and the core's message.
+
+Then every error kind must have its own C status name, Python class and
+Node code.
 
 Usage: parity.py --cli PATH --lib PATH --node-dir DIR
 """
@@ -79,6 +87,8 @@ def samples(spec: Dict[str, Any], files: Dict[str, Any]) -> List[Tuple[Any, str,
             "name": ("cursor", ""),
             "url": ("http://127.0.0.1:9/send", ""),
             "proxy": ("http://127.0.0.1:9", "a\nb"),
+            "secret": ("s3cret", "a b"),
+            "socketaddr": ("127.0.0.1:0", "localhost:80"),
         }[rule]
         out += [(good, OK, set()), (bad, BAD, set())]
         if rule == "proxy":
@@ -91,6 +101,8 @@ def samples(spec: Dict[str, Any], files: Dict[str, Any]) -> List[Tuple[Any, str,
         out += [(["chat.v1"], OK, set()), (["a b"], BAD, set())]
     elif k == "headers":
         out += [([["X-A", "1"]], OK, set()), ([["bad name", "v"]], BAD, set())]
+    elif k == "texts":
+        out += [(["https://a.example", "https://b.example"], OK, set()), ([""], BAD, set()), (["a\nb"], BAD, set())]
     return out
 
 
@@ -336,6 +348,249 @@ def run_node(node_dir: str, schema: List[Dict[str, Any]], cases: List[Dict[str, 
     return r["out"], r["codes"]
 
 
+# ---------------------------------------------------------- server options
+#
+# The same for the server option schema (``server_options`` of ``rtwire
+# options --json``): each case's options are given to
+# - C: the named ``rtwire_server_options_*`` setter (the generic text setter
+#   ``rtwire_server_options_set`` where the named one takes another shape);
+# - Python: ``rtwire.serve`` on a free loopback port (started, then closed);
+# - Node: ``rtwire.serve()`` likewise;
+# - the command line: ``rtwire serve --dry-run``.
+# A refused value must be refused by every language with the same error kind
+# and the core's message (each language's text contains it).
+
+def server_companions(spec: Dict[str, Any], files: Dict[str, Any]) -> Dict[str, Any]:
+    pairs = {"tls_cert": ("tls_key", files["key"]), "tls_key": ("tls_cert", files["cert"])}
+    name = spec["name"]
+    return {pairs[name][0]: pairs[name][1]} if name in pairs else {}
+
+
+Answer = Tuple[Optional[str], str]
+
+
+def run_c_server(lib_path: str, schema: List[Dict[str, Any]], cases: List[Dict[str, Any]]) -> List[Answer]:
+    lib = ctypes.CDLL(lib_path)
+    lib.rtwire_server_options_new.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+    lib.rtwire_server_options_free.argtypes = [ctypes.c_void_p]
+    lib.rtwire_server_options_last_error.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+    lib.rtwire_result_name.restype = ctypes.c_char_p
+    by_name = {s["name"]: s for s in schema}
+    generic = {"tls_cert", "tls_key", "slow_consumer"}
+
+    def calls(s: Dict[str, Any], v: Any) -> Optional[List[Tuple[str, list, list]]]:
+        k, c = s["kind"], s["c"]
+        if s["name"] in generic:
+            return [("rtwire_server_options_set", [ctypes.c_char_p, ctypes.c_char_p], [s["name"].encode(), str(v).encode()])]
+        if k == "bool":
+            return [(f"rtwire_server_options_set_{c}", [ctypes.c_bool], [bool(v)])]
+        if k in ("bytes", "count"):
+            # 0 is C's spelling of off for an option that can be off.
+            if v < 0 or v != int(v) or (v == 0 and s["optional"]):
+                return None
+            return [(f"rtwire_server_options_set_{c}", [ctypes.c_size_t], [int(v)])]
+        if k == "duration":
+            if v < 0 or (v == 0 and s["optional"]):
+                return None
+            return [(f"rtwire_server_options_set_{c}_ms", [ctypes.c_uint32], [int(v * 1000)])]
+        if k in ("choice", "text", "path"):
+            if s["name"] == "token" and v == "":
+                return None  # "" is C's spelling of no token
+            return [(f"rtwire_server_options_set_{c}", [ctypes.c_char_p], [v.encode()])]
+        if k == "texts":
+            return [(f"rtwire_server_options_add_{c}", [ctypes.c_char_p], [x.encode()]) for x in v]
+        return None
+
+    order = {s["name"]: i for i, s in enumerate(schema)}
+    out: List[Answer] = []
+    buf = ctypes.create_string_buffer(1024)
+    for case in cases:
+        opts = ctypes.c_void_p()
+        assert lib.rtwire_server_options_new(ctypes.byref(opts)) == 0
+        answer: Answer = (OK, "")
+        for name, v in sorted(case["options"].items(), key=lambda kv: order[kv[0]]):
+            todo = calls(by_name[name], v)
+            if todo is None:
+                answer = (None, "")
+                break
+            for fn_name, types, args in todo:
+                fn = getattr(lib, fn_name)
+                fn.argtypes = [ctypes.c_void_p] + types
+                fn.restype = ctypes.c_uint32
+                code = fn(opts, *args)
+                if code != 0:
+                    lib.rtwire_server_options_last_error(opts, buf, len(buf))
+                    answer = (lib.rtwire_result_name(code).decode(), buf.value.decode())
+                    break
+            if answer[0] != OK:
+                break
+        lib.rtwire_server_options_free(opts)
+        out.append(answer)
+    return out
+
+
+def run_python_server(schema: List[Dict[str, Any]], cases: List[Dict[str, Any]]) -> List[Answer]:
+    import rtwire
+
+    by_name = {s["name"]: s for s in schema}
+    out: List[Answer] = []
+    for case in cases:
+        kw: Dict[str, Any] = {}
+        if any(not by_name[n]["python"] for n in case["options"]):
+            out.append((None, ""))
+            continue
+        for name, v in case["options"].items():
+            kw[by_name[name]["python"]] = v
+        try:
+            server = rtwire.serve("127.0.0.1", 0, **kw)
+            server.close()
+            out.append((OK, ""))
+        except rtwire.InvalidArgumentError as e:
+            out.append((BAD, str(e)))
+        except TypeError as e:
+            out.append(("type: " + str(e), str(e)))
+        except rtwire.Error:
+            out.append((OK, ""))
+    return out
+
+
+def run_cli_server(cli: str, schema: List[Dict[str, Any]], cases: List[Dict[str, Any]]) -> List[Answer]:
+    by_name = {s["name"]: s for s in schema}
+    out: List[Answer] = []
+    for case in cases:
+        args = [cli, "serve", "--dry-run"]
+        if "bind" not in case["options"]:
+            args.append("--bind=127.0.0.1:0")
+        for name, v in case["options"].items():
+            s = by_name[name]
+            flag = "--" + s["cli"]
+            if s["kind"] == "bool":
+                if v:
+                    args.append(flag)
+            elif s["kind"] == "duration":
+                args.append(f"{flag}={v}s")
+            elif s["kind"] == "texts":
+                args += [f"{flag}={t}" for t in v]
+            else:
+                args.append(f"{flag}={v}")
+        p = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        if p.returncode == 0:
+            out.append((OK, ""))
+        elif "(invalid_argument)" in p.stderr:
+            out.append((BAD, p.stderr.strip()))
+        else:
+            out.append(("cli: " + p.stderr.strip(), p.stderr))
+    return out
+
+
+NODE_SERVER_SCRIPT = r"""
+const rtwire = require(process.argv[1])
+const { cases, schema } = JSON.parse(require('fs').readFileSync(0, 'utf8'))
+const byName = new Map(schema.map((s) => [s.name, s]))
+;(async () => {
+  const out = []
+  for (const c of cases) {
+    const o = { port: 0 }
+    let expressible = true
+    for (const [name, v] of Object.entries(c.options)) {
+      const s = byName.get(name)
+      if (!s.node) { expressible = false; break }
+      o[s.node] = s.kind === 'duration' ? v * 1000 : v
+    }
+    if (!expressible) { out.push([null, '']); continue }
+    try {
+      const server = await rtwire.serve(o)
+      await server.close()
+      out.push(['ok', ''])
+    } catch (e) {
+      if (e.code === 'ERR_RTWIRE_INVALID_ARGUMENT') out.push(['invalid_argument', e.message])
+      else if (e instanceof TypeError) out.push(['type: ' + e.message, e.message])
+      else out.push(['ok', ''])
+    }
+  }
+  process.stdout.write(JSON.stringify({ out }))
+})()
+"""
+
+
+def run_node_server(node_dir: str, schema: List[Dict[str, Any]], cases: List[Dict[str, Any]]) -> List[Answer]:
+    payload = {"schema": schema, "cases": [{"options": c["options"]} for c in cases]}
+    p = subprocess.run(["node", "-e", NODE_SERVER_SCRIPT, os.path.abspath(node_dir)], input=json.dumps(payload),
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        raise SystemExit(f"node failed: {p.stderr}")
+    return [(a, m) for a, m in json.loads(p.stdout)["out"]]
+
+
+def check_server(a: argparse.Namespace, schema: List[Dict[str, Any]], files: Dict[str, Any]) -> int:
+    """The server option parity; returns the number of failures."""
+    failures = 0
+    # Every server option in every language: a C setter in the library, a
+    # Python keyword of ``ServerOptions``, a Node name of the addon's schema,
+    # a flag of ``rtwire serve`` (``bind``: Python and Node take host/port).
+    import rtwire._schema as py_schema
+
+    lib = ctypes.CDLL(a.lib)
+    py_keys = set(py_schema.ServerOptions.__annotations__)
+    helptext = subprocess.run([a.cli, "serve", "--help"], capture_output=True, text=True, check=True).stdout
+    script = "process.stdout.write(JSON.stringify(require(process.argv[1] + '/binding.js').serverOptionSchema().map((s) => s.node)))"
+    p = subprocess.run(["node", "-e", script, os.path.abspath(a.node_dir)], capture_output=True, text=True, timeout=60)
+    node_names = set(json.loads(p.stdout)) if p.returncode == 0 else set()
+    for s in schema:
+        c = s["c"]
+        setters = [f"rtwire_server_options_set_{c}", f"rtwire_server_options_set_{c}_ms", f"rtwire_server_options_add_{c}"]
+        if s["name"] in ("tls_cert", "tls_key"):
+            setters = ["rtwire_server_options_set_tls"]
+        missing = []
+        if not any(hasattr(lib, f) for f in setters):
+            missing.append("C")
+        if s["name"] != "bind" and s["python"] not in py_keys:
+            missing.append("Python")
+        if s["name"] != "bind" and s["node"] not in node_names:
+            missing.append("Node")
+        if not s["cli"] or f"--{s['cli']} " not in helptext:
+            missing.append("CLI")
+        if missing:
+            failures += 1
+            print(f"MISSING server option {s['name']} in {', '.join(missing)}")
+
+    cases: List[Dict[str, Any]] = []
+    for s in schema:
+        for value, expected, cannot in samples(s, files):
+            opts = {s["name"]: value}
+            opts.update(server_companions(s, files))
+            cases.append({"option": s["name"], "value": value, "expected": expected, "cannot": cannot, "options": opts})
+    results = {
+        "c": run_c_server(a.lib, schema, cases),
+        "python": run_python_server(schema, cases),
+        "cli": run_cli_server(a.cli, schema, cases),
+        "node": run_node_server(a.node_dir, schema, cases),
+    }
+    compared = 0
+    for i, case in enumerate(cases):
+        answers = {lang: res[i] for lang, res in results.items() if lang not in case["cannot"] and res[i][0] is not None}
+        compared += len(answers)
+        if any(ans != case["expected"] for ans, _ in answers.values()):
+            failures += 1
+            print(f"MISMATCH server {case['option']} = {case['value']!r}: expected {case['expected']}, got {answers}")
+            continue
+        if case["expected"] == BAD and "python" in answers:
+            # The core's message, as Python gives it, is in every language's.
+            core = answers["python"][1]
+            differ = {lang: m for lang, (_, m) in answers.items() if core not in m}
+            if differ:
+                failures += 1
+                print(f"MESSAGE server {case['option']} = {case['value']!r}: {core!r} not in {differ}")
+    print(f"server options: {len(schema)}, cases: {len(cases)}, answers compared: {compared}, mismatches: {failures}")
+    for lang, res in results.items():
+        answered = sum(r[0] is not None for r in res)
+        print(f"  {lang}: {answered} of {len(cases)} cases")
+        if answered < len(cases) * 0.6:
+            failures += 1
+            print(f"TOO FEW server answers from {lang}")
+    return failures
+
+
 # -------------------------------------------------------------------- main
 
 def make_files(tmp: str) -> Dict[str, Any]:
@@ -379,8 +634,9 @@ def main() -> int:
             "cli": run_cli(a.cli, schema, cases),
         }
         results["node"], node_codes = run_node(a.node_dir, schema, cases, url)
+        server_failures = check_server(a, doc["server_options"], files)
 
-    failures = 0
+    failures = server_failures
     compared = 0
     for i, case in enumerate(cases):
         answers = {}

@@ -42,7 +42,8 @@ const EXPECTED = {
   tokens: 'of type string or an array of strings',
   pem: 'a PEM file path or PEM text (of type string or Buffer)',
   pemList: 'a PEM file path or PEM text (of type string, Buffer or an array of them)',
-  headers: 'an object, a Map, a Headers or an array of [name, value] pairs'
+  headers: 'an object, a Map, a Headers or an array of [name, value] pairs',
+  texts: 'an array of strings'
 }
 
 function unknownOption (key, where) {
@@ -129,6 +130,10 @@ function convert (s, path, label, v) {
       v.forEach((p, i) => { if (typeof p !== 'string') throw argType(`${label}[${i}]`, 'of type string', p) })
       return v
     case 'headers': return headerPairs(label, v)
+    case 'texts':
+      if (!Array.isArray(v)) return undefined
+      v.forEach((p, i) => { if (typeof p !== 'string') throw argType(`${label}[${i}]`, 'of type string', p) })
+      return v
     default: return v
   }
 }
@@ -201,4 +206,4 @@ function urlArg (name, url) {
   return url
 }
 
-module.exports = { nativeOptions, urlArg, headerPairs, KNOWN, SCHEMA }
+module.exports = { nativeOptions, urlArg, headerPairs, convert, EXPECTED, KNOWN, SCHEMA }

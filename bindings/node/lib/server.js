@@ -7,6 +7,7 @@ const { EventEmitter } = require('node:events')
 const native = require('../binding.js')
 const { RtwireError, errorCodes, fromInfo, headerObject, argType, argRange } = require('./errors.js')
 const { Connection, payload } = require('./connection.js')
+const { convert, EXPECTED } = require('./options.js')
 
 const TEXT = 0
 const CONSTRUCT = Symbol('construct')
@@ -319,22 +320,48 @@ function acceptHook (authenticate, slot, path) {
     })
 }
 
-const KNOWN = new Set([
-  'host', 'port', 'history', 'clientQueue', 'token', 'tlsCert', 'tlsKey', 'allowedOrigins',
-  'cors', 'pingInterval', 'heartbeat', 'longPollHold', 'maxMessageSize', 'maxHeaders',
-  'headerTimeout', 'publishReceived', 'queue', 'path', 'protocols', 'authenticate',
-  'sendQueueBytes', 'slowConsumer', 'idleTimeout'
-])
+// The server schema's options (`serverOptionSchema()`), by Node name: each
+// value's JavaScript type is checked against its option's kind (a TypeError
+// names it) and the core checks the value (`checkServerOptions`), so a value
+// out of range is refused as in every other language, with the core's
+// message. The other keys are the binding's own.
+const SERVER_SCHEMA = native.serverOptionSchema()
+const SERVER_ORDER = new Map(SERVER_SCHEMA.map((s, i) => [s.name, i]))
+const BY_NODE = new Map(SERVER_SCHEMA.filter((s) => s.node).map((s) => [s.node, s]))
+const OWN = new Set(['host', 'port', 'publishReceived', 'queue', 'path', 'protocols', 'authenticate'])
+
+/**
+ * The core's refusal of a server option as a RangeError (thrown by `serve()`
+ * at once, as Node refuses arguments out of range), with the core's message
+ * and error kind (`code` `ERR_RTWIRE_INVALID_ARGUMENT`).
+ */
+function invalidOption (info) {
+  // The core names the option by its canonical name first.
+  const s = SERVER_SCHEMA.filter((x) => info.message.startsWith(x.name)).sort((a, b) => b.name.length - a.name.length)[0]
+  const where = s && s.node ? `The value of "options.${s.node}" is out of range: ` : ''
+  const e = new RangeError(where + info.message)
+  e.code = info.code
+  e.kind = info.kind
+  return e
+}
 
 function serverOptions (options) {
   if (options === undefined || options === null) options = {}
   if (typeof options !== 'object' || Array.isArray(options)) throw argType('options', 'of type object', options)
-  const o = { host: '127.0.0.1', port: 0 }
+  const o = { host: '127.0.0.1', port: 0, options: [] }
   const name = (k) => `options.${k}`
+  const pairs = new Map()
   for (const k of Object.keys(options)) {
     const v = options[k]
     if (v === undefined) continue
-    if (!KNOWN.has(k)) {
+    const spec = BY_NODE.get(k)
+    if (spec !== undefined) {
+      const x = convert(spec, k, name(k), v)
+      if (x === undefined) throw argType(name(k), EXPECTED[spec.kind] || 'of another type', v)
+      pairs.set(spec.name, x)
+      continue
+    }
+    if (!OWN.has(k)) {
       const e = new TypeError(`Unknown option "${k}" in "options"`)
       e.code = 'ERR_INVALID_ARG_VALUE'
       throw e
@@ -350,35 +377,10 @@ function serverOptions (options) {
         if (!Number.isInteger(v) || v < 0 || v > 65535) throw argRange(name(k), 'an integer from 0 to 65535', v)
         o.port = v
         break
-      case 'slowConsumer':
-        if (v !== 'disconnect' && v !== 'skip') throw argRange(name(k), "'disconnect' or 'skip'", v)
-        o.slowConsumer = v
-        break
-      case 'history': case 'clientQueue': case 'maxMessageSize': case 'maxHeaders': case 'queue': case 'sendQueueBytes':
+      case 'queue':
         if (typeof v !== 'number') throw argType(name(k), 'of type number', v)
         if (!Number.isSafeInteger(v) || v < 1) throw argRange(name(k), 'an integer >= 1', v)
         o[k] = v
-        break
-      case 'pingInterval': case 'heartbeat': case 'longPollHold': case 'headerTimeout': case 'idleTimeout':
-        if (typeof v !== 'number') throw argType(name(k), 'of type number (milliseconds)', v)
-        if (!Number.isFinite(v) || v <= 0) throw argRange(name(k), 'a finite number > 0', v)
-        o[k] = v
-        break
-      case 'token':
-        if (typeof v !== 'string') throw argType(name(k), 'of type string', v)
-        if (v === '') throw argRange(name(k), 'a non-empty string', v)
-        o.token = v
-        break
-      case 'tlsCert': case 'tlsKey':
-        if (typeof v !== 'string') throw argType(name(k), 'a path to a PEM file (of type string)', v)
-        o[k] = v
-        break
-      case 'allowedOrigins':
-        if (!Array.isArray(v)) throw argType(name(k), 'an array of strings', v)
-        o.allowedOrigins = v.map((x, i) => {
-          if (typeof x !== 'string') throw argType(`${name(k)}[${i}]`, 'of type string', x)
-          return x
-        })
         break
       case 'path':
         if (typeof v !== 'string') throw argType(name(k), 'of type string', v)
@@ -397,19 +399,24 @@ function serverOptions (options) {
         if (typeof v !== 'function') throw argType(name(k), 'of type function', v)
         o.authenticate = v
         break
-      case 'cors': case 'publishReceived':
+      case 'publishReceived':
         if (typeof v !== 'boolean') throw argType(name(k), 'of type boolean', v)
         o[k] = v
         break
     }
   }
+  o.options = [...pairs].sort((a, b) => SERVER_ORDER.get(a[0]) - SERVER_ORDER.get(b[0]))
   if (o.protocols !== undefined && o.path === undefined) {
     throw argType(name('path'), 'of type string when protocols is set', undefined)
   }
-  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
-    const missing = o.tlsCert === undefined ? 'tlsCert' : 'tlsKey'
+  const cert = pairs.get('tls_cert') ?? null
+  const key = pairs.get('tls_key') ?? null
+  if ((cert === null) !== (key === null)) {
+    const missing = cert === null ? 'tlsCert' : 'tlsKey'
     throw argType(name(missing), 'a path to a PEM file (of type string) when the other of tlsCert and tlsKey is set', undefined)
   }
+  const refused = native.checkServerOptions(o.options)
+  if (refused) throw invalidOption(refused)
   return o
 }
 

@@ -38,7 +38,10 @@ pub use app::{NativeReject, NativeRequest};
 pub use conn::{connect, NativeConnection};
 pub use errors::{error_kinds, ErrorInfo, ErrorKindInfo};
 pub use events::NativeEvent;
-pub use options::{check_options, option_schema, OptionSpec, OptionValue};
+pub use options::{
+    check_options, check_server_options, option_schema, server_option_schema, OptionSpec,
+    OptionValue,
+};
 pub use server::{
     serve, NativeChannelStats, NativeInbound, NativeServer, NativeServerOptions, NativeStats,
 };

@@ -8,7 +8,7 @@
 
 use napi::bindgen_prelude::{Buffer, Either, Either5};
 use napi_derive::napi;
-use rtwire::options::{Kind, Value, SCHEMA};
+use rtwire::options::{Kind, Spec, Value, SCHEMA, SERVER_SCHEMA};
 use rtwire::{Error, ErrorKind, Options};
 
 use crate::errors::ErrorInfo;
@@ -28,7 +28,7 @@ pub struct OptionSpec {
     /// The path in the options object (`keepalive.interval`).
     pub node: String,
     /// `bool`, `bytes`, `count`, `duration`, `choice`, `text`, `path`,
-    /// `pem`, `tokens` or `headers`.
+    /// `pem`, `tokens`, `headers` or `texts`.
     pub kind: String,
     /// What `null` means, for an option that can be off.
     pub optional: Option<String>,
@@ -67,7 +67,7 @@ fn to_js(v: Value) -> OptionValue {
 
 /// A JavaScript value for an option of kind `kind`: numbers are
 /// milliseconds for durations; the core checks the rest.
-fn from_js(kind: Kind, v: OptionValue) -> Value {
+pub(crate) fn from_js(kind: Kind, v: OptionValue) -> Value {
     match v {
         None => Value::Off,
         Some(Either5::A(b)) => Value::Bool(b),
@@ -86,7 +86,18 @@ fn from_js(kind: Kind, v: OptionValue) -> Value {
 /// Every connection option of the core, in the order they are applied.
 #[napi]
 pub fn option_schema() -> Vec<OptionSpec> {
-    SCHEMA
+    spec_list(SCHEMA)
+}
+
+/// Every server option of the core (`serve()`), in the order they are
+/// applied; `node` is empty for `bind` (`host` and `port`).
+#[napi]
+pub fn server_option_schema() -> Vec<OptionSpec> {
+    spec_list(SERVER_SCHEMA)
+}
+
+fn spec_list<T: Default>(schema: &'static [Spec<T>]) -> Vec<OptionSpec> {
+    schema
         .iter()
         .map(|s| {
             let (min, max) = match s.kind {
@@ -126,6 +137,37 @@ pub(crate) fn build(pairs: Vec<(String, OptionValue)>) -> Result<Options, Error>
             .map_err(|e| Error::new(e.kind(), format!("options.{}: {}", spec.node, e.message())))?;
     }
     Ok(o)
+}
+
+/// The server options from `[canonicalName, value]` pairs of the server
+/// schema, set in order, then `ServerOptions::validate`.
+///
+/// # Errors
+/// `InvalidArgument` with the core's message, which names the option by its
+/// canonical name.
+pub(crate) fn build_server(
+    pairs: Vec<(String, OptionValue)>,
+) -> Result<rtwire::server::ServerOptions, Error> {
+    let mut o = rtwire::server::ServerOptions::new();
+    for (name, v) in pairs {
+        let Some(spec) = rtwire::options::server_spec(&name) else {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("unknown option {name:?}"),
+            ));
+        };
+        o.set(spec.name, from_js(spec.kind, v))?;
+    }
+    o.validate()?;
+    Ok(o)
+}
+
+/// Checks `[canonicalName, value]` pairs of the server schema without
+/// starting a server: `null` when the core accepts them, else the error
+/// (its message names the option by its canonical name).
+#[napi]
+pub fn check_server_options(options: Vec<(String, OptionValue)>) -> Option<ErrorInfo> {
+    build_server(options).err().map(ErrorInfo::from)
 }
 
 /// Checks `[canonicalName, value]` pairs without connecting: `null` when

@@ -12,7 +12,6 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use napi::bindgen_prelude::{Buffer, Either, FnArgs, Function, Promise, PromiseRaw};
 use napi::threadsafe_function::{
@@ -20,7 +19,7 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, Result, Status};
 use napi_derive::napi;
-use rtwire::server::{bind_addr, Inbox, Pushed, Server, ServerOptions, SlowConsumer};
+use rtwire::server::{bind_addr, Inbox, Pushed, Server, ServerOptions};
 use rtwire::{Data, Error, ErrorKind};
 
 use crate::app::{self, NativeReject, NativeRequest};
@@ -28,41 +27,19 @@ use crate::conn::NativeConnection;
 use crate::errors::ErrorInfo;
 use crate::events::data_value;
 
-/// Options of [`serve`]; durations in milliseconds. The JavaScript layer
-/// has checked the types and ranges.
+/// Options of [`serve`]: the server schema's options as pairs, and those
+/// of the binding. The JavaScript layer has checked the types.
 #[napi(object)]
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct NativeServerOptions {
     /// The address or host name to listen on.
     pub host: String,
     /// The port (0: any free one).
     pub port: u32,
-    /// Messages kept per channel.
-    pub history: Option<f64>,
-    /// Messages a subscriber may lag behind before it is cut off.
-    pub client_queue: Option<f64>,
-    /// Bearer token required of every client.
-    pub token: Option<String>,
-    /// PEM file of the certificate chain (TLS).
-    pub tls_cert: Option<String>,
-    /// PEM file of the private key (TLS).
-    pub tls_key: Option<String>,
-    /// Exact `Origin` values WebSocket clients may send.
-    pub allowed_origins: Option<Vec<String>>,
-    /// CORS headers and preflights.
-    pub cors: Option<bool>,
-    /// WebSocket ping interval.
-    pub ping_interval: Option<f64>,
-    /// SSE and stream heartbeat interval.
-    pub heartbeat: Option<f64>,
-    /// Longest a long poll is held.
-    pub long_poll_hold: Option<f64>,
-    /// Largest message a WebSocket client may send, in bytes.
-    pub max_message_size: Option<f64>,
-    /// Most request headers.
-    pub max_headers: Option<f64>,
-    /// Time allowed for a request's headers.
-    pub header_timeout: Option<f64>,
+    /// `[canonicalName, value]` pairs of the core's server schema
+    /// (`serverOptionSchema()`), in schema order; durations in
+    /// milliseconds. The core checks them.
+    pub options: Vec<(String, crate::options::OptionValue)>,
     /// Publish what WebSocket clients send as it is (default `true`).
     pub publish_received: Option<bool>,
     /// Messages from clients waiting for JavaScript at most (default 1024);
@@ -73,14 +50,15 @@ pub struct NativeServerOptions {
     pub path: Option<String>,
     /// Subprotocols the route accepts, in order of preference.
     pub protocols: Option<Vec<String>>,
-    /// Each application connection's send-queue bound in bytes.
-    pub send_queue_bytes: Option<f64>,
-    /// `"disconnect"` (close 1008) or `"skip"`: what a broadcast does with
-    /// a slow consumer.
-    pub slow_consumer: Option<String>,
-    /// Milliseconds an application connection may pass without a message
-    /// either way before it is closed with 1001 (default: no limit).
-    pub idle_timeout: Option<f64>,
+}
+
+impl std::fmt::Debug for NativeServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeServerOptions")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A message a WebSocket client sent.
@@ -200,10 +178,6 @@ impl std::fmt::Debug for NativeServer {
     }
 }
 
-fn ms(v: f64) -> Duration {
-    Duration::from_secs_f64(v / 1000.0)
-}
-
 fn size(v: f64) -> usize {
     if v >= usize::MAX as f64 {
         usize::MAX
@@ -243,52 +217,27 @@ pub fn serve<'env>(
 
 async fn start(
     mut o: ServerOptions,
-    options: NativeServerOptions,
+    mut options: NativeServerOptions,
 ) -> Result<Either<NativeServer, ErrorInfo>> {
-    if let Some(v) = options.history {
-        o.history = size(v);
-    }
-    if let Some(v) = options.client_queue {
-        o.client_queue = size(v);
-    }
-    o.token = options.token;
-    o.tls_cert = options.tls_cert.map(Into::into);
-    o.tls_key = options.tls_key.map(Into::into);
-    o.allowed_origins = options.allowed_origins;
-    if let Some(v) = options.cors {
-        o.cors = v;
-    }
-    if let Some(v) = options.ping_interval {
-        o.ping_interval = ms(v);
-    }
-    if let Some(v) = options.heartbeat {
-        o.heartbeat = ms(v);
-    }
-    if let Some(v) = options.long_poll_hold {
-        o.long_poll_hold = ms(v);
-    }
-    if let Some(v) = options.max_message_size {
-        o.max_message_size = size(v);
-    }
-    if let Some(v) = options.max_headers {
-        o.max_headers = size(v);
-    }
-    if let Some(v) = options.header_timeout {
-        o.header_timeout = ms(v);
-    }
-    if let Some(v) = options.send_queue_bytes {
-        o.send_queue_bytes = size(v);
-    }
-    o.idle_timeout = options.idle_timeout.map(ms);
-    o.slow_consumer = match options.slow_consumer.as_deref() {
-        None | Some("disconnect") => SlowConsumer::Disconnect,
-        Some(_) => SlowConsumer::Skip,
+    // The schema's options over the routes and hook set by `serve`; the
+    // JavaScript layer has checked them with `checkServerOptions` already.
+    let schema = match crate::options::build_server(std::mem::take(&mut options.options)) {
+        Ok(s) => s,
+        Err(e) => return Ok(Either::B(e.into())),
     };
+    for spec in rtwire::options::SERVER_SCHEMA {
+        if let Err(e) = o.set(spec.name, spec.get(&schema)) {
+            return Ok(Either::B(e.into()));
+        }
+    }
     let port = u16::try_from(options.port).unwrap_or(0);
-    o.bind = match bind_addr(&options.host, port).await {
+    let bind = match bind_addr(&options.host, port).await {
         Ok(a) => a,
         Err(e) => return Ok(Either::B(e.into())),
     };
+    if let Err(e) = o.set("bind", rtwire::options::Value::Text(bind.to_string())) {
+        return Ok(Either::B(e.into()));
+    }
     let server = match Server::start(o).await {
         Ok(s) => s,
         Err(e) => return Ok(Either::B(e.into())),

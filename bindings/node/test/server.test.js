@@ -335,3 +335,28 @@ test('process lifetime', { timeout: 60000 }, async (t) => {
     assert.equal(r.stdout.trim(), 'unref')
   })
 })
+
+test('serve() options are the server schema', async () => {
+  const native = require('../binding.js')
+  const names = native.serverOptionSchema().map((s) => s.node).filter((n) => n)
+  for (const n of ['history', 'clientQueue', 'maxConnections', 'maxPerIp', 'idleTimeout', 'slowConsumer']) {
+    assert.ok(names.includes(n), n)
+  }
+  // The core's refusal: a RangeError with its kind's code and its message.
+  const cases = [
+    [{ history: 0 }, '"options.history"', 'history must be at least 1 and at most 1073741824, got 0'],
+    [{ clientQueue: 1.5 }, '"options.clientQueue"', 'client_queue must be a whole number, got 1.5'],
+    [{ token: 'a b' }, '"options.token"', 'token must be non-empty, without spaces or control characters'],
+    [{ slowConsumer: 'drop' }, '"options.slowConsumer"', 'slow_consumer must be one of disconnect, skip, got "drop"'],
+    [{ maxPerIp: 0 }, '"options.maxPerIp"', 'max_per_ip must be at least 1, got 0']
+  ]
+  for (const [options, where, message] of cases) {
+    assert.throws(() => serve(options), (e) => e instanceof RangeError && e.code === 'ERR_RTWIRE_INVALID_ARGUMENT' &&
+      e.message.includes(where) && e.message.endsWith(message), JSON.stringify(options))
+  }
+  const server = await serve({ maxConnections: 10, maxPerIp: 2, slowConsumer: 'skip', allowedOrigins: ['https://a.example'], idleTimeout: null })
+  assert.ok(server.port > 0)
+  await server.close()
+  const unlimited = await serve({ maxPerIp: Infinity })
+  await unlimited.close()
+})

@@ -40,17 +40,6 @@ pub(crate) fn seconds(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
         .map_err(|_| PyValueError::new_err(format!("{name} is out of range: {f}")))
 }
 
-/// A finite number of seconds greater than zero. `bool` is refused.
-pub(crate) fn positive_seconds(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
-    let d = seconds(name, v)?;
-    if d.is_zero() {
-        return Err(PyValueError::new_err(format!(
-            "{name} must be greater than zero"
-        )));
-    }
-    Ok(d)
-}
-
 /// A positive number of seconds, or `None`.
 pub(crate) fn opt_seconds(name: &str, v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
     match v {
@@ -78,13 +67,6 @@ pub(crate) fn int_in(name: &str, v: &Bound<'_, PyAny>, min: i64, max: i64) -> Py
     Ok(n)
 }
 
-/// A `bool` (exactly; `0`/`1` are refused to catch swapped arguments).
-pub(crate) fn boolean(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {
-    v.cast::<PyBool>()
-        .map(|b| b.is_true())
-        .map_err(|_| PyTypeError::new_err(format!("{name} must be a bool, not {}", type_name(v))))
-}
-
 /// A `str`.
 pub(crate) fn string(name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     let s = v
@@ -107,23 +89,6 @@ pub(crate) fn str_list(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>
         ))
     })?;
     it.map(|x| string(name, &x?)).collect()
-}
-
-/// A file path: `str` or `os.PathLike`.
-pub(crate) fn path(
-    name: &str,
-    v: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Option<std::path::PathBuf>> {
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_none() => Ok(None),
-        Some(v) => v.extract::<std::path::PathBuf>().map(Some).map_err(|_| {
-            PyTypeError::new_err(format!(
-                "{name} must be a str or os.PathLike, not {}",
-                type_name(v)
-            ))
-        }),
-    }
 }
 
 /// A message to send: `str` → text; `bytes`, `bytearray` or a contiguous

@@ -63,6 +63,7 @@ fn _rtwire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(server::serve, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_for_kind, m)?)?;
     m.add_function(wrap_pyfunction!(options::option_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(options::server_option_schema, m)?)?;
     m.add_function(wrap_pyfunction!(bridge::_at_exit, m)?)?;
     Ok(())
 }

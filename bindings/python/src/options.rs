@@ -13,7 +13,7 @@ use pyo3::types::{
     PyType,
 };
 
-use rtwire::options::{Kind, Spec, TextRule, Value, SCHEMA};
+use rtwire::options::{Kind, Spec, TextRule, Value, SCHEMA, SERVER_SCHEMA};
 use rtwire::{Error, Options};
 
 use crate::args::type_name;
@@ -59,7 +59,7 @@ fn py_error(py: Python<'_>, e: Error) -> PyErr {
 }
 
 /// `TypeError` for a keyword `known` refuses, as Python words it.
-fn check_keywords(
+pub(crate) fn check_keywords(
     what: &str,
     kwargs: Option<&Bound<'_, PyDict>>,
     known: impl Fn(&str) -> bool,
@@ -75,12 +75,15 @@ fn check_keywords(
     Ok(())
 }
 
-fn arg<'py>(kwargs: Option<&Bound<'py, PyDict>>, k: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub(crate) fn arg<'py>(
+    kwargs: Option<&Bound<'py, PyDict>>,
+    k: &str,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     kwargs.map_or(Ok(None), |d| d.get_item(k))
 }
 
 /// What a keyword of `spec` takes, for a `TypeError`.
-fn expected(spec: &Spec, kw: &str) -> String {
+fn expected<T>(spec: &Spec<T>, kw: &str) -> String {
     let mut want = match spec.kind {
         Kind::Bool => "a bool",
         Kind::Bytes { .. } | Kind::Count { .. } => "an int",
@@ -89,7 +92,7 @@ fn expected(spec: &Spec, kw: &str) -> String {
         Kind::Choice(_) | Kind::Text(_) => "a str",
         Kind::Path => "a str or os.PathLike",
         Kind::Pem => "PEM text (str or bytes)",
-        Kind::Tokens => "a sequence of str",
+        Kind::Tokens | Kind::Texts => "a sequence of str",
         Kind::Headers => "a mapping or an iterable of (name, value) pairs of str",
         _ => "of another type",
     }
@@ -126,7 +129,7 @@ fn shape(kind: Kind, v: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
         Value::Bytes(b.as_bytes().to_vec())
     } else if kind == Kind::Path && v.hasattr("__fspath__")? {
         return shape(kind, &v.py().import("os")?.call_method1("fspath", (v,))?);
-    } else if kind == Kind::Tokens {
+    } else if kind == Kind::Tokens || kind == Kind::Texts {
         return Ok(each(v)?.map(Value::List));
     } else if kind == Kind::Headers {
         let items = match v.cast::<PyMapping>() {
@@ -157,7 +160,11 @@ fn each<'py, T: FromPyObjectOwned<'py>>(v: &Bound<'py, PyAny>) -> PyResult<Optio
 
 /// The value of keyword `kw` for option `spec`; `Ok(None)`: the default
 /// (`None` for an option that cannot be off).
-fn convert(spec: &Spec, kw: &str, v: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
+pub(crate) fn convert<T>(
+    spec: &Spec<T>,
+    kw: &str,
+    v: &Bound<'_, PyAny>,
+) -> PyResult<Option<Value>> {
     if v.is_none() {
         return Ok(spec.optional.map(|_| Value::Off));
     }
@@ -434,8 +441,22 @@ impl PyOptions {
 /// (choices), `rule` (texts).
 #[pyfunction]
 pub(crate) fn option_schema(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    schema_list(py, SCHEMA)
+}
+
+/// The server option schema (`rtwire.serve`'s keywords), in the form of
+/// `option_schema`; `python` is empty for `bind` (`host` and `port`).
+#[pyfunction]
+pub(crate) fn server_option_schema(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    schema_list(py, SERVER_SCHEMA)
+}
+
+fn schema_list<'py, T: Default>(
+    py: Python<'py>,
+    schema: &'static [Spec<T>],
+) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
-    for s in SCHEMA {
+    for s in schema {
         let d = PyDict::new(py);
         d.set_item("name", s.name)?;
         d.set_item("python", s.python)?;

@@ -18,11 +18,14 @@ use pyo3::types::{PyDict, PyString, PyTuple};
 use rtwire::server::{validate_channel, Inbox, Server, ServerOptions};
 use rtwire::Data;
 
-use crate::args::{boolean, int_in, message, path, positive_seconds, str_list, string};
+use rtwire::options::{Value, SERVER_SCHEMA};
+
+use crate::args::{int_in, message, str_list, string};
 use crate::bridge::{deliver, shutting_down, Outcome};
 use crate::conn::{block_in_slices, runtime};
 use crate::errors::to_pyerr;
 use crate::events::data_to_py;
+use crate::options::{arg, check_keywords, convert};
 
 /// How long `next_message` waits between looks at the interpreter's state.
 const SLICE: Duration = Duration::from_millis(200);
@@ -364,6 +367,27 @@ impl PyServer {
     }
 }
 
+/// The server options from `rtwire.serve`'s schema keywords, in schema
+/// order, then `ServerOptions::validate`.
+fn server_options(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<ServerOptions> {
+    check_keywords("serve()", kwargs, |k| {
+        SERVER_SCHEMA
+            .iter()
+            .any(|s| !s.python.is_empty() && s.python == k)
+    })?;
+    let mut o = ServerOptions::new();
+    for s in SERVER_SCHEMA.iter().filter(|s| !s.python.is_empty()) {
+        let Some(v) = arg(kwargs, s.python)? else {
+            continue;
+        };
+        if let Some(value) = convert(s, s.python, &v)? {
+            o.set(s.name, value).map_err(|e| to_pyerr(py, e))?;
+        }
+    }
+    o.validate().map_err(|e| to_pyerr(py, e))?;
+    Ok(o)
+}
+
 /// The address to listen on, resolved by the core (GIL released).
 fn bind_addr(
     py: Python<'_>,
@@ -379,105 +403,39 @@ fn bind_addr(
 }
 
 /// Starts a server on the runtime, blocking (GIL released) only until it
-/// listens.
+/// listens. The keyword arguments in `options` are the server schema's
+/// (`rtwire::options::SERVER_SCHEMA`): each is converted by its option's
+/// kind into a `Value` and given to `ServerOptions::set`, which checks it;
+/// those left out keep the core's defaults.
 #[pyfunction]
 #[pyo3(signature = (
     host,
     port,
     *,
-    history,
-    client_queue,
-    token,
-    tls_cert,
-    tls_key,
-    allowed_origins,
-    cors,
-    ping_interval,
-    heartbeat,
-    long_poll_hold,
-    max_message_size,
-    max_headers,
-    header_timeout,
-    send_queue_bytes,
-    slow_consumer,
-    idle_timeout,
-    pages,
+    pages = None,
     route = None,
     protocols = None,
     event_loop = None,
     on_connect = None,
     on_accept = None,
+    **options,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn serve(
     py: Python<'_>,
     host: &Bound<'_, PyAny>,
     port: &Bound<'_, PyAny>,
-    history: &Bound<'_, PyAny>,
-    client_queue: &Bound<'_, PyAny>,
-    token: &Bound<'_, PyAny>,
-    tls_cert: &Bound<'_, PyAny>,
-    tls_key: &Bound<'_, PyAny>,
-    allowed_origins: &Bound<'_, PyAny>,
-    cors: &Bound<'_, PyAny>,
-    ping_interval: &Bound<'_, PyAny>,
-    heartbeat: &Bound<'_, PyAny>,
-    long_poll_hold: &Bound<'_, PyAny>,
-    max_message_size: &Bound<'_, PyAny>,
-    max_headers: &Bound<'_, PyAny>,
-    header_timeout: &Bound<'_, PyAny>,
-    send_queue_bytes: &Bound<'_, PyAny>,
-    slow_consumer: &Bound<'_, PyAny>,
-    idle_timeout: &Bound<'_, PyAny>,
-    pages: &Bound<'_, PyAny>,
+    pages: Option<&Bound<'_, PyAny>>,
     route: Option<&Bound<'_, PyAny>>,
     protocols: Option<&Bound<'_, PyAny>>,
     event_loop: Option<&Bound<'_, PyAny>>,
     on_connect: Option<&Bound<'_, PyAny>>,
     on_accept: Option<&Bound<'_, PyAny>>,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<PyServer> {
-    let mut o = ServerOptions::new();
-    let size = |name: &str, v: &Bound<'_, PyAny>| -> PyResult<usize> {
-        Ok(int_in(name, v, 1, isize::MAX as i64)? as usize)
-    };
-    o.history = size("history", history)?;
-    o.client_queue = size("client_queue", client_queue)?;
-    if !token.is_none() {
-        let t = string("token", token)?;
-        if t.is_empty() {
-            return Err(PyValueError::new_err("token must not be empty"));
-        }
-        o.token = Some(t);
-    }
-    o.tls_cert = path("tls_cert", Some(tls_cert))?;
-    o.tls_key = path("tls_key", Some(tls_key))?;
-    if o.tls_cert.is_some() != o.tls_key.is_some() {
-        return Err(PyValueError::new_err("tls_cert and tls_key go together"));
-    }
-    if !allowed_origins.is_none() {
-        o.allowed_origins = Some(str_list("allowed_origins", allowed_origins)?);
-    }
-    o.cors = boolean("cors", cors)?;
-    o.ping_interval = positive_seconds("ping_interval", ping_interval)?;
-    o.heartbeat = positive_seconds("heartbeat", heartbeat)?;
-    o.long_poll_hold = positive_seconds("long_poll_hold", long_poll_hold)?;
-    o.max_message_size = size("max_message_size", max_message_size)?;
-    o.max_headers = size("max_headers", max_headers)?;
-    o.header_timeout = positive_seconds("header_timeout", header_timeout)?;
-    o.send_queue_bytes = size("send_queue_bytes", send_queue_bytes)?;
-    o.slow_consumer = match string("slow_consumer", slow_consumer)?.as_str() {
-        "disconnect" => rtwire::server::SlowConsumer::Disconnect,
-        "skip" => rtwire::server::SlowConsumer::Skip,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "slow_consumer must be 'disconnect' or 'skip', got {other:?}"
-            )))
-        }
-    };
-    if !idle_timeout.is_none() {
-        o.idle_timeout = Some(positive_seconds("idle_timeout", idle_timeout)?);
-    }
-    if !pages.is_none() {
+    let mut o = server_options(py, options)?;
+    let pages = pages.filter(|v| !v.is_none());
+    if let Some(pages) = pages {
         let pages: Vec<(String, String, Vec<u8>)> = pages.extract()?;
         for (path, content_type, body) in pages {
             o = o.page(&path, &content_type, body);
@@ -508,7 +466,9 @@ pub(crate) fn serve(
         };
         o = crate::app::add_route(o, &route, &protocols, target);
     }
-    o.bind = bind_addr(py, host, port)?;
+    let bind = bind_addr(py, host, port)?;
+    o.set("bind", Value::Text(bind.to_string()))
+        .map_err(|e| to_pyerr(py, e))?;
     let server = match block_in_slices(py, Server::start(o), None)? {
         Some(Ok(s)) => s,
         Some(Err(e)) => return Err(to_pyerr(py, e)),

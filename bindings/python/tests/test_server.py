@@ -436,3 +436,27 @@ def test_stats_counts() -> None:
 def test_serve_refuses_an_unknown_keyword_naming_it() -> None:
     with pytest.raises(TypeError, match="histroy"):
         rtwire.serve("127.0.0.1", 0, histroy=5)  # type: ignore[call-overload]
+
+
+def test_serve_keywords_are_the_server_schema() -> None:
+    from rtwire import _rtwire, _schema
+
+    schema = _rtwire.server_option_schema()
+    keywords = {s["python"] for s in schema if s["python"]}
+    assert keywords == set(_schema.ServerOptions.__annotations__)
+    assert {"max_connections", "max_per_ip", "idle_timeout"} <= keywords
+    # The core's message, as every language reports it.
+    for kwargs, message in (
+        ({"history": 0}, "history must be at least 1 and at most 1073741824, got 0"),
+        ({"client_queue": 1.5}, "client_queue must be a whole number, got 1.5"),
+        ({"token": "a b"}, "token must be non-empty, without spaces or control characters"),
+        ({"slow_consumer": "drop"}, 'slow_consumer must be one of disconnect, skip, got "drop"'),
+        ({"max_per_ip": 0}, "max_per_ip must be at least 1, got 0"),
+    ):
+        with pytest.raises(rtwire.InvalidArgumentError) as e:
+            rtwire.serve(**kwargs)  # type: ignore[arg-type]
+        assert str(e.value) == message
+    with rtwire.serve(
+        max_connections=10, max_per_ip=2, slow_consumer="skip", allowed_origins=("https://a.example",), idle_timeout=None
+    ) as server:
+        assert server.port > 0

@@ -6,8 +6,10 @@
 //! which [`Options::set`] sets any option by name.
 
 mod schema;
+mod server;
 
 pub use schema::{spec, Kind, Spec, TextRule, Value, SCHEMA};
+pub use server::{server_spec, SERVER_SCHEMA};
 
 use std::fmt;
 use std::path::PathBuf;

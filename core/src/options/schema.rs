@@ -117,6 +117,9 @@ pub enum Kind {
     Tokens,
     /// A list of HTTP header name/value pairs.
     Headers,
+    /// A list of texts, each non-empty and without control characters
+    /// (the `Origin` values a server allows).
+    Texts,
 }
 
 /// The rule a text option's value must follow.
@@ -133,12 +136,18 @@ pub enum TextRule {
     Url,
     /// A proxy: `env` (from the environment), `none`, or a proxy URL.
     Proxy,
+    /// A secret (a bearer token): non-empty, without spaces or control
+    /// characters (no header could carry them); error messages do not
+    /// repeat it.
+    Secret,
+    /// An IP address and a port (`127.0.0.1:8080`, `[::1]:0`).
+    SocketAddr,
 }
 
 impl Kind {
     /// The stable name of the kind, as the bindings' schema exports give
     /// it: `bool`, `bytes`, `count`, `duration`, `choice`, `text`, `path`,
-    /// `pem`, `tokens` or `headers`.
+    /// `pem`, `tokens`, `headers` or `texts`.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Bool => "bool",
@@ -151,6 +160,7 @@ impl Kind {
             Kind::Pem => "pem",
             Kind::Tokens => "tokens",
             Kind::Headers => "headers",
+            Kind::Texts => "texts",
         }
     }
 
@@ -181,17 +191,20 @@ impl Kind {
                 )
                 | (Kind::Choice(_) | Kind::Text(_) | Kind::Path, Value::Text(_))
                 | (Kind::Pem, Value::Text(_) | Value::Bytes(_))
-                | (Kind::Tokens, Value::List(_))
+                | (Kind::Tokens | Kind::Texts, Value::List(_))
                 | (Kind::Headers, Value::Pairs(_))
         )
     }
 }
 
-/// One option of the schema.
-#[derive(Clone, Copy)]
-pub struct Spec {
+/// One option of a schema: of the connection options ([`SCHEMA`], `T` =
+/// [`Options`]) or of the server options ([`SERVER_SCHEMA`](super::SERVER_SCHEMA),
+/// `T` = [`ServerOptions`](crate::server::ServerOptions)). Both are checked
+/// by the same rules.
+pub struct Spec<T: 'static = Options> {
     /// The canonical name: the field's path in [`Options`]
-    /// (`limits.max_message_size`). [`Options::set`] takes it.
+    /// (`limits.max_message_size`) or in `ServerOptions` (`idle_timeout`).
+    /// [`Options::set`] and `ServerOptions::set` take it.
     pub name: &'static str,
     /// What it holds.
     pub kind: Kind,
@@ -199,21 +212,33 @@ pub struct Spec {
     pub optional: Option<&'static str>,
     /// One paragraph of documentation, shared by every language.
     pub doc: &'static str,
-    /// The Python keyword argument of `rtwire.connect` (empty: not a
-    /// keyword of its own but part of a group object, see `group`).
+    /// The Python keyword argument of `rtwire.connect` or `rtwire.serve`
+    /// (empty: not a keyword of its own but part of a group object, see
+    /// `group`, or spelled otherwise, as `bind` is by `host` and `port`).
     pub python: &'static str,
-    /// The path in the Node `options` object (`keepalive.interval`).
+    /// The path in the Node `options` object of `connect` or `serve`
+    /// (`keepalive.interval`), or empty as for `python`.
     pub node: &'static str,
-    /// The long flag of `rtwire connect` without the dashes, or empty.
+    /// The long flag of `rtwire connect` or `rtwire serve` without the
+    /// dashes, or empty.
     pub cli: &'static str,
-    /// The C setter's name after `rtwire_options_set_` (for lists, after
-    /// `rtwire_options_add_`); durations take milliseconds and end in `_ms`.
+    /// The C setter's name after `rtwire_options_set_` (server:
+    /// `rtwire_server_options_set_`; for lists, `_add_` instead of
+    /// `_set_`); durations take milliseconds and end in `_ms`.
     pub c: &'static str,
-    get: fn(&Options) -> Value,
-    set: fn(&mut Options, Value) -> Result<(), Error>,
+    pub(super) get: fn(&T) -> Value,
+    pub(super) set: fn(&mut T, Value) -> Result<(), Error>,
 }
 
-impl fmt::Debug for Spec {
+impl<T> Clone for Spec<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Spec<T> {}
+
+impl<T> fmt::Debug for Spec<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Spec")
             .field("name", &self.name)
@@ -222,10 +247,17 @@ impl fmt::Debug for Spec {
     }
 }
 
-impl Spec {
+impl<T: Default> Spec<T> {
     /// This option's default, as a value.
     pub fn default_value(&self) -> Value {
-        (self.get)(&Options::default())
+        (self.get)(&T::default())
+    }
+}
+
+impl<T> Spec<T> {
+    /// This option's value in `target`.
+    pub fn get(&self, target: &T) -> Value {
+        (self.get)(target)
     }
 
     /// The group of the canonical name (`limits`, `tls`, `reconnect`,
@@ -245,7 +277,7 @@ pub fn spec(name: &str) -> Option<&'static Spec> {
     SCHEMA.iter().find(|s| s.name == name)
 }
 
-fn invalid(msg: String) -> Error {
+pub(super) fn invalid(msg: String) -> Error {
     Error::new(ErrorKind::InvalidArgument, msg)
 }
 
@@ -260,6 +292,7 @@ fn wrong_type(name: &str, kind: Kind, v: &Value) -> Error {
         Kind::Pem => "PEM text",
         Kind::Tokens => "a list of texts",
         Kind::Headers => "a list of (name, value) pairs",
+        Kind::Texts => "a list of texts",
     };
     invalid(format!("{name} must be {want}, not {}", v.type_name()))
 }
@@ -317,6 +350,10 @@ fn text_rule(name: &str, rule: TextRule, s: &str) -> Result<(), Error> {
         TextRule::Line | TextRule::Url | TextRule::Proxy => !s.contains(['\0', '\r', '\n']),
         TextRule::HeaderName => http::HeaderName::from_bytes(s.as_bytes()).is_ok(),
         TextRule::Name => !s.is_empty() && !s.chars().any(char::is_control),
+        TextRule::Secret => {
+            !s.is_empty() && !s.chars().any(|c| c.is_control() || c.is_whitespace())
+        }
+        TextRule::SocketAddr => s.parse::<std::net::SocketAddr>().is_ok(),
     };
     if ok && !(matches!(rule, TextRule::Url | TextRule::Proxy) && s.is_empty()) {
         return Ok(());
@@ -327,6 +364,12 @@ fn text_rule(name: &str, rule: TextRule, s: &str) -> Result<(), Error> {
         TextRule::Name => "must be a non-empty name without control characters",
         TextRule::Url => "must be a URL",
         TextRule::Proxy => "must be a proxy URL, \"env\" or \"none\"",
+        TextRule::Secret => {
+            return Err(invalid(format!(
+                "{name} must be non-empty, without spaces or control characters"
+            )))
+        }
+        TextRule::SocketAddr => "must be IP:PORT (127.0.0.1:8080, [::1]:0)",
     };
     Err(invalid(format!("{name} {what}, got {s:?}")))
 }
@@ -349,7 +392,7 @@ const ALIASES: &[(&str, &str)] = &[
 
 /// The checked value of option `spec`: the kind's rules, applied to `v`.
 /// What [`Options::set`] stores.
-fn check(spec: &Spec, v: Value) -> Result<Value, Error> {
+pub(super) fn check<T>(spec: &Spec<T>, v: Value) -> Result<Value, Error> {
     let name = spec.name;
     if v == Value::Off {
         return if spec.optional.is_some() {
@@ -414,6 +457,18 @@ fn check(spec: &Spec, v: Value) -> Result<Value, Error> {
             }
             v
         }
+        Kind::Texts => {
+            let Value::List(l) = &v else { unreachable!() };
+            if let Some(p) = l
+                .iter()
+                .find(|p| p.is_empty() || p.chars().any(char::is_control))
+            {
+                return Err(invalid(format!(
+                    "{name}: invalid item {p:?} (must be non-empty, without control characters)"
+                )));
+            }
+            v
+        }
         Kind::Headers => {
             let Value::Pairs(l) = &v else { unreachable!() };
             for (k, val) in l {
@@ -430,12 +485,56 @@ fn check(spec: &Spec, v: Value) -> Result<Value, Error> {
 }
 
 /// Checks the value option `spec` has in `o` (for fields written directly).
-pub(super) fn check_current(spec: &Spec, o: &Options) -> Result<(), Error> {
+pub(super) fn check_current<T>(spec: &Spec<T>, o: &T) -> Result<(), Error> {
     check(spec, (spec.get)(o)).map(drop)
 }
 
+/// The option of `schema` named `name`.
+pub(super) fn find<T>(schema: &'static [Spec<T>], name: &str) -> Result<&'static Spec<T>, Error> {
+    schema
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| invalid(format!("unknown option {name:?}")))
+}
+
+/// Sets option `name` of `schema` in `target` from a binding's value,
+/// applying the schema's rules: what [`Options::set`] and
+/// `ServerOptions::set` do.
+pub(super) fn set_in<T>(
+    schema: &'static [Spec<T>],
+    target: &mut T,
+    name: &str,
+    value: Value,
+) -> Result<(), Error> {
+    let spec = find(schema, name)?;
+    let v = check(spec, value)?;
+    (spec.set)(target, v)
+}
+
+/// Sets option `name` of `schema` in `target` from text: what
+/// [`Options::set_text`] and `ServerOptions::set_text` do.
+pub(super) fn set_text_in<T>(
+    schema: &'static [Spec<T>],
+    target: &mut T,
+    name: &str,
+    text: &str,
+) -> Result<(), Error> {
+    let spec = find(schema, name)?;
+    let t = text.trim();
+    let off = spec.optional.is_some()
+        && (t.eq_ignore_ascii_case("off")
+            || (t.eq_ignore_ascii_case("none")
+                && !matches!(spec.kind, Kind::Text(TextRule::Proxy))));
+    let value = if off {
+        Value::Off
+    } else {
+        parse_text(spec, t, &(spec.get)(target))?
+    };
+    set_in(schema, target, name, value)
+}
+
 /// Conversions between a field's Rust type and a checked [`Value`].
-trait Field: Sized {
+pub(super) trait Field: Sized {
     fn to_value(&self) -> Value;
     fn from_value(v: Value) -> Self;
 }
@@ -622,6 +721,8 @@ macro_rules! opt {
         }
     };
 }
+
+pub(super) use opt;
 
 /// A cursor field: `from`/`to`/`initial` of [`HttpOptions::cursor`](super::HttpOptions::cursor).
 macro_rules! cursor_opt {
@@ -829,9 +930,7 @@ impl Options {
     /// option. Rules that tie several options together are checked by
     /// [`Options::validate`].
     pub fn set(&mut self, name: &str, value: Value) -> Result<(), Error> {
-        let spec = spec(name).ok_or_else(|| invalid(format!("unknown option {name:?}")))?;
-        let v = check(spec, value)?;
-        (spec.set)(self, v)
+        set_in(SCHEMA, self, name, value)
     }
 
     /// Sets an option from text, as a command line or a configuration file
@@ -844,18 +943,7 @@ impl Options {
     /// # Errors
     /// As [`Options::set`], and for text that is not of the option's kind.
     pub fn set_text(&mut self, name: &str, text: &str) -> Result<(), Error> {
-        let spec = spec(name).ok_or_else(|| invalid(format!("unknown option {name:?}")))?;
-        let t = text.trim();
-        let off = spec.optional.is_some()
-            && (t.eq_ignore_ascii_case("off")
-                || (t.eq_ignore_ascii_case("none")
-                    && !matches!(spec.kind, Kind::Text(TextRule::Proxy))));
-        let value = if off {
-            Value::Off
-        } else {
-            parse_text(spec, t, self)?
-        };
-        self.set(name, value)
+        set_text_in(SCHEMA, self, name, text)
     }
 
     /// The current value of option `name`, or `None` for an unknown name.
@@ -864,7 +952,9 @@ impl Options {
     }
 }
 
-fn parse_text(spec: &Spec, t: &str, current: &Options) -> Result<Value, Error> {
+/// The value of `spec` that text `t` gives; `current` is the option's
+/// value now (a list flag adds to it).
+fn parse_text<T>(spec: &Spec<T>, t: &str, current: &Value) -> Result<Value, Error> {
     let name = spec.name;
     let bad = |what: &str| invalid(format!("{name} must be {what}, got {t:?}"));
     Ok(match spec.kind {
@@ -886,13 +976,23 @@ fn parse_text(spec: &Spec, t: &str, current: &Options) -> Result<Value, Error> {
                 l.strip_suffix(suf).map(|n| (n.trim().to_string(), *m))
             })
             .unwrap_or((t.to_string(), 1));
+            // A plain number that is not whole is the value's to refuse, with
+            // the message every language gets.
+            if let (Err(_), Ok(f), 1) = (num.parse::<u64>(), num.parse::<f64>(), mul) {
+                return Ok(Value::Float(f));
+            }
             let n: u64 = num
                 .parse()
                 .map_err(|_| bad("a size (1048576, 64KiB, 16MiB)"))?;
             let n = n.checked_mul(mul).ok_or_else(|| bad("a smaller size"))?;
             Value::Int(i64::try_from(n).map_err(|_| bad("a smaller size"))?)
         }
-        Kind::Count { .. } => Value::Int(t.parse().map_err(|_| bad("a whole number"))?),
+        Kind::Count { .. } => match (t.parse::<i64>(), t.parse::<f64>()) {
+            (Ok(n), _) => Value::Int(n),
+            // As for sizes: the checks refuse it as for any language.
+            (Err(_), Ok(f)) => Value::Float(f),
+            _ => return Err(bad("a whole number")),
+        },
         Kind::Duration { .. } => {
             let l = t.to_ascii_lowercase();
             let (num, scale) = if let Some(n) = l.strip_suffix("ms") {
@@ -913,17 +1013,25 @@ fn parse_text(spec: &Spec, t: &str, current: &Options) -> Result<Value, Error> {
         Kind::Choice(_) | Kind::Text(_) | Kind::Path => Value::Text(t.to_string()),
         Kind::Pem => Value::Text(t.to_string()),
         Kind::Tokens => {
-            let mut l = match current.get(name) {
-                Some(Value::List(l)) => l,
+            let mut l = match current {
+                Value::List(l) => l.clone(),
                 _ => Vec::new(),
             };
             l.extend(t.split(',').map(|s| s.trim().to_string()));
             Value::List(l)
         }
+        Kind::Texts => {
+            let mut l = match current {
+                Value::List(l) => l.clone(),
+                _ => Vec::new(),
+            };
+            l.push(t.to_string());
+            Value::List(l)
+        }
         Kind::Headers => {
             let (k, v) = t.split_once(':').ok_or_else(|| bad("`Name: value`"))?;
-            let mut l = match current.get(name) {
-                Some(Value::Pairs(l)) => l,
+            let mut l = match current {
+                Value::Pairs(l) => l.clone(),
                 _ => Vec::new(),
             };
             l.push((k.trim().to_string(), v.trim().to_string()));

@@ -866,6 +866,10 @@ static void test_server_misuse(void) {
     CHECK_RESULT(rtwire_server_options_set_events(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_server_options_set_client_messages(NULL, true), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK_RESULT(rtwire_server_options_set_event_queue(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_max_connections(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set_max_per_ip(NULL, 1), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_set(NULL, "history", "1"), RTWIRE_RESULT_INVALID_HANDLE);
+    CHECK_RESULT(rtwire_server_options_unset(NULL, "token"), RTWIRE_RESULT_INVALID_HANDLE);
     CHECK(rtwire_server_options_last_error(NULL, buf, sizeof buf) == 0);
 
     CHECK_RESULT(rtwire_server_start(NULL, NULL, &srv), RTWIRE_RESULT_INVALID_HANDLE);
@@ -936,6 +940,29 @@ static void test_server_misuse(void) {
     CHECK_RESULT(rtwire_server_options_set_event_queue(so, 8), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_server_options_set_events(so, true), RTWIRE_RESULT_OK);
     CHECK_RESULT(rtwire_server_options_set_client_messages(so, false), RTWIRE_RESULT_OK);
+    /* The server schema: the core's ranges and messages, by name too. */
+    CHECK_RESULT(rtwire_server_options_set_history(so, (size_t)1 << 31), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_server_options_last_error(so, buf, sizeof buf) > 0
+          && strstr(buf, "history must be at least 1 and at most") != NULL);
+    CHECK_RESULT(rtwire_server_options_set_max_connections(so, 0), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set_max_connections(so, 1000), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_max_per_ip(so, 4), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set_max_per_ip(so, 0), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set(so, "history", "0"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK(rtwire_server_options_last_error(so, buf, sizeof buf) > 0
+          && strstr(buf, "history must be at least 1") != NULL);
+    CHECK_RESULT(rtwire_server_options_set(so, "history", "20"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set(so, "idle_timeout", "30s"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set(so, "idle_timeout", "0"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set(so, "slow_consumer", "skip"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set(so, "max_message_size", "64KiB"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_set(so, "nope", "1"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set(so, NULL, "1"), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_set(so, "history", NULL), RTWIRE_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_unset(so, "idle_timeout"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_unset(so, "token"), RTWIRE_RESULT_OK);
+    CHECK_RESULT(rtwire_server_options_unset(so, "history"), RTWIRE_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(rtwire_server_options_unset(so, "nope"), RTWIRE_RESULT_INVALID_ARGUMENT);
 
     /* Start errors: text on the context, nothing created. */
     CHECK_RESULT(rtwire_context_new(&ctx), RTWIRE_RESULT_OK);

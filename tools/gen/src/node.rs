@@ -8,9 +8,9 @@
 //! that is not off; a group (`reconnect`) takes an object of its members or
 //! a boolean.
 
-use rtwire::options::{Kind, Spec, TextRule, Value};
+use rtwire::options::{Kind, Spec, TextRule, Value, SERVER_SCHEMA};
 
-use crate::common::{default_text, specs, BANNER};
+use crate::common::{default_text, specs, BANNER_BOTH};
 use crate::Output;
 
 /// Node paths whose PEM option also takes a list of PEM texts, joined (as
@@ -24,9 +24,12 @@ const HEADERS: &str =
 /// The files this layer generates from the schema.
 pub(crate) fn render() -> Vec<Output> {
     let mut t = format!(
-        "// {BANNER}\n//\n// The options of `connect`, one per option of the core's schema.\n"
+        "// {BANNER_BOTH}\n//\n// The options of `connect`, one per option of the core's schema, and those\n\
+         // of `serve` from its server option schema (`ServerOptions`).\n"
     );
-    t.push_str("// The full table, with every language's names: docs/options.md.\n\n");
+    t.push_str(
+        "// The full tables, with every language's names: docs/options.md, docs/server-options.md.\n\n",
+    );
     for s in specs() {
         if let Kind::Choice(words) = s.kind {
             t.push_str(&format!(
@@ -60,10 +63,72 @@ pub(crate) fn render() -> Vec<Output> {
         property(&mut t, &key, &key);
     }
     t.push_str("}\n");
+    server(&mut t);
     vec![Output {
         path: "bindings/node/options.d.ts",
         text: t,
     }]
+}
+
+/// The server options of `serve()` (`ServerOptions`), one property per
+/// server option with a Node name.
+fn server(t: &mut String) {
+    let specs: Vec<_> = SERVER_SCHEMA
+        .iter()
+        .filter(|s| !s.node.is_empty())
+        .collect();
+    t.push('\n');
+    for s in &specs {
+        if let Kind::Choice(words) = s.kind {
+            t.push_str(&format!(
+                "/** A value of `{}` (case-insensitive). */\nexport type {} = {}\n\n",
+                s.node,
+                pascal(leaf(s.node)),
+                words
+                    .iter()
+                    .map(|w| format!("'{w}'"))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
+        }
+    }
+    t.push_str(
+        "/**\n * The options of `serve()` from the server option schema (`ServeOptions` adds\n \
+         * `host`, `port` and the application's). Durations are in milliseconds, sizes\n \
+         * in bytes; a value out of range throws a `RangeError` with the core's message\n \
+         * and `code` `ERR_RTWIRE_INVALID_ARGUMENT`, one of the wrong type a `TypeError`\n \
+         * (`ERR_INVALID_ARG_TYPE`).\n */\nexport interface ServerOptions {\n",
+    );
+    for s in specs {
+        let mut doc = vec![format!("{}{}{}", s.doc, unit(s.kind), range(s.kind))];
+        if let Some(off) = s.optional {
+            let t = if matches!(s.kind, Kind::Count { .. }) {
+                "`null`, `false` or `Infinity`"
+            } else if s.default_value() == Value::Off {
+                "`null` or `false`"
+            } else {
+                "`null` or `false` (`true`: the default)"
+            };
+            doc.push(format!("{t}: {off}."));
+        }
+        doc.push(format!("@default {}", default_text(s)));
+        t.push_str("  /**\n");
+        for (i, para) in doc.iter().enumerate() {
+            if i > 0 {
+                t.push_str("   *\n");
+            }
+            for line in wrap(&para.replace("*/", "*\\/"), 76) {
+                t.push_str(&format!("   * {line}\n"));
+            }
+        }
+        t.push_str("   */\n");
+        t.push_str(&format!(
+            "  {}?: {}\n",
+            s.node,
+            union(&[value_type(s, s.node)])
+        ));
+    }
+    t.push_str("}\n");
 }
 
 /// The last part of a node path.
@@ -116,7 +181,7 @@ fn at(node: &str) -> Vec<&'static Spec> {
 }
 
 /// The TypeScript type of a value of `s` at `node`.
-fn value_type(s: &Spec, node: &str) -> String {
+fn value_type<T: Default>(s: &Spec<T>, node: &str) -> String {
     let mut ty = match s.kind {
         Kind::Bool => "boolean".to_string(),
         Kind::Bytes { .. } | Kind::Count { .. } | Kind::Duration { .. } => "number".into(),
@@ -128,6 +193,7 @@ fn value_type(s: &Spec, node: &str) -> String {
         }
         Kind::Pem => "string | Uint8Array".into(),
         Kind::Tokens => "string | string[]".into(),
+        Kind::Texts => "string[]".into(),
         Kind::Headers => HEADERS.into(),
         _ => "unknown".into(),
     };

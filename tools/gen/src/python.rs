@@ -2,9 +2,9 @@
 //! `rtwire.connect`/`rtwire.sync.connect`, `rtwire.Reconnect` and
 //! `rtwire.Cursor` as `TypedDict`s, typed by kind and documented.
 
-use rtwire::options::{Kind, Spec, TextRule, Value};
+use rtwire::options::{Kind, Spec, TextRule, Value, SERVER_SCHEMA};
 
-use crate::common::{default_text, specs, BANNER};
+use crate::common::{default_text, specs, BANNER_BOTH};
 use crate::Output;
 
 /// The keywords of `rtwire.connect` that take a group object: the keyword,
@@ -22,8 +22,10 @@ const GROUPS: [(&str, &str, &str, &str); 2] = [
 
 const HEAD: &str = r#""""The keyword arguments of ``rtwire.connect`` and ``rtwire.sync.connect``
 (``ConnectOptions``), ``rtwire.Reconnect`` (``ReconnectOptions``) and
-``rtwire.Cursor`` (``CursorOptions``), from the option schema of the core.
-docs/options.md has the table of every option in every language."""
+``rtwire.Cursor`` (``CursorOptions``), from the option schema of the core,
+and those of ``rtwire.serve`` (``ServerOptions``), from its server option
+schema. docs/options.md and docs/server-options.md have the tables of
+every option in every language."""
 
 from __future__ import annotations
 
@@ -38,12 +40,12 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypedDict, Unpack
 
-__all__ = ["ConnectOptions", "ReconnectOptions", "CursorOptions", "Unpack"]
+__all__ = ["ConnectOptions", "ReconnectOptions", "CursorOptions", "ServerOptions", "Unpack"]
 "#;
 
 /// The files this layer generates from the schema.
 pub(crate) fn render() -> Vec<Output> {
-    let mut t = format!("# {BANNER}\n{HEAD}");
+    let mut t = format!("# {BANNER_BOTH}\n{HEAD}");
     t.push_str(&class(
         "ConnectOptions",
         "The keyword arguments of ``rtwire.connect`` and ``rtwire.sync.connect``.",
@@ -60,6 +62,16 @@ pub(crate) fn render() -> Vec<Output> {
             &keys,
         ));
     }
+    let keys: Vec<Key> = SERVER_SCHEMA
+        .iter()
+        .filter(|s| !s.python.is_empty())
+        .map(|s| key(s, s.python))
+        .collect();
+    t.push_str(&class(
+        "ServerOptions",
+        "The keyword arguments of ``rtwire.serve`` from the server option schema.",
+        &keys,
+    ));
     vec![Output {
         path: "bindings/python/python/rtwire/_schema.py",
         text: t,
@@ -99,7 +111,7 @@ fn connect_keys() -> Vec<Key> {
     keys
 }
 
-fn key(s: &Spec, name: &str) -> Key {
+fn key<T: Default>(s: &Spec<T>, name: &str) -> Key {
     let group = GROUPS.iter().find(|g| g.0 == name);
     let base = match s.kind {
         Kind::Bool => "bool",
@@ -109,7 +121,7 @@ fn key(s: &Spec, name: &str) -> Key {
         Kind::Choice(_) | Kind::Text(_) => "str",
         Kind::Path => "Union[str, os.PathLike[str]]",
         Kind::Pem => "Union[str, bytes]",
-        Kind::Tokens => "Sequence[str]",
+        Kind::Tokens | Kind::Texts => "Sequence[str]",
         Kind::Headers => "Union[Mapping[str, str], Iterable[Tuple[str, str]]]",
         _ => "object",
     };
@@ -138,7 +150,7 @@ fn key(s: &Spec, name: &str) -> Key {
 
 /// The default as Python spells it, kept on one line: `True`, `None` (what
 /// that means), `10 s`, `64 MiB`, `"auto"`.
-fn py_default(s: &Spec) -> String {
+fn py_default<T: Default>(s: &Spec<T>) -> String {
     let text = match s.default_value() {
         Value::Bool(b) => if b { "`True`" } else { "`False`" }.to_string(),
         Value::Off => format!("`None` ({})", s.optional.unwrap_or("none")),

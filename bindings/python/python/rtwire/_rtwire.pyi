@@ -35,6 +35,7 @@ __all__ = [
     "serve",
     "error_for_kind",
     "option_schema",
+    "server_option_schema",
     "_at_exit",
 ]
 
@@ -279,29 +280,15 @@ def serve(
     host: str,
     port: int,
     *,
-    history: int,
-    client_queue: int,
-    token: Optional[str],
-    tls_cert: Optional[_Path],
-    tls_key: Optional[_Path],
-    allowed_origins: Optional[Sequence[str]],
-    cors: bool,
-    ping_interval: float,
-    heartbeat: float,
-    long_poll_hold: float,
-    max_message_size: int,
-    max_headers: int,
-    header_timeout: float,
-    send_queue_bytes: int,
-    slow_consumer: str,
-    idle_timeout: Optional[float],
-    pages: Any,  # [(path, content_type, body)] or None
+    pages: Any = None,  # [(path, content_type, body)] or None
     route: Optional[str] = None,
     protocols: Optional[Sequence[str]] = None,
     event_loop: Optional[asyncio.AbstractEventLoop] = None,
     on_connect: Optional[Callable[[Connection, _RequestTuple], None]] = None,
     on_accept: Optional[Callable[[_RequestTuple, AcceptReply], None]] = None,
+    **options: Any,  # the server schema's keywords (ServerOptions)
 ) -> Server: ...
 def error_for_kind(kind: str, message: str = "test") -> Error: ...
 def option_schema() -> List[Dict[str, Any]]: ...
+def server_option_schema() -> List[Dict[str, Any]]: ...
 def _at_exit() -> None: ...

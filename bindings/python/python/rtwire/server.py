@@ -16,11 +16,11 @@ import threading
 import warnings
 import weakref
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Deque, List, Literal, Mapping, Optional, Sequence, Tuple, Type, TypedDict, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Deque, List, Mapping, Optional, Sequence, Tuple, Type, Union, overload
 
 from . import _rtwire
 from ._rtwire import ServerStats
-from ._schema import Unpack
+from ._schema import ServerOptions, Unpack
 
 if TYPE_CHECKING:
     from .app import Authenticate, ConnectionHandler, ProcessRequest, WebSocketServer
@@ -289,57 +289,28 @@ class Server:
         return f"<rtwire.Server {self.url} {state}>"
 
 
-class ServeOptions(TypedDict, total=False):
+class ServeOptions(ServerOptions, total=False):
     """The server's keyword arguments, shared by both forms of
-    :func:`serve` (documented on :func:`_serve_channels`)."""
+    :func:`serve`: those of the core's server option schema
+    (``ServerOptions``, generated; docs/server.md has the table) and
+    ``pages``."""
 
-    history: int
-    client_queue: int
-    token: Optional[str]
-    tls_cert: Optional[PathLike]
-    tls_key: Optional[PathLike]
-    allowed_origins: Optional[Sequence[str]]
-    cors: bool
-    ping_interval: float
-    heartbeat: float
-    long_poll_hold: float
-    max_message_size: int
-    max_headers: int
-    header_timeout: float
-    send_queue_bytes: int
-    slow_consumer: Literal["disconnect", "skip"]
-    idle_timeout: Optional[float]
     pages: Optional[Mapping[str, Tuple[str, Union[str, bytes]]]]
 
 
-_SERVE_DEFAULTS: ServeOptions = {
-    "history": 1000,
-    "client_queue": 1024,
-    "token": None,
-    "tls_cert": None,
-    "tls_key": None,
-    "allowed_origins": None,
-    "cors": False,
-    "ping_interval": 20.0,
-    "heartbeat": 15.0,
-    "long_poll_hold": 25.0,
-    "max_message_size": 16 * 1024 * 1024,
-    "max_headers": 64,
-    "header_timeout": 10.0,
-    "send_queue_bytes": 1024 * 1024,
-    "slow_consumer": "disconnect",
-    "idle_timeout": None,
-    "pages": None,
-}
+_SERVE_KEYWORDS = frozenset([s["python"] for s in _rtwire.server_option_schema() if s["python"]] + ["pages"])
 
 
 def server_options(options: ServeOptions) -> ServeOptions:
-    """The defaults with ``options`` over them; an unknown keyword is a
-    ``TypeError`` naming it."""
-    unknown = set(options) - set(_SERVE_DEFAULTS)
+    """``options`` with ``pages`` in the native form; an unknown keyword is
+    a ``TypeError`` naming it. The values are checked by the core's server
+    schema (``TypeError`` for a wrong type, ``InvalidArgumentError`` for a
+    value out of range, naming the keyword); those left out keep the
+    core's defaults."""
+    unknown = set(options) - _SERVE_KEYWORDS
     if unknown:
         raise TypeError(f"serve() got an unexpected keyword argument {sorted(unknown)[0]!r}")
-    merged: ServeOptions = {**_SERVE_DEFAULTS, **options}
+    merged: ServeOptions = dict(options)  # type: ignore[assignment]
     pages = merged.get("pages")
     if pages is not None:
         if not isinstance(pages, Mapping):
