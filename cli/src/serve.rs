@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Check the options (each flag, then the rules between them), print
-    /// them, and exit without listening.
+    /// them one per line (a token is not shown), and exit without listening.
     #[arg(long)]
     dry_run: bool,
 }
@@ -62,7 +62,19 @@ pub async fn run(a: Args) -> Result<(), String> {
     let fail = |e: rtwire::Error| format!("{} ({})", e, e.kind());
     let mut opts = a.options.options().map_err(fail)?;
     if a.dry_run {
-        println!("{opts:?}");
+        // One line per option, as the schema names it; the token hidden.
+        for spec in rtwire::options::SERVER_SCHEMA {
+            let value = match (spec.kind, opts.get(spec.name)) {
+                (rtwire::options::Kind::Text(rtwire::options::TextRule::Secret), Some(v))
+                    if v != rtwire::options::Value::Off =>
+                {
+                    "(set, not shown)".to_string()
+                }
+                (_, Some(v)) => format!("{v:?}"),
+                (_, None) => continue,
+            };
+            println!("{} = {value}", spec.name);
+        }
         return Ok(());
     }
     if a.echo {

@@ -243,10 +243,21 @@ fn serve_flags_are_the_server_schema() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains("history: 50"), "{stdout}");
-    assert!(stdout.contains("max_per_ip: Some(4)"), "{stdout}");
-    assert!(stdout.contains("idle_timeout: Some(30s)"), "{stdout}");
+    assert!(stdout.contains("history = Int(50)\n"), "{stdout}");
+    assert!(stdout.contains("max_per_ip = Int(4)\n"), "{stdout}");
+    assert!(
+        stdout.contains("idle_timeout = Duration(30s)\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("\"https://b.example\""), "{stdout}");
+    // A token is never printed.
+    let out = rtwire()
+        .args(["serve", "--dry-run", "--token=s3cret"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("token = (set, not shown)\n"), "{stdout}");
+    assert!(!stdout.contains("s3cret"), "{stdout}");
 
     // The core's message, as every language reports it.
     for (flag, message) in [

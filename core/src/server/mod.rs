@@ -591,25 +591,10 @@ pub struct Stats {
     pub channels: Vec<ChannelStats>,
 }
 
-/// Refuses inconsistent server options.
+/// Refuses options the server schema refuses (the same messages as every
+/// binding gives).
 fn check(opts: &ServerOptions) -> Result<(), Error> {
-    if opts.history == 0
-        || opts.client_queue == 0
-        || opts.max_message_size == 0
-        || opts.send_queue_bytes == 0
-    {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            "history, client_queue, max_message_size and send_queue_bytes must be at least 1",
-        ));
-    }
-    if opts.idle_timeout.is_some_and(|d| d.is_zero()) {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            "idle_timeout must be longer than 0 (None for no limit)",
-        ));
-    }
-    Ok(())
+    opts.validate()
 }
 
 impl Shared {
