@@ -1881,6 +1881,31 @@ rtwire_result rtwire_options_set_proxy(rtwire_options *opts, const char *value);
 rtwire_result rtwire_options_set_rtwire_protocol(rtwire_options *opts, bool value);
 
 /**
+ * WebSocket: offer permessage-deflate compression (RFC 7692), without context
+ * takeover either way, so it costs no memory per connection. On by default;
+ * `--no-deflate` turns it off.
+ *
+ * Default: true. Option `permessage_deflate` (text:
+ * `rtwire_options_set(opts, "permessage_deflate", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_permessage_deflate(rtwire_options *opts, bool value);
+
+/**
+ * WebSocket with permessage-deflate: messages under this many bytes are sent
+ * uncompressed.
+ *
+ * In bytes, at least 0. Default: 128 B. Option `deflate_threshold` (text:
+ * `rtwire_options_set(opts, "deflate_threshold", ...)`).
+ *
+ * Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+ * RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+ */
+rtwire_result rtwire_options_set_deflate_threshold(rtwire_options *opts, size_t value);
+
+/**
  * Where `send` POSTs on the HTTP transports.
  *
  * The string is copied. Default: send is unsupported on HTTP transports.
@@ -2248,6 +2273,26 @@ rtwire_result rtwire_server_options_add_allowed_origin(rtwire_server_options *op
  * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
  */
 rtwire_result rtwire_server_options_set_cors(rtwire_server_options *opts, bool enabled);
+
+/**
+ * Accepts permessage-deflate (RFC 7692) from WebSocket clients that offer
+ * it (default off), answered without context takeover both ways: no
+ * compression state is kept per connection, and a broadcast is compressed
+ * once for all its receivers.
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_server_options_set_permessage_deflate(rtwire_server_options *opts,
+                                                           bool enabled);
+
+/**
+ * With permessage-deflate: messages under `bytes` bytes are sent
+ * uncompressed (default 128).
+ *
+ * Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+ */
+rtwire_result rtwire_server_options_set_deflate_threshold(rtwire_server_options *opts,
+                                                          size_t bytes);
 
 /**
  * WebSocket ping interval in milliseconds (default 20000); a client silent

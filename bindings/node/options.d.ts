@@ -280,6 +280,21 @@ export interface ConnectOptions {
    */
   rtwireProtocol?: boolean
   /**
+   * WebSocket: offer permessage-deflate compression (RFC 7692), without context
+   * takeover either way, so it costs no memory per connection. On by default;
+   * `--no-deflate` turns it off.
+   *
+   * @default true
+   */
+  permessageDeflate?: boolean
+  /**
+   * WebSocket with permessage-deflate: messages under this many bytes are sent
+   * uncompressed. In bytes.
+   *
+   * @default 128 B
+   */
+  deflateThreshold?: number
+  /**
    * Where `send` POSTs on the HTTP transports.
    *
    * `null` or `false`: send is unsupported on HTTP transports.
@@ -455,6 +470,21 @@ export interface ServerOptions {
    * @default 16 MiB
    */
   maxMessageSize?: number
+  /**
+   * Accept permessage-deflate (RFC 7692) from WebSocket clients that offer it,
+   * answered without context takeover both ways: no memory per connection, and a
+   * broadcast is compressed once.
+   *
+   * @default false
+   */
+  permessageDeflate?: boolean
+  /**
+   * With permessage-deflate: messages under this many bytes are sent
+   * uncompressed. In bytes.
+   *
+   * @default 128 B
+   */
+  deflateThreshold?: number
   /**
    * Most request headers (more: 431). From 1 to 65536.
    *

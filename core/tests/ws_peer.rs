@@ -343,3 +343,51 @@ fn blocking_facade_echo() {
         rt.shutdown_timeout(Duration::from_secs(2));
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permessage_deflate_is_negotiated_by_default_and_can_be_turned_off() {
+    guard(async {
+        let peer = PyPeer::start().await;
+        let mut conn = rtwire::connect(&peer.url("/extensions"), Options::new())
+            .await
+            .unwrap();
+        let info = expect_open(&mut conn).await;
+        let ext = info
+            .headers
+            .iter()
+            .find(|(k, _)| k == "sec-websocket-extensions")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        assert!(ext.starts_with("permessage-deflate"), "{:?}", info.headers);
+        // What websockets negotiated: no context takeover either way.
+        let got = expect_message(&mut conn).await;
+        let exts: serde_json::Value = serde_json::from_str(got.as_text().unwrap()).unwrap();
+        assert_eq!(exts[0]["name"], "permessage-deflate", "{exts}");
+        assert_eq!(exts[0]["remote_no_context_takeover"], true, "{exts}");
+        assert_eq!(exts[0]["local_no_context_takeover"], true, "{exts}");
+        // Compressible messages of every size, text and binary, both ways.
+        for n in [0usize, 10, 127, 128, 1000, 100_000, 3 << 20] {
+            let text = "{\"user\":\"alice\",\"n\":1}".repeat(n / 22 + 1)[..n].to_string();
+            conn.send(text.clone()).await.unwrap();
+            assert_eq!(expect_message(&mut conn).await.as_text(), Some(text.as_str()));
+            let bin = vec![7u8; n];
+            conn.send(bin.clone()).await.unwrap();
+            assert_eq!(expect_message(&mut conn).await.as_bytes(), &bin[..]);
+        }
+        close_cleanly(conn).await;
+
+        let mut off = Options::new();
+        off.permessage_deflate = false;
+        let mut conn = rtwire::connect(&peer.url("/extensions"), off).await.unwrap();
+        let info = expect_open(&mut conn).await;
+        assert!(
+            info.headers.iter().all(|(k, _)| k != "sec-websocket-extensions"),
+            "{:?}",
+            info.headers
+        );
+        let got = expect_message(&mut conn).await;
+        assert_eq!(got.as_text(), Some("[]"));
+        close_cleanly(conn).await;
+    })
+    .await
+}

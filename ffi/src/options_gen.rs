@@ -538,6 +538,39 @@ pub extern "C" fn rtwire_options_set_rtwire_protocol(
     set(opts, "rtwire_protocol", Value::Bool(value))
 }
 
+/// WebSocket: offer permessage-deflate compression (RFC 7692), without context
+/// takeover either way, so it costs no memory per connection. On by default;
+/// `--no-deflate` turns it off.
+///
+/// Default: true. Option `permessage_deflate` (text:
+/// `rtwire_options_set(opts, "permessage_deflate", ...)`).
+///
+/// Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+/// RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_permessage_deflate(
+    opts: *mut rtwire_options,
+    value: bool,
+) -> rtwire_result {
+    set(opts, "permessage_deflate", Value::Bool(value))
+}
+
+/// WebSocket with permessage-deflate: messages under this many bytes are sent
+/// uncompressed.
+///
+/// In bytes, at least 0. Default: 128 B. Option `deflate_threshold` (text:
+/// `rtwire_options_set(opts, "deflate_threshold", ...)`).
+///
+/// Returns RTWIRE_RESULT_OK, RTWIRE_RESULT_INVALID_HANDLE or
+/// RTWIRE_RESULT_INVALID_ARGUMENT (the reason in rtwire_options_last_error()).
+#[no_mangle]
+pub extern "C" fn rtwire_options_set_deflate_threshold(
+    opts: *mut rtwire_options,
+    value: usize,
+) -> rtwire_result {
+    set(opts, "deflate_threshold", count(value))
+}
+
 /// Where `send` POSTs on the HTTP transports.
 ///
 /// The string is copied. Default: send is unsupported on HTTP transports.

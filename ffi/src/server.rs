@@ -424,6 +424,36 @@ pub extern "C" fn rtwire_server_options_set_cors(
     with(opts, |s, err| apply(s, err, "cors", Value::Bool(enabled)))
 }
 
+/// Accepts permessage-deflate (RFC 7692) from WebSocket clients that offer
+/// it (default off), answered without context takeover both ways: no
+/// compression state is kept per connection, and a broadcast is compressed
+/// once for all its receivers.
+///
+/// Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn rtwire_server_options_set_permessage_deflate(
+    opts: *mut rtwire_server_options,
+    enabled: bool,
+) -> rtwire_result {
+    with(opts, |s, err| {
+        apply(s, err, "permessage_deflate", Value::Bool(enabled))
+    })
+}
+
+/// With permessage-deflate: messages under `bytes` bytes are sent
+/// uncompressed (default 128).
+///
+/// Returns `RTWIRE_RESULT_OK` or `RTWIRE_RESULT_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn rtwire_server_options_set_deflate_threshold(
+    opts: *mut rtwire_server_options,
+    bytes: usize,
+) -> rtwire_result {
+    with(opts, |s, err| {
+        apply(s, err, "deflate_threshold", count(bytes))
+    })
+}
+
 /// WebSocket ping interval in milliseconds (default 20000); a client silent
 /// for this long after a ping, or not taking a write for this long, is
 /// disconnected.

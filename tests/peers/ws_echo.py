@@ -5,6 +5,8 @@ ready, and serves:
 
 - ``/echo``            echoes every message unchanged (text as text, binary as binary)
 - ``/headers``         sends one text message: the request headers as JSON, then echoes
+- ``/extensions``      sends one text message: the negotiated extensions as JSON
+                       (name and settings of each), then echoes
 - ``/close?code=C&reason=R``  closes at once with that code and reason
 - any path: the chosen subprotocol is the first of ``chat.v2``, ``chat.v1`` the client offered
 
@@ -35,6 +37,11 @@ async def handler(ws):
         q = parse_qs(url.query)
         await ws.close(int(q.get("code", ["1000"])[0]), q.get("reason", [""])[0])
         return
+    if url.path == "/extensions":
+        await ws.send(json.dumps([
+            {"name": e.name, **{k: v for k, v in vars(e).items() if isinstance(v, (bool, int))}}
+            for e in ws.protocol.extensions
+        ]))
     if url.path == "/headers":
         await ws.send(json.dumps({k.lower(): v for k, v in ws.request.headers.raw_items()}))
     async for message in ws:

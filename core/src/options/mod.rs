@@ -479,6 +479,13 @@ pub struct Options {
     /// Off by default (other servers would not know it); `transport=auto`
     /// turns it on for the WebSocket an rtwire server offers.
     pub rtwire_protocol: bool,
+    /// WebSocket: offer permessage-deflate (RFC 7692), as browsers do.
+    /// Default on. rtwire negotiates it without context takeover both
+    /// ways, so it costs no memory per connection (see docs/transports.md).
+    pub permessage_deflate: bool,
+    /// WebSocket with permessage-deflate: messages under this many bytes
+    /// are sent uncompressed. Default 128.
+    pub deflate_threshold: usize,
     /// Settings of the HTTP transports.
     pub http: HttpOptions,
 }
@@ -499,6 +506,8 @@ impl Default for Options {
             reconnect: Reconnect::default(),
             proxy: Proxy::FromEnv,
             rtwire_protocol: false,
+            permessage_deflate: true,
+            deflate_threshold: 128,
             http: HttpOptions::default(),
         }
     }

@@ -73,15 +73,17 @@ pub(crate) enum Incoming {
     Close(Closing),
 }
 
-/// Appends a frame header to `out`.
+/// Appends a frame header to `out`; `compressed` sets RSV1 (the first
+/// frame of a message compressed by permessage-deflate).
 pub(crate) fn put_head(
     out: &mut BytesMut,
     op: OpCode,
     fin: bool,
+    compressed: bool,
     len: usize,
     mask: Option<[u8; 4]>,
 ) {
-    out.put_u8(if fin { 0x80 } else { 0 } | op as u8);
+    out.put_u8(if fin { 0x80 } else { 0 } | if compressed { 0x40 } else { 0 } | op as u8);
     let m = if mask.is_some() { 0x80 } else { 0 };
     if len < 126 {
         out.put_u8(m | len as u8);
@@ -135,6 +137,8 @@ pub(crate) fn is_valid_close_code(code: u16) -> bool {
 #[derive(Debug, Clone, Copy)]
 struct Head {
     fin: bool,
+    /// RSV1 on a message's first frame: compressed (permessage-deflate).
+    compressed: bool,
     op: OpCode,
     mask: Option<[u8; 4]>,
     head_len: usize,
@@ -145,6 +149,8 @@ struct Head {
 #[derive(Debug)]
 struct Partial {
     text: bool,
+    /// Compressed: the UTF-8 is checked once it is inflated.
+    compressed: bool,
     data: BytesMut,
     /// How much of `data` is known to be valid UTF-8 (text only).
     checked: usize,
@@ -158,6 +164,8 @@ pub(crate) struct Reader {
     max_frame: usize,
     head: Option<Head>,
     partial: Option<Partial>,
+    /// permessage-deflate was negotiated: RSV1 marks compressed messages.
+    deflate: bool,
 }
 
 fn protocol(m: impl Into<String>) -> Fault {
@@ -187,7 +195,13 @@ impl Reader {
             max_frame: max_frame.min(max_message),
             head: None,
             partial: None,
+            deflate: false,
         }
+    }
+
+    /// permessage-deflate was negotiated: messages with RSV1 are inflated.
+    pub(crate) fn set_deflate(&mut self, on: bool) {
+        self.deflate = on;
     }
 
     /// How many bytes the buffer must hold for the frame under way, once
@@ -233,11 +247,16 @@ impl Reader {
         }
         let (b0, b1) = (buf[0], buf[1]);
         let fin = b0 & 0x80 != 0;
-        if b0 & 0x70 != 0 {
-            return Err(protocol("reserved bits set without a negotiated extension"));
-        }
         let op = OpCode::of(b0 & 0x0F)
             .ok_or_else(|| protocol(format!("unknown opcode {}", b0 & 0x0F)))?;
+        let compressed = match b0 & 0x70 {
+            0 => false,
+            0x40 if self.deflate && matches!(op, OpCode::Text | OpCode::Binary) => true,
+            0x40 if self.deflate => {
+                return Err(protocol("RSV1 set on a control frame or a continuation"))
+            }
+            _ => return Err(protocol("reserved bits set without a negotiated extension")),
+        };
         let masked = b1 & 0x80 != 0;
         match (self.role, masked) {
             (Role::Server, false) => return Err(protocol("unmasked frame from a client")),
@@ -307,6 +326,7 @@ impl Reader {
         }
         Ok(Some(Head {
             fin,
+            compressed,
             op,
             mask,
             head_len: at,
@@ -323,10 +343,12 @@ impl Reader {
             OpCode::Text | OpCode::Binary => {
                 let text = head.op == OpCode::Text;
                 if head.fin {
-                    return Ok(Some(Incoming::Message(message(text, payload)?)));
+                    let data = self.inflated(head.compressed, payload)?;
+                    return Ok(Some(Incoming::Message(message(text, data)?)));
                 }
                 let mut p = Partial {
                     text,
+                    compressed: head.compressed,
                     data: payload,
                     checked: 0,
                 };
@@ -342,6 +364,10 @@ impl Reader {
                     self.partial = Some(p);
                     return Ok(None);
                 }
+                if p.compressed {
+                    let data = self.inflated(true, p.data)?;
+                    return Ok(Some(Incoming::Message(message(p.text, data)?)));
+                }
                 Ok(Some(Incoming::Message(if p.text {
                     // SAFETY: checked whole by `check(true)`.
                     Data::Text(unsafe { Text::from_utf8_unchecked(p.data.freeze()) })
@@ -351,13 +377,23 @@ impl Reader {
             }
         }
     }
+
+    /// A message's payload, inflated when it came compressed (within the
+    /// message size limit).
+    fn inflated(&self, compressed: bool, payload: BytesMut) -> Result<Bytes, Fault> {
+        if compressed {
+            crate::proto::deflate::inflate(&payload, self.max_message)
+        } else {
+            Ok(payload.freeze())
+        }
+    }
 }
 
 impl Partial {
     /// Checks the UTF-8 of what arrived since the last check; an
     /// incomplete character at the end is allowed unless `last`.
     fn check(&mut self, last: bool) -> Result<(), Fault> {
-        if !self.text {
+        if !self.text || self.compressed {
             return Ok(());
         }
         match std::str::from_utf8(&self.data[self.checked..]) {
@@ -369,18 +405,16 @@ impl Partial {
     }
 }
 
-/// A message in one frame, as our data, without a copy.
-fn message(text: bool, payload: BytesMut) -> Result<Data, Fault> {
+/// A whole message's payload as our data, without a copy.
+fn message(text: bool, payload: Bytes) -> Result<Data, Fault> {
     if !text {
-        return Ok(Data::Binary(payload.freeze()));
+        return Ok(Data::Binary(payload));
     }
     if std::str::from_utf8(&payload).is_err() {
         return Err(utf8_fault());
     }
     // SAFETY: checked just above.
-    Ok(Data::Text(unsafe {
-        Text::from_utf8_unchecked(payload.freeze())
-    }))
+    Ok(Data::Text(unsafe { Text::from_utf8_unchecked(payload) }))
 }
 
 /// A close frame's payload: nothing, or a valid code and a UTF-8 reason.
@@ -408,7 +442,7 @@ mod tests {
 
     fn frame(op: OpCode, fin: bool, payload: &[u8], mask: Option<[u8; 4]>) -> BytesMut {
         let mut b = BytesMut::new();
-        put_head(&mut b, op, fin, payload.len(), mask);
+        put_head(&mut b, op, fin, false, payload.len(), mask);
         let at = b.len();
         b.put_slice(payload);
         if let Some(k) = mask {
@@ -554,12 +588,12 @@ mod tests {
     fn limits_fail_on_the_header_before_the_payload_is_buffered() {
         let mut r = Reader::new(Role::Server, 1000, 100);
         let mut head = BytesMut::new();
-        put_head(&mut head, OpCode::Binary, true, 101, Some(KEY));
+        put_head(&mut head, OpCode::Binary, true, false, 101, Some(KEY));
         assert!(matches!(r.read(&mut head), Err(Fault::TooLarge(_))));
         // Fragments within the frame limit whose sum is over the message limit.
         let mut r = Reader::new(Role::Server, 150, 100);
         let mut wire = frame(OpCode::Binary, false, &[0; 100], Some(KEY));
-        put_head(&mut wire, OpCode::Continuation, true, 60, Some(KEY));
+        put_head(&mut wire, OpCode::Continuation, true, false, 60, Some(KEY));
         assert!(matches!(r.read(&mut wire), Err(Fault::TooLarge(m)) if m.contains("160")));
         // A 2^63 length is refused, not wrapped.
         let mut wire = BytesMut::from(&[0x82u8, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0][..]);
@@ -583,7 +617,7 @@ mod tests {
         assert!(p.len() <= 125 && std::str::from_utf8(&p[2..]).is_ok());
         for len in [0, 125, 126, 65_535, 65_536] {
             let mut h = BytesMut::new();
-            put_head(&mut h, OpCode::Binary, true, len, None);
+            put_head(&mut h, OpCode::Binary, true, false, len, None);
             assert_eq!(
                 h.len(),
                 2 + if len < 126 {
@@ -599,5 +633,67 @@ mod tests {
         apply_mask(&mut m, KEY);
         apply_mask(&mut m, KEY);
         assert_eq!(m, vec![9u8; 37]);
+    }
+
+    #[test]
+    fn compressed_messages_are_inflated_when_deflate_was_negotiated() {
+        let text = "compress me, compress me, compress me";
+        let c = crate::proto::deflate::compress(text.as_bytes(), 15).unwrap();
+        let mut one = BytesMut::new();
+        put_head(&mut one, OpCode::Text, true, true, c.len(), Some(KEY));
+        let at = one.len();
+        one.put_slice(&c);
+        apply_mask(&mut one[at..], KEY);
+        // Without the extension RSV1 is a violation.
+        assert!(matches!(
+            server().read(&mut one.clone()),
+            Err(Fault::Protocol(_))
+        ));
+        let mut r = server();
+        r.set_deflate(true);
+        assert_eq!(
+            r.read(&mut one.clone()).unwrap(),
+            Some(Incoming::Message(Data::Text(Text::from(text))))
+        );
+        // In two fragments, RSV1 on the first only.
+        let mut wire = BytesMut::new();
+        let (a, b) = c.split_at(c.len() / 2);
+        put_head(&mut wire, OpCode::Text, false, true, a.len(), None);
+        wire.put_slice(a);
+        put_head(&mut wire, OpCode::Continuation, true, false, b.len(), None);
+        wire.put_slice(b);
+        let mut r = Reader::new(Role::Client, 1 << 20, 1 << 20);
+        r.set_deflate(true);
+        assert_eq!(
+            r.read(&mut wire).unwrap(),
+            Some(Incoming::Message(Data::Text(Text::from(text))))
+        );
+        // RSV1 on a ping or a continuation is a violation.
+        for op in [OpCode::Ping, OpCode::Continuation] {
+            let mut w = BytesMut::new();
+            if op == OpCode::Continuation {
+                put_head(&mut w, OpCode::Text, false, false, 1, None);
+                w.put_u8(b'x');
+            }
+            put_head(&mut w, op, true, true, 1, None);
+            w.put_u8(b'y');
+            let mut r = Reader::new(Role::Client, 100, 100);
+            r.set_deflate(true);
+            let got = loop {
+                match r.read(&mut w) {
+                    Ok(Some(_)) => continue,
+                    other => break other,
+                }
+            };
+            assert!(matches!(got, Err(Fault::Protocol(m)) if m.contains("RSV1")));
+        }
+        // A message inflating past the limit: 1009.
+        let big = crate::proto::deflate::compress(&[b'a'; 10_000], 15).unwrap();
+        let mut w = BytesMut::new();
+        put_head(&mut w, OpCode::Binary, true, true, big.len(), None);
+        w.put_slice(&big);
+        let mut r = Reader::new(Role::Client, 5_000, 5_000);
+        r.set_deflate(true);
+        assert!(matches!(r.read(&mut w), Err(Fault::TooLarge(_))));
     }
 }

@@ -21,6 +21,8 @@ pub const MAX_HEADERS: usize = 100;
 pub struct ClientHandshake {
     accept: String,
     offered: Vec<String>,
+    /// permessage-deflate was offered.
+    deflate: bool,
 }
 
 /// A parsed response head.
@@ -58,8 +60,14 @@ fn handshake_error(msg: String) -> Error {
 }
 
 /// Builds the upgrade request for `url` with `headers` (the user's, already
-/// validated) and the subprotocols `offered`.
-pub fn request(url: &Url, headers: &HeaderMap, offered: &[String]) -> (Vec<u8>, ClientHandshake) {
+/// validated) and the subprotocols `offered`, offering permessage-deflate
+/// when `deflate`.
+pub fn request(
+    url: &Url,
+    headers: &HeaderMap,
+    offered: &[String],
+    deflate: bool,
+) -> (Vec<u8>, ClientHandshake) {
     let key = tokio_tungstenite::tungstenite::handshake::client::generate_key();
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     let host = match (url.host_str(), url.port()) {
@@ -83,7 +91,17 @@ pub fn request(url: &Url, headers: &HeaderMap, offered: &[String]) -> (Vec<u8>, 
             format!("Sec-WebSocket-Protocol: {}\r\n", offered.join(", ")).as_bytes(),
         );
     }
-    let reserved: [HeaderName; 6] = [
+    if deflate {
+        out.extend_from_slice(
+            format!(
+                "Sec-WebSocket-Extensions: {}\r\n",
+                crate::proto::deflate::CLIENT_OFFER
+            )
+            .as_bytes(),
+        );
+    }
+    let reserved: [HeaderName; 7] = [
+        http::header::SEC_WEBSOCKET_EXTENSIONS,
         http::header::HOST,
         http::header::CONNECTION,
         http::header::UPGRADE,
@@ -106,6 +124,7 @@ pub fn request(url: &Url, headers: &HeaderMap, offered: &[String]) -> (Vec<u8>, 
         ClientHandshake {
             accept,
             offered: offered.to_vec(),
+            deflate,
         },
     )
 }
@@ -189,7 +208,10 @@ impl ClientHandshake {
                 ))
             }
         }
-        if let Some(ext) = head.get("sec-websocket-extensions") {
+        if let Some(ext) = head
+            .get("sec-websocket-extensions")
+            .filter(|_| !self.deflate)
+        {
             return Err(handshake_error(format!(
                 "the server chose extensions {ext:?} that were not offered"
             )));
@@ -201,6 +223,33 @@ impl ClientHandshake {
                 "the server chose subprotocol {p:?}, which was not offered"
             ))),
         }
+    }
+
+    /// The permessage-deflate the server accepted (`None`: declined, or
+    /// not offered), messages under `threshold` bytes to go uncompressed.
+    ///
+    /// # Errors
+    /// `Handshake` when the answer is not a valid acceptance of the offer.
+    pub(crate) fn deflate(
+        &self,
+        head: &ResponseHead,
+        threshold: usize,
+    ) -> Result<Option<crate::proto::deflate::Params>, Error> {
+        if !self.deflate {
+            return Ok(None);
+        }
+        let values: Vec<&str> = head
+            .headers
+            .iter()
+            .filter(|(k, _)| k == "sec-websocket-extensions")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let joined = values.join(", ");
+        crate::proto::deflate::client_verify(
+            (!values.is_empty()).then_some(joined.as_str()),
+            threshold,
+        )
+        .map_err(handshake_error)
     }
 }
 
@@ -221,7 +270,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-token", HeaderValue::from_static("t"));
         h.insert(http::header::HOST, HeaderValue::from_static("evil"));
-        let (bytes, hs) = request(&url, &h, &["chat.v1".into()]);
+        let (bytes, hs) = request(&url, &h, &["chat.v1".into()], false);
         let text = String::from_utf8(bytes).unwrap();
         assert!(
             text.starts_with("GET /chat?room=a%20b HTTP/1.1\r\nHost: [::1]:9001\r\n"),
@@ -244,7 +293,7 @@ mod tests {
     #[test]
     fn wrong_accept_unoffered_protocol_or_extension_fail() {
         let url = Url::parse("ws://h/").unwrap();
-        let (_, hs) = request(&url, &HeaderMap::new(), &[]);
+        let (_, hs) = request(&url, &HeaderMap::new(), &[], false);
         for extra in [
             "",
             "Sec-WebSocket-Protocol: other\r\n",
@@ -262,6 +311,31 @@ mod tests {
                 "{extra:?}"
             );
         }
+    }
+
+    #[test]
+    fn permessage_deflate_is_offered_and_the_answer_checked() {
+        let url = Url::parse("ws://h/").unwrap();
+        let (bytes, hs) = request(&url, &HeaderMap::new(), &[], true);
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.contains("Sec-WebSocket-Extensions: permessage-deflate; "),
+            "{text}"
+        );
+        let ok = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n";
+        let head = parse(&response(&hs.accept, ok)).unwrap().unwrap();
+        assert!(hs.verify(&head).is_ok());
+        assert_eq!(hs.deflate(&head, 5).unwrap().unwrap().threshold, 5);
+        // Declined: no header, no compression.
+        let head = parse(&response(&hs.accept, "")).unwrap().unwrap();
+        assert_eq!(hs.deflate(&head, 5).unwrap(), None);
+        // An answer that breaks the offer's rules fails the handshake.
+        let bad = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=20\r\n";
+        let head = parse(&response(&hs.accept, bad)).unwrap().unwrap();
+        assert_eq!(
+            hs.deflate(&head, 5).unwrap_err().kind(),
+            ErrorKind::Handshake
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! - [`lines`]: line framing for HTTP streaming (lines, NDJSON).
 //! - `stream`: an HTTP streaming body cut into messages per the framing.
 //! - `long_poll`: a long-poll answer's messages and cursor.
+//! - `deflate`: permessage-deflate (RFC 7692): negotiation, and one
+//!   message compressed or inflated (bounded).
 //! - `frame`: WebSocket frames (header, masking, a reader that checks
 //!   every framing rule and joins fragments).
 //! - `ws`: the WebSocket session rules shared by client and server
@@ -18,6 +20,7 @@
 //!   the handshake, the client's upgrade probe).
 //! - [`socketio`]: Socket.IO v5 packets and their binary attachments.
 
+pub(crate) mod deflate;
 pub mod engineio;
 pub(crate) mod frame;
 pub(crate) mod handshake;

@@ -22,6 +22,11 @@ pub(crate) struct Entry {
     /// `{id}\n{payload}`, made once on first use and shared by every
     /// `rtwire.v1` WebSocket subscriber.
     pub framed: std::sync::OnceLock<bytes::Bytes>,
+    /// The payload and the framed payload compressed by permessage-deflate
+    /// (window 15, no context takeover), made once on first use and shared
+    /// by every subscriber that negotiated it; `None` inside when
+    /// compression does not shrink it.
+    pub compressed: [std::sync::OnceLock<Option<bytes::Bytes>>; 2],
 }
 
 impl Entry {
@@ -34,6 +39,21 @@ impl Entry {
             b.extend_from_slice(self.data.as_bytes());
             b.freeze()
         })
+    }
+
+    /// The payload (`framed`: with its id) compressed once for every
+    /// subscriber, or `None` when compression does not shrink it.
+    pub fn compressed(&self, framed: bool) -> Option<&bytes::Bytes> {
+        self.compressed[usize::from(framed)]
+            .get_or_init(|| {
+                let plain = if framed {
+                    self.framed().as_ref()
+                } else {
+                    self.data.as_bytes()
+                };
+                crate::proto::deflate::compress(plain, 15)
+            })
+            .as_ref()
     }
 }
 
@@ -150,6 +170,7 @@ impl Hub {
             id: format!("{}-{seq}", self.epoch),
             data,
             framed: std::sync::OnceLock::new(),
+            compressed: Default::default(),
         });
         st.history.push_back(entry.clone());
         while st.history.len() > self.history {

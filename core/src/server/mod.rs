@@ -229,6 +229,16 @@ pub struct ServerOptions {
     pub long_poll_hold: Duration,
     /// Largest message accepted (WebSocket or publish body), default 16 MiB.
     pub max_message_size: usize,
+    /// Accept permessage-deflate (RFC 7692) from WebSocket clients that
+    /// offer it. Default off. Accepted offers are answered without context
+    /// takeover both ways: each message is compressed alone, by one
+    /// compressor per thread, so a compressing connection costs no more
+    /// memory than another, and a broadcast is compressed once for all its
+    /// receivers.
+    pub permessage_deflate: bool,
+    /// With permessage-deflate: messages under this many bytes are sent
+    /// uncompressed. Default 128.
+    pub deflate_threshold: usize,
     /// Most request headers, default 64 (more: 431).
     pub max_headers: usize,
     /// Time allowed for a request's headers, default 10 s (slow-header
@@ -287,6 +297,8 @@ impl Default for ServerOptions {
             heartbeat: Duration::from_secs(15),
             long_poll_hold: Duration::from_secs(25),
             max_message_size: 16 << 20,
+            permessage_deflate: false,
+            deflate_threshold: 128,
             max_headers: 64,
             header_timeout: Duration::from_secs(10),
             routes: Vec::new(),

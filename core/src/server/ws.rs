@@ -91,9 +91,31 @@ fn check_upgrade(shared: &Shared, req: &Request<ReqBody>) -> Result<HeaderValue,
     Ok(key)
 }
 
+/// The permessage-deflate to answer an upgrade with: the response header's
+/// value and what it negotiates, when the server accepts compression and
+/// the client offered it acceptably.
+fn negotiate_deflate(
+    shared: &Shared,
+    req: &Request<ReqBody>,
+) -> Option<(String, crate::proto::deflate::Params)> {
+    if !shared.opts.permessage_deflate {
+        return None;
+    }
+    let offers = req
+        .headers()
+        .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    crate::proto::deflate::server_accept(offers, shared.opts.deflate_threshold)
+}
+
 /// The 101 answer to an upgrade with `key`, naming `protocol` if one was
-/// chosen.
-fn switching(key: &HeaderValue, protocol: Option<&str>) -> Response<Body> {
+/// chosen and the extensions accepted.
+fn switching(
+    key: &HeaderValue,
+    protocol: Option<&str>,
+    extensions: Option<&str>,
+) -> Response<Body> {
     let accept = derive_accept_key(key.as_bytes());
     let mut r = Response::new(http_body_util::BodyExt::boxed(http_body_util::Empty::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -106,6 +128,9 @@ fn switching(key: &HeaderValue, protocol: Option<&str>) -> Response<Body> {
     );
     if let Some(p) = protocol.and_then(|p| HeaderValue::from_str(p).ok()) {
         h.insert(header::SEC_WEBSOCKET_PROTOCOL, p);
+    }
+    if let Some(e) = extensions.and_then(|e| HeaderValue::from_str(e).ok()) {
+        h.insert(header::SEC_WEBSOCKET_EXTENSIONS, e);
     }
     r
 }
@@ -135,6 +160,8 @@ pub(crate) fn accept_route(
         Err(r) => return r,
     };
     let protocol = route.choose(&offered_protocols(&req));
+    let deflate = negotiate_deflate(&shared, &req);
+    let params = deflate.as_ref().map(|(_, p)| *p);
     let request = AppRequest {
         protocol: protocol.clone(),
         ..request
@@ -147,11 +174,13 @@ pub(crate) fn accept_route(
         let session = crate::transport::ws::WsSession::accepted(
             Box::new(TokioIo::new(upgraded)),
             &shared.session_options,
+            params,
         );
         let session = super::app::Carrier::Ws(session);
         super::app::run(route, request, session, shared.clone()).await;
     });
-    switching(&key, protocol.as_deref())
+    let extensions = deflate.map(|(e, _)| e);
+    switching(&key, protocol.as_deref(), extensions.as_deref())
 }
 
 /// Validates the upgrade request and answers 101, or refuses it plainly.
@@ -170,6 +199,8 @@ pub(crate) fn accept(
         .map(|(_, v)| v.into_owned())
         .filter(|c| !c.is_empty());
     let framed = has_token(&req, header::SEC_WEBSOCKET_PROTOCOL, PROTOCOL);
+    let deflate = negotiate_deflate(&shared, &req);
+    let params = deflate.as_ref().map(|(_, p)| *p);
     let sub = shared.hub.subscribe(&channel, cursor.as_deref());
     // Watched from before the 101: a cut right after the client sees the
     // upgrade still drops this session.
@@ -189,11 +220,13 @@ pub(crate) fn accept(
             shared.opts.max_message_size,
             shared.opts.max_message_size,
             8192,
-        );
+        )
+        .with_deflate(params);
         let resumed = cursor.is_some();
         session(shared, ws, channel, sub, cut, Mode { framed, resumed }).await;
     });
-    switching(&key, framed.then_some(PROTOCOL))
+    let extensions = deflate.map(|(e, _)| e);
+    switching(&key, framed.then_some(PROTOCOL), extensions.as_deref())
 }
 
 /// The subprotocol under which messages carry their ids.
@@ -211,11 +244,18 @@ struct Mode {
 /// Queues one published message: its payload as published, or with its
 /// id before it (`rtwire.v1`). The payload is shared, not copied.
 fn feed(ws: &mut Ws, e: &Entry, framed: bool) {
-    match (&e.data, framed) {
-        (d, false) => ws.feed(d),
-        (Data::Text(_), true) => ws.feed_message(OpCode::Text, e.framed()),
-        (Data::Binary(_), true) => ws.feed_message(OpCode::Binary, e.framed()),
-    }
+    let op = if e.data.is_text() {
+        OpCode::Text
+    } else {
+        OpCode::Binary
+    };
+    let plain = match (&e.data, framed) {
+        (_, true) => e.framed(),
+        (Data::Text(t), false) => t.bytes(),
+        (Data::Binary(b), false) => b,
+    };
+    // Compressed once for every subscriber that negotiated deflate.
+    ws.feed_compressed(op, plain, || e.compressed(framed).cloned());
 }
 
 type Ws = Frames<TokioIo<hyper::upgrade::Upgraded>>;

@@ -22,6 +22,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::message::Data;
+use crate::proto::deflate::{self, Params};
 use crate::proto::frame::{self, close_payload, put_head, Incoming, OpCode, Reader, Role};
 use crate::proto::ws::Fault;
 
@@ -62,6 +63,8 @@ pub(crate) struct Frames<S> {
     close_sent: bool,
     /// The peer's close frame came: nothing more is read.
     close_received: bool,
+    /// permessage-deflate, when negotiated.
+    deflate: Option<Params>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Frames<S> {
@@ -87,7 +90,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Frames<S> {
             eof: false,
             close_sent: false,
             close_received: false,
+            deflate: None,
         }
+    }
+
+    /// With permessage-deflate as negotiated (`None`: without).
+    pub(crate) fn with_deflate(mut self, params: Option<Params>) -> Frames<S> {
+        self.reader.set_deflate(params.is_some());
+        self.deflate = params;
+        self
     }
 
     /// The next message or control frame; `None` once the stream ended or
@@ -113,7 +124,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Frames<S> {
                     match &item {
                         Incoming::Ping(p) if !self.close_sent => {
                             let p = p.clone();
-                            self.feed_frame(OpCode::Pong, &p);
+                            self.feed_frame(OpCode::Pong, false, &p);
                         }
                         Incoming::Close(c) => {
                             self.close_received = true;
@@ -122,7 +133,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Frames<S> {
                                     Some((code, _)) => close_payload(*code, ""),
                                     None => Bytes::new(),
                                 };
-                                self.feed_frame(OpCode::Close, &reply);
+                                self.feed_frame(OpCode::Close, false, &reply);
                                 self.close_sent = true;
                             }
                         }
@@ -186,17 +197,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Frames<S> {
     }
 
     /// Queues one frame (not written until [`Frames::flush`]).
-    fn feed_frame(&mut self, op: OpCode, payload: &Bytes) {
+    fn feed_frame(&mut self, op: OpCode, compressed: bool, payload: &Bytes) {
         match self.role {
             Role::Client => {
                 let key: [u8; 4] = rand::random();
-                put_head(&mut self.wbuf, op, true, payload.len(), Some(key));
+                put_head(
+                    &mut self.wbuf,
+                    op,
+                    true,
+                    compressed,
+                    payload.len(),
+                    Some(key),
+                );
                 let at = self.wbuf.len();
                 self.wbuf.put_slice(payload);
                 frame::apply_mask(&mut self.wbuf[at..], key);
             }
             Role::Server => {
-                put_head(&mut self.wbuf, op, true, payload.len(), None);
+                put_head(&mut self.wbuf, op, true, compressed, payload.len(), None);
                 if payload.len() >= ZERO_COPY_FROM {
                     self.pieces.push_back(self.wbuf.split().freeze());
                     self.pieces.push_back(payload.clone());
@@ -219,15 +237,47 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Frames<S> {
     /// encoded (nothing once a close frame was sent). Text must be UTF-8.
     pub(crate) fn feed_message(&mut self, op: OpCode, payload: &Bytes) {
         debug_assert!(op != OpCode::Text || std::str::from_utf8(payload).is_ok());
-        if !self.close_sent {
-            self.feed_frame(op, payload);
+        if self.close_sent {
+            return;
+        }
+        if let Some(p) = self.deflate.filter(|p| p.compresses(payload.len())) {
+            if let Some(c) = deflate::compress(payload, p.send_window) {
+                self.feed_frame(op, true, &c);
+                return;
+            }
+        }
+        self.feed_frame(op, false, payload);
+    }
+
+    /// Queues a broadcast message of `op` whose compression (window 15,
+    /// `None` when compression does not shrink it) was made once for all
+    /// its receivers: used as it is when this connection compresses with
+    /// window 15 and a message of this size; otherwise as
+    /// [`Frames::feed_message`].
+    pub(crate) fn feed_compressed(
+        &mut self,
+        op: OpCode,
+        plain: &Bytes,
+        compressed: impl FnOnce() -> Option<Bytes>,
+    ) {
+        match self.deflate {
+            Some(p) if p.send_window == 15 && p.compresses(plain.len()) => {
+                if self.close_sent {
+                    return;
+                }
+                match compressed() {
+                    Some(c) => self.feed_frame(op, true, &c),
+                    None => self.feed_frame(op, false, plain),
+                }
+            }
+            _ => self.feed_message(op, plain),
         }
     }
 
     /// Queues a ping.
     pub(crate) fn feed_ping(&mut self, payload: &Bytes) {
         if !self.close_sent {
-            self.feed_frame(OpCode::Ping, payload);
+            self.feed_frame(OpCode::Ping, false, payload);
         }
     }
 
@@ -235,7 +285,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Frames<S> {
     pub(crate) fn feed_close(&mut self, code: u16, reason: &str) {
         if !self.close_sent {
             self.close_sent = true;
-            self.feed_frame(OpCode::Close, &close_payload(code, reason));
+            self.feed_frame(OpCode::Close, false, &close_payload(code, reason));
         }
     }
 
@@ -420,5 +470,66 @@ mod tests {
         let mut server = Frames::new(a, Role::Server, BytesMut::new(), 100, 100, 4096);
         drop(b);
         assert!(server.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn with_deflate_both_ways_messages_cross_compressed_and_small_ones_plain() {
+        let (a, b) = tokio::io::duplex(1 << 16);
+        let p = Params {
+            send_window: 15,
+            threshold: 64,
+        };
+        let mut client = Frames::new(a, Role::Client, BytesMut::new(), 1 << 20, 1 << 20, 4096)
+            .with_deflate(Some(p));
+        let (raw_tx, mut raw_rx) = tokio::io::duplex(1 << 16);
+        let mut server = Frames::new(b, Role::Server, BytesMut::new(), 1 << 20, 1 << 20, 4096)
+            .with_deflate(Some(p));
+        let json = Data::Text(Text::from("{\"k\":\"value value value\"}".repeat(40)));
+        let small = Data::Text(Text::from("tiny"));
+        client.feed(&json);
+        client.feed(&small);
+        client.flush().await.unwrap();
+        assert_eq!(
+            server.next().await.unwrap().unwrap(),
+            Incoming::Message(json.clone())
+        );
+        assert_eq!(
+            server.next().await.unwrap().unwrap(),
+            Incoming::Message(small.clone())
+        );
+        // What the server writes is compressed: far fewer bytes than the text.
+        let mut probe = Frames::new(
+            raw_tx,
+            Role::Server,
+            BytesMut::new(),
+            1 << 20,
+            1 << 20,
+            4096,
+        )
+        .with_deflate(Some(p));
+        probe.feed(&json);
+        probe.flush().await.unwrap();
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 4096];
+        let n = raw_rx.read(&mut buf).await.unwrap();
+        assert!(
+            buf[0] & 0x40 != 0 && n < json.len() / 4,
+            "{n} bytes, first {:#x}",
+            buf[0]
+        );
+        // A broadcast compressed once is fed as it is.
+        let once = deflate::compress(json.as_bytes(), 15).unwrap();
+        let plain = Bytes::copy_from_slice(json.as_bytes());
+        let used = std::cell::Cell::new(false);
+        server.feed_compressed(OpCode::Text, &plain, || {
+            used.set(true);
+            Some(once.clone())
+        });
+        assert!(used.get());
+        server.flush().await.unwrap();
+        assert_eq!(
+            client.next().await.unwrap().unwrap(),
+            Incoming::Message(json)
+        );
     }
 }

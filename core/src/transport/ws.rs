@@ -108,16 +108,23 @@ where
 
 impl WsSession {
     /// The server side of a session whose upgrade was answered with 101 on
-    /// `io`.
-    pub(crate) fn accepted(io: Box<dyn crate::net::Io>, opts: &Options) -> WsSession {
+    /// `io`, with the permessage-deflate that answer accepted.
+    pub(crate) fn accepted(
+        io: Box<dyn crate::net::Io>,
+        opts: &Options,
+        deflate: Option<crate::proto::deflate::Params>,
+    ) -> WsSession {
         WsSession {
             framed: false,
-            ws: Box::new(frames(
-                NetStream::Boxed(io),
-                Role::Server,
-                bytes::BytesMut::new(),
-                opts,
-            )),
+            ws: Box::new(
+                frames(
+                    NetStream::Boxed(io),
+                    Role::Server,
+                    bytes::BytesMut::new(),
+                    opts,
+                )
+                .with_deflate(deflate),
+            ),
         }
     }
 }
@@ -137,7 +144,8 @@ pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, Ope
         offered.push(RTWIRE_PROTOCOL.to_string());
     }
     let headers = crate::http::base_headers(target, opts)?;
-    let (request, handshake) = crate::proto::handshake::request(&url, &headers, &offered);
+    let (request, handshake) =
+        crate::proto::handshake::request(&url, &headers, &offered, opts.permessage_deflate);
 
     let mut stream = net::dial(target, plan.tls.as_ref(), &plan.proxy, plan.host()).await?;
     let io = |e: std::io::Error| {
@@ -176,7 +184,10 @@ pub(crate) async fn open(plan: &Plan, resume: &Resume) -> Result<(WsSession, Ope
     let protocol = handshake
         .verify(&head)
         .map_err(|e| Error::new(ErrorKind::Handshake, format!("{}: {e}", target.display())))?;
-    let ws = frames(stream, Role::Client, rest, opts);
+    let deflate = handshake
+        .deflate(&head, opts.deflate_threshold)
+        .map_err(|e| Error::new(ErrorKind::Handshake, format!("{}: {e}", target.display())))?;
+    let ws = frames(stream, Role::Client, rest, opts).with_deflate(deflate);
     let info = OpenInfo {
         transport: Transport::WebSocket,
         url: target.display(),

@@ -124,6 +124,15 @@ class ConnectOptions(TypedDict, total=False):
     carries its id and a reconnect resumes after the last one. ``auto`` turns it on by
     itself. Default: ``False``."""
 
+    permessage_deflate: bool
+    """WebSocket: offer permessage-deflate compression (RFC 7692), without context
+    takeover either way, so it costs no memory per connection. On by default;
+    ``--no-deflate`` turns it off. Default: ``True``."""
+
+    deflate_threshold: int
+    """WebSocket with permessage-deflate: messages under this many bytes are sent
+    uncompressed. Default: 128 B."""
+
     send_url: Optional[str]
     """Where ``send`` POSTs on the HTTP transports. Default:
     ``None`` (send is unsupported on HTTP transports)."""
@@ -259,6 +268,15 @@ class ServerOptions(TypedDict, total=False):
 
     max_message_size: int
     """Largest message accepted (WebSocket or publish body). Default: 16 MiB."""
+
+    permessage_deflate: bool
+    """Accept permessage-deflate (RFC 7692) from WebSocket clients that offer it,
+    answered without context takeover both ways: no memory per connection, and a
+    broadcast is compressed once. Default: ``False``."""
+
+    deflate_threshold: int
+    """With permessage-deflate: messages under this many bytes are sent uncompressed.
+    Default: 128 B."""
 
     max_headers: int
     """Most request headers (more: 431). Default: 64."""
