@@ -39,7 +39,10 @@ fn has_token(req: &Request<ReqBody>, name: header::HeaderName, token: &str) -> b
 /// client's key, or the plain refusal to answer with (rare: its size does
 /// not matter).
 #[allow(clippy::result_large_err)]
-fn check_upgrade(shared: &Shared, req: &Request<ReqBody>) -> Result<HeaderValue, Response<Body>> {
+pub(crate) fn check_upgrade(
+    shared: &Shared,
+    req: &Request<ReqBody>,
+) -> Result<HeaderValue, Response<Body>> {
     if !has_token(req, header::UPGRADE, "websocket")
         || !has_token(req, header::CONNECTION, "upgrade")
     {
@@ -93,7 +96,7 @@ fn check_upgrade(shared: &Shared, req: &Request<ReqBody>) -> Result<HeaderValue,
 
 /// The 101 answer to an upgrade with `key`, naming `protocol` if one was
 /// chosen.
-fn switching(key: &HeaderValue, protocol: Option<&str>) -> Response<Body> {
+pub(crate) fn switching(key: &HeaderValue, protocol: Option<&str>) -> Response<Body> {
     let accept = derive_accept_key(key.as_bytes());
     let mut r = Response::new(http_body_util::BodyExt::boxed(http_body_util::Empty::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
