@@ -560,3 +560,37 @@ async fn the_token_and_the_acceptance_hook_refuse_in_engine_io_terms() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn shutdown_answers_the_held_poll_with_close() {
+    guard(async {
+        let (server, ends) = start(ServerOptions::new()).await;
+        let base = url(&server);
+        let c = client();
+        let h = handshake(&c, &base).await;
+        // The application's message, then the close, in the held poll's
+        // answer (a ping may come first).
+        let held = tokio::spawn({
+            let (c, base, sid) = (c.clone(), base.clone(), h.sid.clone());
+            async move {
+                let mut all = Vec::new();
+                for _ in 0..3 {
+                    let packets = poll_packets(&c, &base, &sid).await;
+                    let done = packets.contains(&Packet::Close);
+                    all.extend(packets);
+                    if done {
+                        break;
+                    }
+                }
+                all
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        server.shutdown().await;
+        let packets = held.await.unwrap();
+        assert_eq!(packets.last(), Some(&Packet::Close), "{packets:?}");
+        let ends_now = ends_reach(&ends, 1).await;
+        assert_eq!(ends_now, vec![("long_poll".to_string(), 1001)]);
+    })
+    .await;
+}

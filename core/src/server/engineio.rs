@@ -873,10 +873,10 @@ fn take_packets_ws(link: &mut Link, st: &mut State) -> Vec<Packet> {
 
 /// Sends a close frame and waits (bounded) for the client's.
 async fn close_ws(ws: &mut Ws, code: u16) {
-    let code = if code == 1000 || (3000..5000).contains(&code) {
-        code
-    } else {
-        1000
+    // Codes that must not be sent (RFC 6455 §7.4.1) become 1000.
+    let code = match code {
+        1000..=1003 | 1007..=1014 | 3000..=4999 => code,
+        _ => 1000,
     };
     ws.feed_close(code, "");
     let _ = timeout(Duration::from_secs(2), ws.flush()).await;
