@@ -623,9 +623,10 @@ impl EioSession {
                     let _ = slot.send(Err(Code::BadRequest));
                     return Flow::Go;
                 }
-                if st.held.is_some() {
+                if st.held.as_ref().is_some_and(|h| !h.is_closed()) {
                     // Two polls at once: the reference server ends the
-                    // session ("overlap from client").
+                    // session ("overlap from client"). (A poll its client
+                    // gave up on is simply replaced.)
                     let _ = slot.send(Err(Code::BadRequest));
                     return Flow::End(lost("poll overlap from the client"));
                 }
@@ -776,6 +777,10 @@ impl EioSession {
         st: &mut State,
         slot: oneshot::Sender<Result<Bytes, Code>>,
     ) -> Flow {
+        if slot.is_closed() {
+            // Its client gave up on it: what is queued waits for the next.
+            return Flow::Go;
+        }
         let packets = take_packets(link, st, false);
         match eio::encode_payload(&packets) {
             Ok(body) => {
