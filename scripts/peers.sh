@@ -14,7 +14,7 @@ if ! { [ -f "$stamp" ] && cmp -s "$req" "$stamp"; }; then
   cp "$req" "$stamp"
 fi
 
-# Node peers (ws, eventsource, engine.io-parser, socket.io-parser), pinned by tests/peers/node/package-lock.json.
+# Node peers (ws, eventsource, engine.io-client, engine.io-parser, socket.io-parser), pinned by tests/peers/node/package-lock.json.
 node_dir="$root/tests/peers/node"
 node_stamp="$node_dir/node_modules/.peers-stamp"
 if ! { [ -f "$node_stamp" ] && cmp -s "$node_dir/package-lock.json" "$node_stamp"; }; then

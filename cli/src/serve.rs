@@ -21,7 +21,8 @@ pub struct Args {
     /// polling with POST up (the server under test for the Autobahn
     /// testsuite),
     /// and /broadcast, where every message goes to every client connected
-    /// there, the sender included.
+    /// there, the sender included; and the same echo over Engine.IO v4 at
+    /// /engine.io/ (for engine.io-client: polling, WebSocket, the upgrade).
     #[arg(long)]
     echo: bool,
     /// Print one JSON object per line for every connection event (and one
@@ -78,7 +79,10 @@ pub async fn run(a: Args) -> Result<(), String> {
         return Ok(());
     }
     if a.echo {
-        opts = opts.route("/echo", echo).route("/broadcast", broadcast);
+        opts = opts
+            .route("/echo", echo)
+            .route("/broadcast", broadcast)
+            .engineio("/engine.io/", echo);
     }
     let server = Server::start(opts).await.map_err(|e| e.to_string())?;
     let quiet = a.quiet_publish;
@@ -116,6 +120,7 @@ pub async fn run(a: Args) -> Result<(), String> {
         let ws = base.replacen("http", "ws", 1);
         println!("  echo         {ws}/echo");
         println!("  broadcast    {ws}/broadcast");
+        println!("  engine.io    {base}/engine.io/ (Engine.IO v4 echo)");
     }
     wait_then_stop(server).await
 }

@@ -582,6 +582,28 @@ fn serve_echo_answers_over_long_polling_and_sse_driven_by_curl() {
 }
 
 #[test]
+fn serve_echo_answers_engine_io_polling_driven_by_curl() {
+    let (mut child, _out, listening) = serve_echo_json();
+    let base = listening["url"].as_str().unwrap().to_string();
+    let eio = format!("{base}/engine.io/?EIO=4&transport=polling");
+    // The open packet: `0` and the handshake JSON.
+    let open = curl(&[&eio]);
+    let handshake: Value = serde_json::from_str(open.strip_prefix('0').unwrap()).unwrap();
+    assert_eq!(handshake["upgrades"], serde_json::json!(["websocket"]));
+    let sid = handshake["sid"].as_str().unwrap();
+    let session = format!("{eio}&sid={sid}");
+    assert_eq!(curl(&["-d", "4hello", &session]), "ok");
+    assert_eq!(curl(&[&session]), "4hello");
+    // An unknown session: the reference server's error.
+    let unknown: Value = serde_json::from_str(&curl(&[&format!("{eio}&sid=nope")])).unwrap();
+    assert_eq!(
+        unknown,
+        serde_json::json!({"code": 1, "message": "Session ID unknown"})
+    );
+    stop_with_sigterm(&mut child);
+}
+
+#[test]
 fn connect_over_sse_and_long_polling_sends_to_a_route_of_serve_echo() {
     let (mut child, _out, listening) = serve_echo_json();
     let base = listening["url"].as_str().unwrap().to_string();

@@ -228,6 +228,9 @@ pub(crate) struct Route {
     pub handler: AppHandler,
     /// Subprotocols the route accepts, in its order of preference.
     pub protocols: Vec<String>,
+    /// Served over Engine.IO (see [`super::engineio`]) rather than
+    /// rtwire's own transports.
+    pub engineio: bool,
 }
 
 impl std::fmt::Debug for Route {
@@ -235,11 +238,22 @@ impl std::fmt::Debug for Route {
         f.debug_struct("Route")
             .field("path", &self.path)
             .field("protocols", &self.protocols)
+            .field("engineio", &self.engineio)
             .finish_non_exhaustive()
     }
 }
 
 impl Route {
+    /// Whether a request for `path` is for this route: the exact path, or
+    /// for an Engine.IO route also with or without its trailing slash
+    /// (`/engine.io` and `/engine.io/`).
+    pub fn matches(&self, path: &str) -> bool {
+        self.path == path
+            || (self.engineio
+                && path.len() > 1
+                && self.path.trim_end_matches('/') == path.trim_end_matches('/'))
+    }
+
     /// The subprotocol to answer with: the first of the route's that the
     /// client offered (`Sec-WebSocket-Protocol`, comma separated).
     pub fn choose(&self, offered: &[String]) -> Option<String> {
@@ -272,13 +286,16 @@ pub(crate) fn session_options(shared: &super::ServerOptions) -> Options {
     o
 }
 
-/// What carries a route connection: a WebSocket session, or an HTTP one
-/// (SSE, NDJSON streaming or long polling, with POST up).
+/// What carries a route connection: a WebSocket session, an HTTP one
+/// (SSE, NDJSON streaming or long polling, with POST up), or an Engine.IO
+/// one (polling and WebSocket legs).
 pub(crate) enum Carrier {
     /// An upgraded WebSocket.
     Ws(crate::transport::ws::WsSession),
     /// Server-Sent Events, streaming or polls.
     Http(super::http_session::HttpSession),
+    /// Engine.IO v4.
+    EngineIo(super::engineio::EioSession),
 }
 
 impl Carrier {
@@ -286,6 +303,7 @@ impl Carrier {
         match self {
             Carrier::Ws(_) => Transport::WebSocket,
             Carrier::Http(h) => h.transport(),
+            Carrier::EngineIo(e) => e.transport(),
         }
     }
 
@@ -298,6 +316,7 @@ impl Carrier {
         match self {
             Carrier::Ws(ws) => ws.run(link, options, resume).await,
             Carrier::Http(h) => h.run(link).await,
+            Carrier::EngineIo(e) => e.run(link).await,
         }
     }
 }

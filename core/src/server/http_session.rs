@@ -83,17 +83,55 @@ impl Down {
 type PollSlot = oneshot::Sender<Bytes>;
 
 /// What the routes keep of a live session.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Entry {
-    route: String,
     up: mpsc::Sender<Data>,
     polls: Option<mpsc::Sender<(PollSlot, Duration)>>,
 }
 
-/// The live sessions of a server, by id.
+/// Live sessions of one kind, by id, each tied to its route: what the
+/// requests after the first find their session by.
+#[derive(Debug)]
+pub(crate) struct SessionMap<E> {
+    map: Mutex<HashMap<String, (String, E)>>,
+}
+
+impl<E> Default for SessionMap<E> {
+    fn default() -> Self {
+        SessionMap {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<E: Clone> SessionMap<E> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, E)>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers session `sid` of `route`.
+    pub fn insert(&self, sid: String, route: &str, entry: E) {
+        self.lock().insert(sid, (route.to_string(), entry));
+    }
+
+    /// Session `sid`, if it is live and of `route`.
+    pub fn get(&self, route: &str, sid: &str) -> Option<E> {
+        match self.lock().get(sid) {
+            Some((r, e)) if r == route => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    /// Forgets session `sid`.
+    pub fn remove(&self, sid: &str) {
+        self.lock().remove(sid);
+    }
+}
+
+/// The live HTTP sessions of a server, by id.
 #[derive(Debug, Default)]
 pub(crate) struct Sessions {
-    map: Mutex<HashMap<String, Entry>>,
+    map: SessionMap<Entry>,
 }
 
 /// Why a message or poll found no session.
@@ -106,16 +144,9 @@ pub(crate) enum Miss {
 }
 
 impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Hands a POSTed message to session `sid` of `route`.
     pub fn send(&self, route: &str, sid: &str, data: Data) -> Result<(), Miss> {
-        let up = match self.lock().get(sid) {
-            Some(e) if e.route == route => e.up.clone(),
-            _ => return Err(Miss::Gone),
-        };
+        let up = self.map.get(route, sid).ok_or(Miss::Gone)?.up;
         up.try_send(data).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => Miss::Busy,
             mpsc::error::TrySendError::Closed(_) => Miss::Gone,
@@ -130,21 +161,18 @@ impl Sessions {
         sid: &str,
         wait: Duration,
     ) -> Result<oneshot::Receiver<Bytes>, Miss> {
-        let polls = match self.lock().get(sid) {
-            Some(Entry {
-                route: r,
-                polls: Some(p),
-                ..
-            }) if r == route => p.clone(),
-            _ => return Err(Miss::Gone),
-        };
+        let polls = self
+            .map
+            .get(route, sid)
+            .and_then(|e| e.polls)
+            .ok_or(Miss::Gone)?;
         let (tx, rx) = oneshot::channel();
         polls.try_send((tx, wait)).map_err(|_| Miss::Gone)?;
         Ok(rx)
     }
 
     fn remove(&self, sid: &str) {
-        self.lock().remove(sid);
+        self.map.remove(sid);
     }
 }
 
@@ -169,7 +197,7 @@ pub(crate) struct HttpSession {
 }
 
 /// A new session id: 128 random bits in hex.
-fn new_sid() -> String {
+pub(crate) fn new_sid() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
@@ -208,14 +236,10 @@ pub(crate) fn open(
             (Downstream::Polls(rx), Some(tx), first)
         }
     };
-    shared.sessions.lock().insert(
-        sid.clone(),
-        Entry {
-            route: route.to_string(),
-            up: up_tx,
-            polls,
-        },
-    );
+    shared
+        .sessions
+        .map
+        .insert(sid.clone(), route, Entry { up: up_tx, polls });
     let session = HttpSession {
         sid,
         route: route.to_string(),

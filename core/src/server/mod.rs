@@ -11,6 +11,7 @@
 //! | `POST /publish/{channel}` | publishes the body: text when valid UTF-8 unless its `Content-Type` says binary (`application/octet-stream`, `image/*`, ...); answers `{"id": ...}` |
 //! | `GET /negotiate/{channel}` | the transports and their URLs, for clients that pick one |
 //! | `GET /healthz` | `ok` |
+//! | a route of [`ServerOptions::engineio`] (`/engine.io/?EIO=4&transport=polling\|websocket`) | Engine.IO v4 (long polling, WebSocket, the upgrade) for `engine.io-client` |
 //!
 //! WebSocket clients that offer the subprotocol `rtwire.v1` get each
 //! message prefixed with its id and a line feed (`{id}\n{payload}`, in a
@@ -52,6 +53,7 @@ use crate::message::Data;
 
 mod app;
 mod encode;
+mod engineio;
 mod http_session;
 mod hub;
 mod inbox;
@@ -375,6 +377,58 @@ impl ServerOptions {
             path: path.to_string(),
             handler,
             protocols: protocols.iter().map(|p| p.to_string()).collect(),
+            engineio: false,
+        });
+        self
+    }
+
+    /// Serves an application over Engine.IO v4 at `path` (by convention
+    /// `/engine.io/`; matched with or without the trailing slash), for
+    /// Engine.IO clients such as the JS `engine.io-client`: each one gets a
+    /// [`Connection`](crate::Connection) of its own, handed to `handler`
+    /// with its [`Request`], exactly as with [`ServerOptions::route`]. The
+    /// handler cannot tell the difference: Engine.IO text and binary
+    /// messages are the connection's text and binary messages, over HTTP
+    /// long polling, a WebSocket, or polling upgraded to a WebSocket
+    /// midway (nothing lost, doubled or reordered across the upgrade).
+    ///
+    /// The first request (`GET path?EIO=4&transport=polling`, or
+    /// `transport=websocket` with an upgrade) passes the bearer `token` and
+    /// the acceptance hook as a route's does; later ones carry the session
+    /// id (`sid`). The handshake announces `pingInterval` and
+    /// `pingTimeout` = [`ServerOptions::ping_interval`] (the server pings,
+    /// a client whose pong is late by that much is gone) and `maxPayload`
+    /// = `max_message_size` (a larger POST is refused with 413). Errors are
+    /// the reference server's: status 400 with `{"code":1,"message":"Session
+    /// ID unknown"}` and the like; a refused token (401) or hook (its
+    /// status) answers `{"code":4,"message":...}`. Dropping the connection
+    /// or `close` sends the Engine.IO close packet.
+    ///
+    /// ```
+    /// use rtwire::server::ServerOptions;
+    /// use rtwire::Event;
+    ///
+    /// let opts = ServerOptions::new().engineio("/engine.io/", |mut conn, _req| async move {
+    ///     while let Some(Event::Message(m)) = conn.recv().await {
+    ///         if conn.send(m.data).await.is_err() {
+    ///             break;
+    ///         }
+    ///     }
+    /// });
+    /// # let _ = opts;
+    /// ```
+    pub fn engineio<F, Fut>(mut self, path: &str, handler: F) -> Self
+    where
+        F: Fn(crate::Connection, Request) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let handler: AppHandler = Arc::new(move |c, r| Box::pin(handler(c, r)));
+        self.routes.retain(|r| r.path != path);
+        self.routes.push(app::Route {
+            path: path.to_string(),
+            handler,
+            protocols: Vec::new(),
+            engineio: true,
         });
         self
     }
@@ -457,6 +511,8 @@ pub(crate) struct Shared {
     pub rooms: rooms::Registry,
     /// Route connections over HTTP, by session id.
     pub sessions: http_session::Sessions,
+    /// Engine.IO connections, by session id.
+    pub eio: engineio::Sessions,
     pub opts: ServerOptions,
     /// The connection options of every server-side session (one copy for
     /// all of them).
@@ -620,6 +676,7 @@ impl Shared {
             hub: hub::Hub::new(opts.history, opts.client_queue),
             rooms: rooms::Registry::default(),
             sessions: http_session::Sessions::default(),
+            eio: engineio::Sessions::default(),
             handler: RwLock::new(None),
             observer: RwLock::new(None),
             connections: AtomicUsize::new(0),

@@ -214,7 +214,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
-fn authorized(shared: &Shared, req: &Request<ReqBody>) -> bool {
+pub(crate) fn authorized(shared: &Shared, req: &Request<ReqBody>) -> bool {
     let Some(token) = &shared.opts.token else {
         return true;
     };
@@ -275,6 +275,18 @@ async fn admit(
     req: &Request<ReqBody>,
     peer: SocketAddr,
 ) -> Result<super::Request, Response<Body>> {
+    admitted(shared, req, peer)
+        .await
+        .map_err(|(status, body)| full(status, "text/plain; charset=utf-8", body))
+}
+
+/// Runs the acceptance hook, if any: the request (with what the hook
+/// attached), or the status and text of the refusal.
+pub(crate) async fn admitted(
+    shared: &Arc<Shared>,
+    req: &Request<ReqBody>,
+    peer: SocketAddr,
+) -> Result<super::Request, (StatusCode, String)> {
     let request = super::Request::of(req, peer, shared);
     let Some(super::app::Hook(hook)) = shared.opts.accept.clone() else {
         return Ok(request);
@@ -287,11 +299,11 @@ async fn admit(
         }),
         Ok(Err(reject)) => {
             let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::FORBIDDEN);
-            Err(full(status, "text/plain; charset=utf-8", reject.body))
+            Err((status, reject.body))
         }
-        Err(_) => Err(error(
+        Err(_) => Err((
             StatusCode::INTERNAL_SERVER_ERROR,
-            "the acceptance hook failed",
+            "the acceptance hook failed\n".to_string(),
         )),
     }
 }
@@ -315,7 +327,16 @@ async fn dispatch(shared: Arc<Shared>, req: Request<ReqBody>, peer: SocketAddr) 
         }
         return r;
     }
-    if let Some(route) = shared.opts.routes.iter().find(|r| r.path == path).cloned() {
+    if let Some(route) = shared
+        .opts
+        .routes
+        .iter()
+        .find(|r| r.matches(&path))
+        .cloned()
+    {
+        if route.engineio {
+            return super::engineio::request(shared, req, route, peer).await;
+        }
         // A session's requests carry its id, which the token and the
         // acceptance hook admitted when it opened: that is their credential.
         if let Some(sid) = query(&req, "sid") {

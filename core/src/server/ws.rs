@@ -39,7 +39,10 @@ fn has_token(req: &Request<ReqBody>, name: header::HeaderName, token: &str) -> b
 /// client's key, or the plain refusal to answer with (rare: its size does
 /// not matter).
 #[allow(clippy::result_large_err)]
-fn check_upgrade(shared: &Shared, req: &Request<ReqBody>) -> Result<HeaderValue, Response<Body>> {
+pub(crate) fn check_upgrade(
+    shared: &Shared,
+    req: &Request<ReqBody>,
+) -> Result<HeaderValue, Response<Body>> {
     if !has_token(req, header::UPGRADE, "websocket")
         || !has_token(req, header::CONNECTION, "upgrade")
     {
@@ -94,7 +97,7 @@ fn check_upgrade(shared: &Shared, req: &Request<ReqBody>) -> Result<HeaderValue,
 /// The permessage-deflate to answer an upgrade with: the response header's
 /// value and what it negotiates, when the server accepts compression and
 /// the client offered it acceptably.
-fn negotiate_deflate(
+pub(crate) fn negotiate_deflate(
     shared: &Shared,
     req: &Request<ReqBody>,
 ) -> Option<(String, crate::proto::deflate::Params)> {
@@ -111,7 +114,7 @@ fn negotiate_deflate(
 
 /// The 101 answer to an upgrade with `key`, naming `protocol` if one was
 /// chosen and the extensions accepted.
-fn switching(
+pub(crate) fn switching(
     key: &HeaderValue,
     protocol: Option<&str>,
     extensions: Option<&str>,
