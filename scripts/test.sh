@@ -35,7 +35,7 @@ kill "$PEER_PID" 2>/dev/null || true
 grep -q '^text hello$' <<<"$out" && grep -q '^binary ' <<<"$out" && grep -q '^closed 1000 "done" clean=true$' <<<"$out" \
   || { echo "examples/rust/echo.rs did not print the expected echoes"; exit 1; }
 
-step "Autobahn testsuite, quick set: rtwire serve --echo and rtwire autobahn-client (0 failed)"
+step "Autobahn testsuite, CI set with permessage-deflate: rtwire serve --echo and rtwire autobahn-client (as tests/autobahn/expected.json)"
 ./scripts/autobahn.sh
 
 step "docs build without warnings"
