@@ -873,3 +873,48 @@ async fn a_websocket_client_that_never_reads_is_disconnected() {
     })
     .await;
 }
+
+/// A third-party client with permessage-deflate on (as both packages have
+/// it by default) against a server that accepts it: compressible messages
+/// both ways, a broadcast compressed once for every subscriber.
+async fn third_party_ws_client_with_deflate(make: fn(&str) -> Command, script: &str) {
+    let mut opts = ServerOptions::new();
+    opts.permessage_deflate = true;
+    let server = Server::start(opts).await.unwrap();
+    let url = format!("ws://{}/ws/deflated", server.local_addr());
+    let big = "{\"user\":\"alice\",\"text\":\"a compressible line\"}".repeat(100);
+    let mut cmd = make(script);
+    cmd.arg(&url)
+        .args(["--expect", "3", "--send", &big, "--timeout", "10"]);
+    let mut peer = Peer::spawn(cmd, script);
+    let open = peer.expect("open").await;
+    let ext = open["extensions"].as_str().unwrap_or_default();
+    assert!(ext.contains("permessage-deflate"), "{open}");
+    assert!(ext.contains("server_no_context_takeover"), "{open}");
+    until(&server, "the peer's send published", |_| {
+        published(&server, "deflated") == 1
+    })
+    .await;
+    server.publish("deflated", "small");
+    server.publish("deflated", vec![0u8; 50_000]);
+    let got = [
+        peer.expect("text").await,
+        peer.expect("text").await,
+        peer.expect("binary").await,
+    ];
+    assert_eq!(got[0]["data"].as_str(), Some(big.as_str()));
+    assert_eq!(got[1]["data"], "small");
+    assert_eq!(got[2]["hex"].as_str().map(str::len), Some(100_000));
+    peer.expect("close").await;
+    peer.wait_exit().await;
+}
+
+#[tokio::test]
+async fn python_websockets_client_with_permessage_deflate() {
+    guard(third_party_ws_client_with_deflate(py, "ws_client.py")).await;
+}
+
+#[tokio::test]
+async fn node_ws_client_with_permessage_deflate() {
+    guard(third_party_ws_client_with_deflate(node, "ws_client.mjs")).await;
+}

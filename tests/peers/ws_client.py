@@ -5,7 +5,8 @@
 
 Connects to URL and prints one JSON object per line on stdout:
 
-- ``{"event": "open", "subprotocol": P}`` once the handshake is done
+- ``{"event": "open", "subprotocol": P, "extensions": E}`` once the handshake is done
+  (E: the negotiated Sec-WebSocket-Extensions, "" for none)
 - ``{"event": "text", "data": "..."}`` / ``{"event": "binary", "hex": "..."}``
   for every message received
 - ``{"event": "close", "code": C, "reason": "..."}`` when the server closes
@@ -41,7 +42,7 @@ async def run(args):
         ping_interval=None,
         open_timeout=args.timeout,
     ) as ws:
-        emit({"event": "open", "subprotocol": ws.subprotocol})
+        emit({"event": "open", "subprotocol": ws.subprotocol, "extensions": ws.response.headers.get("Sec-WebSocket-Extensions", "")})
         for text in args.send:
             await ws.send(text)
         for hexdata in args.send_hex:

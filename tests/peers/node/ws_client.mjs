@@ -4,7 +4,7 @@
 //                          [--subprotocol P] [--timeout S]
 //
 // Prints one JSON object per line on stdout:
-//   {"event":"open","subprotocol":P}       once the handshake is done
+//   {"event":"open","subprotocol":P,"extensions":E}  once the handshake is done (E: the negotiated Sec-WebSocket-Extensions, "" for none)
 //   {"event":"text","data":"..."}          per text message
 //   {"event":"binary","hex":"..."}         per binary message
 //   {"event":"close","code":C,"reason":R}  when the connection closes
@@ -52,8 +52,12 @@ const ws = new WebSocket(url, subprotocol ? [subprotocol] : [], {
   maxPayload: 64 * 1024 * 1024,
 });
 let got = 0;
+let extensions = "";
+ws.on("upgrade", (res) => {
+  extensions = res.headers["sec-websocket-extensions"] || "";
+});
 ws.on("open", () => {
-  emit({ event: "open", subprotocol: ws.protocol || null });
+  emit({ event: "open", subprotocol: ws.protocol || null, extensions });
   for (const m of sends) ws.send(m);
   if (expect === 0) ws.close(1000);
 });
