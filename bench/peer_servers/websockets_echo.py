@@ -1,9 +1,11 @@
 """A python `websockets` server for bench/server_peers.sh:
 ``websockets_echo.py PORT PATH``. On 127.0.0.1:PORT, ``/echo`` sends every
 message back; ``/broadcast`` sends every message to every client connected
-(with ``websockets.broadcast``), the sender included."""
+(with ``websockets.broadcast``), the sender included. DEFLATE=1 turns
+permessage-deflate on (websockets' defaults)."""
 
 import asyncio
+import os
 import sys
 
 import websockets
@@ -28,7 +30,7 @@ async def broadcast(ws) -> None:
 
 async def main(port: int, path: str) -> None:
     handler = broadcast if path == "/broadcast" else echo
-    async with serve(handler, "127.0.0.1", port, max_size=None, compression=None, ping_interval=None):
+    async with serve(handler, "127.0.0.1", port, max_size=None, compression="deflate" if os.environ.get("DEFLATE") == "1" else None, ping_interval=None):
         await asyncio.Future()
 
 
