@@ -369,7 +369,10 @@ async fn permessage_deflate_is_negotiated_by_default_and_can_be_turned_off() {
         for n in [0usize, 10, 127, 128, 1000, 100_000, 3 << 20] {
             let text = "{\"user\":\"alice\",\"n\":1}".repeat(n / 22 + 1)[..n].to_string();
             conn.send(text.clone()).await.unwrap();
-            assert_eq!(expect_message(&mut conn).await.as_text(), Some(text.as_str()));
+            assert_eq!(
+                expect_message(&mut conn).await.as_text(),
+                Some(text.as_str())
+            );
             let bin = vec![7u8; n];
             conn.send(bin.clone()).await.unwrap();
             assert_eq!(expect_message(&mut conn).await.as_bytes(), &bin[..]);
@@ -378,10 +381,14 @@ async fn permessage_deflate_is_negotiated_by_default_and_can_be_turned_off() {
 
         let mut off = Options::new();
         off.permessage_deflate = false;
-        let mut conn = rtwire::connect(&peer.url("/extensions"), off).await.unwrap();
+        let mut conn = rtwire::connect(&peer.url("/extensions"), off)
+            .await
+            .unwrap();
         let info = expect_open(&mut conn).await;
         assert!(
-            info.headers.iter().all(|(k, _)| k != "sec-websocket-extensions"),
+            info.headers
+                .iter()
+                .all(|(k, _)| k != "sec-websocket-extensions"),
             "{:?}",
             info.headers
         );
