@@ -291,11 +291,10 @@ fn open_websocket(
     route: Route,
     request: super::Request,
 ) -> Response<Body> {
-    let key = match super::ws::check_upgrade(&shared, &req) {
-        Ok(k) => k,
+    let (key, deflate) = match super::ws::upgrade_terms(&shared, &req) {
+        Ok(t) => t,
         Err(r) => return r,
     };
-    let deflate = super::ws::negotiate_deflate(&shared, &req);
     let params = deflate.as_ref().map(|(_, p)| *p);
     let on = hyper::upgrade::on(req);
     let guard = ConnGuard::new(&shared, request.peer);
@@ -335,11 +334,10 @@ fn frames(shared: &Shared, upgraded: hyper::upgrade::Upgraded) -> Ws {
 /// The upgrade of a polling session: the probe is answered here, then the
 /// WebSocket is handed to the session, which switches on `5`.
 fn upgrade(shared: Arc<Shared>, req: Request<ReqBody>, entry: Entry) -> Response<Body> {
-    let key = match super::ws::check_upgrade(&shared, &req) {
-        Ok(k) => k,
+    let (key, deflate) = match super::ws::upgrade_terms(&shared, &req) {
+        Ok(t) => t,
         Err(r) => return r,
     };
-    let deflate = super::ws::negotiate_deflate(&shared, &req);
     let params = deflate.as_ref().map(|(_, p)| *p);
     let on = hyper::upgrade::on(req);
     let probe_limit = shared.opts.ping_interval;

@@ -361,23 +361,34 @@ impl ServerOptions {
     /// `protocols` (in this order of preference) that the client offers in
     /// `Sec-WebSocket-Protocol` ([`Request::protocol`]); a client that offers
     /// none of them is served without a subprotocol, as RFC 6455 allows.
-    pub fn route_with_protocols<F, Fut>(
-        mut self,
-        path: &str,
-        protocols: &[&str],
-        handler: F,
-    ) -> Self
+    pub fn route_with_protocols<F, Fut>(self, path: &str, protocols: &[&str], handler: F) -> Self
     where
         F: Fn(crate::Connection, Request) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        let handler: AppHandler = Arc::new(move |c, r| Box::pin(handler(c, r)));
+        let protocols = protocols.iter().map(|p| p.to_string()).collect();
+        self.add_route(
+            path,
+            Arc::new(move |c, r| Box::pin(handler(c, r))),
+            protocols,
+            false,
+        )
+    }
+
+    /// Adds (or replaces) the route at `path`.
+    fn add_route(
+        mut self,
+        path: &str,
+        handler: AppHandler,
+        protocols: Vec<String>,
+        engineio: bool,
+    ) -> Self {
         self.routes.retain(|r| r.path != path);
         self.routes.push(app::Route {
             path: path.to_string(),
             handler,
-            protocols: protocols.iter().map(|p| p.to_string()).collect(),
-            engineio: false,
+            protocols,
+            engineio,
         });
         self
     }
@@ -417,20 +428,17 @@ impl ServerOptions {
     /// });
     /// # let _ = opts;
     /// ```
-    pub fn engineio<F, Fut>(mut self, path: &str, handler: F) -> Self
+    pub fn engineio<F, Fut>(self, path: &str, handler: F) -> Self
     where
         F: Fn(crate::Connection, Request) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        let handler: AppHandler = Arc::new(move |c, r| Box::pin(handler(c, r)));
-        self.routes.retain(|r| r.path != path);
-        self.routes.push(app::Route {
-            path: path.to_string(),
-            handler,
-            protocols: Vec::new(),
-            engineio: true,
-        });
-        self
+        self.add_route(
+            path,
+            Arc::new(move |c, r| Box::pin(handler(c, r))),
+            Vec::new(),
+            true,
+        )
     }
 
     /// Sets the acceptance hook: it runs for every request to an

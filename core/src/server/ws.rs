@@ -39,10 +39,7 @@ fn has_token(req: &Request<ReqBody>, name: header::HeaderName, token: &str) -> b
 /// client's key, or the plain refusal to answer with (rare: its size does
 /// not matter).
 #[allow(clippy::result_large_err)]
-pub(crate) fn check_upgrade(
-    shared: &Shared,
-    req: &Request<ReqBody>,
-) -> Result<HeaderValue, Response<Body>> {
+fn check_upgrade(shared: &Shared, req: &Request<ReqBody>) -> Result<HeaderValue, Response<Body>> {
     if !has_token(req, header::UPGRADE, "websocket")
         || !has_token(req, header::CONNECTION, "upgrade")
     {
@@ -97,10 +94,7 @@ pub(crate) fn check_upgrade(
 /// The permessage-deflate to answer an upgrade with: the response header's
 /// value and what it negotiates, when the server accepts compression and
 /// the client offered it acceptably.
-pub(crate) fn negotiate_deflate(
-    shared: &Shared,
-    req: &Request<ReqBody>,
-) -> Option<(String, crate::proto::deflate::Params)> {
+fn negotiate_deflate(shared: &Shared, req: &Request<ReqBody>) -> Option<DeflateTerms> {
     if !shared.opts.permessage_deflate {
         return None;
     }
@@ -110,6 +104,22 @@ pub(crate) fn negotiate_deflate(
         .iter()
         .filter_map(|v| v.to_str().ok());
     crate::proto::deflate::server_accept(offers, shared.opts.deflate_threshold)
+}
+
+/// An accepted permessage-deflate: the response header's value and what it
+/// negotiates.
+pub(crate) type DeflateTerms = (String, crate::proto::deflate::Params);
+
+/// What every WebSocket upgrade of the server checks and negotiates
+/// first: the client's key and the permessage-deflate to answer with, or
+/// the refusal.
+#[allow(clippy::result_large_err)]
+pub(crate) fn upgrade_terms(
+    shared: &Shared,
+    req: &Request<ReqBody>,
+) -> Result<(HeaderValue, Option<DeflateTerms>), Response<Body>> {
+    let key = check_upgrade(shared, req)?;
+    Ok((key, negotiate_deflate(shared, req)))
 }
 
 /// The 101 answer to an upgrade with `key`, naming `protocol` if one was
@@ -158,12 +168,11 @@ pub(crate) fn accept_route(
     route: Route,
     request: AppRequest,
 ) -> Response<Body> {
-    let key = match check_upgrade(&shared, &req) {
-        Ok(k) => k,
+    let (key, deflate) = match upgrade_terms(&shared, &req) {
+        Ok(t) => t,
         Err(r) => return r,
     };
     let protocol = route.choose(&offered_protocols(&req));
-    let deflate = negotiate_deflate(&shared, &req);
     let params = deflate.as_ref().map(|(_, p)| *p);
     let request = AppRequest {
         protocol: protocol.clone(),
@@ -193,8 +202,8 @@ pub(crate) fn accept(
     channel: String,
     peer: std::net::SocketAddr,
 ) -> Response<Body> {
-    let key = match check_upgrade(&shared, &req) {
-        Ok(k) => k,
+    let (key, deflate) = match upgrade_terms(&shared, &req) {
+        Ok(t) => t,
         Err(r) => return r,
     };
     let cursor = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
@@ -202,7 +211,6 @@ pub(crate) fn accept(
         .map(|(_, v)| v.into_owned())
         .filter(|c| !c.is_empty());
     let framed = has_token(&req, header::SEC_WEBSOCKET_PROTOCOL, PROTOCOL);
-    let deflate = negotiate_deflate(&shared, &req);
     let params = deflate.as_ref().map(|(_, p)| *p);
     let sub = shared.hub.subscribe(&channel, cursor.as_deref());
     // Watched from before the 101: a cut right after the client sees the
