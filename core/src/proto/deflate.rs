@@ -227,6 +227,35 @@ thread_local! {
     static INFLATER: RefCell<Option<Decompress>> = const { RefCell::new(None) };
 }
 
+thread_local! {
+    /// The last message compressed by [`compress_shared`] on this thread,
+    /// with its window and result. Holding the input keeps its memory
+    /// alive, so the same pointer and length cannot be another message.
+    static LAST: RefCell<Option<(Bytes, u8, Option<Bytes>)>> = const { RefCell::new(None) };
+}
+
+/// As [`compress`], for a payload that may be sent to many connections (a
+/// room's broadcast hands each receiver the same `Bytes`): the result of
+/// the last call on this thread is reused when it was for these very bytes
+/// and window, so a broadcast is compressed once per thread, not once per
+/// receiver.
+pub(crate) fn compress_shared(data: &Bytes, window: u8) -> Option<Bytes> {
+    let hit = LAST.with(|l| match &*l.borrow() {
+        Some((input, w, out))
+            if *w == window && input.as_ptr() == data.as_ptr() && input.len() == data.len() =>
+        {
+            Some(out.clone())
+        }
+        _ => None,
+    });
+    if let Some(out) = hit {
+        return out;
+    }
+    let out = compress(data, window);
+    LAST.with(|l| *l.borrow_mut() = Some((data.clone(), window, out.clone())));
+    out
+}
+
 /// `data` compressed as one message with a window of `window` bits (9 to
 /// 15), or `None` when that would not make it smaller.
 pub(crate) fn compress(data: &[u8], window: u8) -> Option<Bytes> {
@@ -384,6 +413,21 @@ mod tests {
         ] {
             assert!(client_verify(Some(bad), 0).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_shared_payload_is_compressed_once_per_thread() {
+        let a = Bytes::from("broadcast broadcast broadcast broadcast".repeat(20));
+        let first = compress_shared(&a, 15).unwrap();
+        let again = compress_shared(&a.clone(), 15).unwrap();
+        assert_eq!(first.as_ptr(), again.as_ptr(), "the same compressed bytes");
+        // The same content in other memory, or another window: compressed anew.
+        let b = Bytes::from(a.to_vec());
+        assert_ne!(compress_shared(&b, 15).unwrap().as_ptr(), first.as_ptr());
+        assert_eq!(
+            inflate(&compress_shared(&a, 12).unwrap(), 1 << 20).unwrap(),
+            a
+        );
     }
 
     #[test]

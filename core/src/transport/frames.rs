@@ -241,7 +241,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Frames<S> {
             return;
         }
         if let Some(p) = self.deflate.filter(|p| p.compresses(payload.len())) {
-            if let Some(c) = deflate::compress(payload, p.send_window) {
+            if let Some(c) = deflate::compress_shared(payload, p.send_window) {
                 self.feed_frame(op, true, &c);
                 return;
             }
