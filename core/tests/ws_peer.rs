@@ -1,5 +1,7 @@
-//! The WebSocket client against a third-party peer: the Python `websockets`
-//! echo server in tests/peers/ws_echo.py (installed by scripts/peers.sh).
+//! The WebSocket client against third-party peers: the Python `websockets`
+//! echo server in tests/peers/ws_echo.py and, for permessage-deflate, the
+//! Node `ws` server in tests/peers/node/ws_server.mjs (both installed by
+//! scripts/peers.sh).
 
 mod common;
 
@@ -394,6 +396,83 @@ async fn permessage_deflate_is_negotiated_by_default_and_can_be_turned_off() {
         );
         let got = expect_message(&mut conn).await;
         assert_eq!(got.as_text(), Some("[]"));
+        close_cleanly(conn).await;
+    })
+    .await
+}
+
+/// The agreed `Sec-WebSocket-Extensions` of an open connection ("" for none).
+fn agreed_extensions(info: &rtwire::OpenInfo) -> String {
+    info.headers
+        .iter()
+        .find(|(k, _)| k == "sec-websocket-extensions")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permessage_deflate_with_node_ws_server() {
+    guard(async {
+        let peer = PyPeer::start_node("ws_server.mjs").await;
+        // /deflate compresses every message it sends (threshold 0), the
+        // empty one too; /small-window does so with a 512-byte window it
+        // chose without being asked.
+        for (path, window) in [("/deflate", None), ("/small-window", Some("9"))] {
+            let mut conn = rtwire::connect(&peer.url(path), Options::new())
+                .await
+                .unwrap();
+            let info = expect_open(&mut conn).await;
+            let ext = agreed_extensions(&info);
+            assert!(ext.starts_with("permessage-deflate"), "{path}: {ext:?}");
+            assert!(
+                ext.contains("server_no_context_takeover"),
+                "{path}: {ext:?}"
+            );
+            if let Some(bits) = window {
+                assert!(
+                    ext.contains(&format!("server_max_window_bits={bits}")),
+                    "{path}: {ext:?}"
+                );
+            }
+            assert_eq!(
+                expect_message(&mut conn).await.as_text(),
+                Some("permessage-deflate"),
+                "{path}"
+            );
+            for n in [0usize, 1, 127, 128, 4096, 300_000, 2 << 20] {
+                let text = "{\"user\":\"bob\",\"seq\":42}".repeat(n / 23 + 1)[..n].to_string();
+                conn.send(text.clone()).await.unwrap();
+                assert_eq!(
+                    expect_message(&mut conn).await.as_text(),
+                    Some(text.as_str()),
+                    "{path}: text of {n} bytes"
+                );
+                // Barely compressible bytes as well as repeated ones.
+                let bin: Vec<u8> = (0..n as u32)
+                    .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                    .collect();
+                conn.send(bin.clone()).await.unwrap();
+                assert_eq!(
+                    expect_message(&mut conn).await.as_bytes(),
+                    &bin[..],
+                    "{path}: binary of {n} bytes"
+                );
+            }
+            close_cleanly(conn).await;
+        }
+
+        // A server without permessage-deflate declines the offer cleanly.
+        let mut conn = rtwire::connect(&peer.url("/plain"), Options::new())
+            .await
+            .unwrap();
+        let info = expect_open(&mut conn).await;
+        assert_eq!(agreed_extensions(&info), "");
+        assert_eq!(expect_message(&mut conn).await.as_text(), Some(""));
+        conn.send("x".repeat(1000)).await.unwrap();
+        assert_eq!(
+            expect_message(&mut conn).await.as_text(),
+            Some("x".repeat(1000).as_str())
+        );
         close_cleanly(conn).await;
     })
     .await

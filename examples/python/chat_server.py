@@ -79,6 +79,9 @@ async def main() -> None:
         path="/chat",
         process_request=check_token,
         cors=True,
+        # Compress WebSocket messages of 128 bytes or more for clients that
+        # offer permessage-deflate (browsers and rtwire clients do).
+        permessage_deflate=True,
         pages={"/": ("text/html; charset=utf-8", page)},
     ) as server:
         print(f"PORT {server.port}", flush=True)

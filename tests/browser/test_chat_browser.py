@@ -211,6 +211,41 @@ def test_chat_page_with_python_clients(server: Any, browser: Any) -> None:
         page.close()
 
 
+def test_chat_page_compresses_with_permessage_deflate(server: Any, browser: Any) -> None:
+    """The chat server accepts permessage-deflate, which Chromium offers on
+    every WebSocket: the page's socket reports it, and long (compressed)
+    lines cross both ways intact, to and from a Python client that
+    negotiated it too."""
+    port = server.port
+    page = Page(browser, port, f"room=zip&name=browser&token={TOKEN}")
+    try:
+        page.wait_data("state", "open")
+        page.wait_line("ws", "welcome browser to zip")
+        extensions = page.data("extensions")
+        assert extensions.startswith("permessage-deflate"), extensions
+
+        with websockets.sync.client.connect(
+            _chat_url(port, "zip", "py"), open_timeout=WAIT_S, max_size=2**20
+        ) as py:
+            agreed = [e.name for e in py.protocol.extensions]
+            assert agreed == ["permessage-deflate"], agreed
+            assert py.recv(timeout=WAIT_S) == "welcome py to zip"
+            page.wait_line("ws", "py joined")
+
+            # Far above the 128-byte threshold, and very compressible.
+            down = "to the browser " * 2000
+            py.send(down)
+            page.wait_line("ws", f"py: {down}")
+
+            up = "from the browser " * 2000
+            page.page.fill("#line", up)
+            page.page.click("#say button[type=submit]")
+            assert py.recv(timeout=WAIT_S) == f"browser: {up}"
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_chat_page_over_eventsource_and_fetch_post(server: Any, browser: Any) -> None:
     """The same route without WebSocket: the browser's EventSource down,
     fetch POST up, next to a python `websockets` client in the room."""

@@ -52,8 +52,8 @@ pub fn python() -> PathBuf {
     path
 }
 
-/// The Python `websockets` echo server (tests/peers/ws_echo.py) as a child
-/// process. It is killed when dropped, and it also stops by itself when its
+/// A peer server as a child process: the Python `websockets` echo server
+/// (tests/peers/ws_echo.py), another script of tests/peers, or a Node one. It is killed when dropped, and it also stops by itself when its
 /// stdin closes.
 #[derive(Debug)]
 pub struct PyPeer {
@@ -74,8 +74,28 @@ impl PyPeer {
     /// and stops when its stdin closes) and waits for its port.
     pub async fn start_script(name: &str) -> PyPeer {
         let script = workspace_root().join("tests/peers").join(name);
-        let mut child = Command::new(python())
-            .arg(&script)
+        let mut cmd = Command::new(python());
+        cmd.arg(&script);
+        Self::spawn(cmd, &script).await
+    }
+
+    /// Starts the Node peer `tests/peers/node/<name>` the same way (the
+    /// `ws` package from `./scripts/peers.sh`).
+    pub async fn start_node(name: &str) -> PyPeer {
+        let dir = workspace_root().join("tests/peers/node");
+        assert!(
+            dir.join("node_modules/ws").exists(),
+            "the Node test peers are not installed in {}; run ./scripts/peers.sh",
+            dir.display()
+        );
+        let script = dir.join(name);
+        let mut cmd = Command::new("node");
+        cmd.arg(&script).current_dir(&dir);
+        Self::spawn(cmd, &script).await
+    }
+
+    async fn spawn(mut cmd: Command, script: &std::path::Path) -> PyPeer {
+        let mut child = cmd
             .arg("--idle")
             .arg("60")
             .stdin(Stdio::piped())
@@ -93,10 +113,10 @@ impl PyPeer {
                     return p.parse::<u16>().expect("PORT line holds a port number");
                 }
             }
-            panic!("the python peer exited before printing its PORT line");
+            panic!("{} exited before printing its PORT line", script.display());
         })
         .await
-        .expect("the python peer did not print its PORT line within 15 s");
+        .unwrap_or_else(|_| panic!("{} printed no PORT line within 15 s", script.display()));
         PyPeer {
             child,
             _stdin: stdin,
