@@ -180,8 +180,10 @@ export interface ConnectOptions {
    */
   maxMessageSize?: number
   /**
-   * Largest incoming WebSocket frame (no larger than the largest message). In
-   * bytes.
+   * Largest incoming WebSocket frame (no larger than the largest message). A
+   * compressed frame may be a sixteenth larger: what deflate adds to data it
+   * cannot compress (the inflated message is held to the message limit exactly).
+   * In bytes.
    *
    * @default 16 MiB
    */

@@ -200,7 +200,9 @@ pub extern "C" fn rtwire_options_set_max_message_size(
     set(opts, "limits.max_message_size", count(value))
 }
 
-/// Largest incoming WebSocket frame (no larger than the largest message).
+/// Largest incoming WebSocket frame (no larger than the largest message). A
+/// compressed frame may be a sixteenth larger: what deflate adds to data it
+/// cannot compress (the inflated message is held to the message limit exactly).
 ///
 /// In bytes, at least 1. Default: 16 MiB. Option `limits.max_frame_size` (text:
 /// `rtwire_options_set(opts, "limits.max_frame_size", ...)`).

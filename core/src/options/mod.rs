@@ -146,6 +146,8 @@ pub struct Limits {
     /// a `TooLarge` error and close code 1009.
     pub max_message_size: usize,
     /// Largest incoming frame, default 16 MiB (capped at `max_message_size`).
+    /// A frame compressed by permessage-deflate may be a sixteenth larger:
+    /// what deflate adds to data it cannot compress.
     pub max_frame_size: usize,
     /// High-water mark of the outgoing queue in bytes, default 8 MiB: `send`
     /// waits and `try_send` fails while queued bytes are above it. A single

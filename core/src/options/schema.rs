@@ -808,7 +808,7 @@ pub static SCHEMA: &[Spec] = &[
         "Largest incoming message, after reassembly. Over it: a `too_large` error and close code 1009."),
     opt!("limits.max_frame_size", limits.max_frame_size, Kind::Bytes { min: 1 }, None,
         py "max_frame_size", node "maxFrameSize", cli "max-frame-size", c "max_frame_size",
-        "Largest incoming WebSocket frame (no larger than the largest message)."),
+        "Largest incoming WebSocket frame (no larger than the largest message). A compressed frame may be a sixteenth larger: what deflate adds to data it cannot compress (the inflated message is held to the message limit exactly)."),
     opt!("limits.send_queue_bytes", limits.send_queue_bytes, Kind::Bytes { min: 1 }, None,
         py "send_queue_bytes", node "sendQueueBytes", cli "send-queue-bytes", c "send_queue_bytes",
         "High-water mark of the outgoing queue: `send` waits and `try_send` fails with `queue_full` while more bytes than this wait to be written."),

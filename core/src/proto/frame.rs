@@ -179,6 +179,12 @@ fn utf8_fault() -> Fault {
     Fault::Utf8("invalid UTF-8 in a text message".into())
 }
 
+/// A limit on compressed bytes: `limit` and a sixteenth more, above the
+/// most zlib at any setting adds to data it cannot compress.
+fn with_slack(limit: usize) -> usize {
+    limit.saturating_add(limit / 16)
+}
+
 fn too_large(size: usize, max: usize) -> Fault {
     Fault::TooLarge(format!(
         "incoming message of {size} bytes is over the limit of {max} bytes"
@@ -302,6 +308,19 @@ impl Reader {
             None
         };
         let len = usize::try_from(len).unwrap_or(usize::MAX);
+        // Compressed bytes are bounded with deflate's slack: a peer's
+        // compressor may make incompressible data larger (zlib: 5 bytes per
+        // stored block of as little as 128 bytes), and the message limit is
+        // enforced again, exactly, on the inflated size.
+        let compressed_message = match (op, &self.partial) {
+            (OpCode::Continuation, Some(p)) => p.compressed,
+            _ => compressed,
+        };
+        let (max_message, max_frame) = if compressed_message {
+            (with_slack(self.max_message), with_slack(self.max_frame))
+        } else {
+            (self.max_message, self.max_frame)
+        };
         match (op, &self.partial) {
             (OpCode::Continuation, None) => {
                 return Err(protocol("continuation frame without a message to continue"))
@@ -311,18 +330,13 @@ impl Reader {
                     "a new message began before the fragmented one ended",
                 ))
             }
-            (OpCode::Continuation, Some(p))
-                if p.data.len().saturating_add(len) > self.max_message =>
-            {
-                return Err(too_large(
-                    p.data.len().saturating_add(len),
-                    self.max_message,
-                ))
+            (OpCode::Continuation, Some(p)) if p.data.len().saturating_add(len) > max_message => {
+                return Err(too_large(p.data.len().saturating_add(len), max_message))
             }
             _ => {}
         }
-        if len > self.max_frame {
-            return Err(too_large(len, self.max_frame));
+        if len > max_frame {
+            return Err(too_large(len, max_frame));
         }
         Ok(Some(Head {
             fin,
@@ -633,6 +647,55 @@ mod tests {
         apply_mask(&mut m, KEY);
         apply_mask(&mut m, KEY);
         assert_eq!(m, vec![9u8; 37]);
+    }
+
+    #[test]
+    fn compressed_frames_may_exceed_the_limits_by_what_deflate_adds() {
+        // Stored blocks make 4,000 incompressible bytes a few bytes longer.
+        let input: Vec<u8> = (0..4000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        let mut z = flate2::Compress::new(flate2::Compression::none(), false);
+        let mut c = Vec::with_capacity(5000);
+        z.compress_vec(&input, &mut c, flate2::FlushCompress::Sync)
+            .unwrap();
+        assert!(c.ends_with(&[0, 0, 0xff, 0xff]));
+        c.truncate(c.len() - 4);
+        assert!(c.len() > input.len(), "{}", c.len());
+        let mut wire = BytesMut::new();
+        put_head(&mut wire, OpCode::Binary, true, true, c.len(), Some(KEY));
+        let at = wire.len();
+        wire.put_slice(&c);
+        apply_mask(&mut wire[at..], KEY);
+        let mut r = Reader::new(Role::Server, 4000, 4000);
+        r.set_deflate(true);
+        assert_eq!(
+            r.read(&mut wire).unwrap(),
+            Some(Incoming::Message(Data::Binary(Bytes::from(input))))
+        );
+        // Beyond a sixteenth more it is too large, and so is what inflates
+        // to over the message limit however small it came.
+        let mut wire = BytesMut::new();
+        put_head(
+            &mut wire,
+            OpCode::Binary,
+            true,
+            true,
+            4000 + 250 + 1,
+            Some(KEY),
+        );
+        let mut r = Reader::new(Role::Server, 4000, 4000);
+        r.set_deflate(true);
+        assert!(matches!(r.read(&mut wire), Err(Fault::TooLarge(_))));
+        let c = crate::proto::deflate::compress(&[b'a'; 4001], 15).unwrap();
+        let mut wire = BytesMut::new();
+        put_head(&mut wire, OpCode::Text, true, true, c.len(), Some(KEY));
+        let at = wire.len();
+        wire.put_slice(&c);
+        apply_mask(&mut wire[at..], KEY);
+        let mut r = Reader::new(Role::Server, 4000, 4000);
+        r.set_deflate(true);
+        assert!(matches!(r.read(&mut wire), Err(Fault::TooLarge(_))));
     }
 
     #[test]

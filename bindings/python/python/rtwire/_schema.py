@@ -66,7 +66,9 @@ class ConnectOptions(TypedDict, total=False):
     close code 1009. Default: 64 MiB."""
 
     max_frame_size: int
-    """Largest incoming WebSocket frame (no larger than the largest message). Default:
+    """Largest incoming WebSocket frame (no larger than the largest message). A
+    compressed frame may be a sixteenth larger: what deflate adds to data it cannot
+    compress (the inflated message is held to the message limit exactly). Default:
     16 MiB."""
 
     send_queue_bytes: int
