@@ -7,7 +7,11 @@ python `websockets` and Node `ws` with it, all driven by the same python
 
 Per server: server RSS per connection, idle and after one 64 KiB JSON
 message echoed on each; 1 KB JSON round trips per second on
-one connection. Prints a markdown table. Needs the release CLI
+one connection; and a broadcast of 1 KB JSON messages to a room of
+--members connections (1000), all with deflate: the server's CPU time per
+broadcast message. rtwire compresses a broadcast once for all members
+(no context takeover); `websockets` and `ws` compress it for each member.
+Prints markdown tables. Needs the release CLI
 (cargo build --release -p rtwire-cli) and the Node packages of
 bindings/node (npm install there).
 """
@@ -96,35 +100,76 @@ async def measure(url: str, pid: int, conns: int, secs: float) -> dict:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def broadcast(url: str, pid: int, members: int, msgs: int) -> dict:
+    """`msgs` broadcasts of a 1 KB JSON message to `members` connections
+    (the sender is one of them): server CPU per message and per delivery."""
+    clients = [await connect(url, max_size=None, ping_interval=None) for _ in range(members)]
+    ext = clients[0].response.headers.get("Sec-WebSocket-Extensions", "")
+    await asyncio.sleep(0.5)
+
+    async def drain(c) -> None:
+        for _ in range(msgs):
+            await asyncio.wait_for(c.recv(), 60)
+
+    readers = [asyncio.ensure_future(drain(c)) for c in clients]
+    before = cpu_seconds(pid)
+    for i in range(msgs):
+        await clients[0].send(json_text(1000 - 8) + f"{i:08d}")
+    await asyncio.gather(*readers)
+    used = cpu_seconds(pid) - before
+    for c in clients:
+        await c.close()
+    return {"ext": ext, "us_per_msg": used / msgs * 1e6, "us_per_delivery": used / (msgs * members) * 1e6}
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--conns", type=int, default=300)
     ap.add_argument("--secs", type=float, default=2.0)
+    ap.add_argument("--members", type=int, default=1000)
+    ap.add_argument("--broadcasts", type=int, default=100)
     a = ap.parse_args()
-    rows = []
+    rows, bc_rows = [], []
     for name, (cmd, env) in servers(0).items():
-        port = free_port()
-        cmd = [str(port) if x == "0" else x for x in cmd]
-        cmd = [x.replace("127.0.0.1:0", f"127.0.0.1:{port}") for x in cmd]
-        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            r = await measure(f"ws://127.0.0.1:{port}/echo", p.pid, a.conns, a.secs)
-            rows.append((name, r))
-            print(f"{name}: {json.dumps(r)}", file=sys.stderr)
-        finally:
-            p.kill()
-            p.wait()
+        for path in ("/echo", "/broadcast"):
+            port = free_port()
+            argv = [str(port) if x == "0" else path if x == "/echo" else x for x in cmd]
+            argv = [x.replace("127.0.0.1:0", f"127.0.0.1:{port}") for x in argv]
+            p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                for _ in range(100):
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                        break
+                    except OSError:
+                        time.sleep(0.1)
+                url = f"ws://127.0.0.1:{port}{path}"
+                if path == "/echo":
+                    r = await measure(url, p.pid, a.conns, a.secs)
+                    rows.append((name, r))
+                else:
+                    r = await broadcast(url, p.pid, a.members, a.broadcasts)
+                    bc_rows.append((name, r))
+                print(f"{name} {path}: {json.dumps(r)}", file=sys.stderr)
+            finally:
+                p.kill()
+                p.wait()
     print(f"\n| server | negotiated | KiB per idle connection | KiB per connection after one 64 KiB message | 1 KB JSON round trips/s |")
     print("|---|---|---|---|---|")
     for name, r in rows:
         ext = r["ext"] or "—"
         print(f"| {name} | `{ext}` | {r['idle']:.1f} | {r['after']:.1f} | {r['rtt']:.0f} |")
+
+    print(f"\n| server | broadcast of 1 KB JSON to {a.members} members: server CPU per message (µs) | per delivery (µs) |")
+    print("|---|---|---|")
+    for name, b in bc_rows:
+        print(f"| {name} | {b['us_per_msg']:.0f} | {b['us_per_delivery']:.2f} |")
 
 
 if __name__ == "__main__":

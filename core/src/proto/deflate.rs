@@ -227,32 +227,57 @@ thread_local! {
     static INFLATER: RefCell<Option<Decompress>> = const { RefCell::new(None) };
 }
 
+/// How many recent broadcasts [`compress_shared`] remembers per thread: a
+/// connection's session writes all it has queued before the next one runs,
+/// so a burst of broadcasts reaches the receivers interleaved, each
+/// receiver taking the whole burst in turn.
+const SHARED_ENTRIES: usize = 1024;
+/// The most input bytes those entries keep alive per thread; a larger
+/// message is compressed for each receiver.
+const SHARED_BYTES: usize = 1 << 20;
+
+/// The recent results of [`compress_shared`] on one thread: by input
+/// (address, length, window), and the inputs oldest first.
+#[derive(Default)]
+struct Shared {
+    results: std::collections::HashMap<(usize, usize, u8), Option<Bytes>>,
+    order: std::collections::VecDeque<(Bytes, u8)>,
+    bytes: usize,
+}
+
 thread_local! {
-    /// The last message compressed by [`compress_shared`] on this thread,
-    /// with its window and result. Holding the input keeps its memory
-    /// alive, so the same pointer and length cannot be another message.
-    static LAST: RefCell<Option<(Bytes, u8, Option<Bytes>)>> = const { RefCell::new(None) };
+    /// Holding each input keeps its memory alive, so the same address and
+    /// length cannot be another message.
+    static SHARED: RefCell<Shared> = RefCell::new(Shared::default());
 }
 
 /// As [`compress`], for a payload that may be sent to many connections (a
 /// room's broadcast hands each receiver the same `Bytes`): the result of
-/// the last call on this thread is reused when it was for these very bytes
+/// one of the recent calls on this thread ([`SHARED_ENTRIES`], at most
+/// [`SHARED_BYTES`] of input) is reused when it was for these very bytes
 /// and window, so a broadcast is compressed once per thread, not once per
 /// receiver.
 pub(crate) fn compress_shared(data: &Bytes, window: u8) -> Option<Bytes> {
-    let hit = LAST.with(|l| match &*l.borrow() {
-        Some((input, w, out))
-            if *w == window && input.as_ptr() == data.as_ptr() && input.len() == data.len() =>
-        {
-            Some(out.clone())
-        }
-        _ => None,
-    });
-    if let Some(out) = hit {
+    let key = (data.as_ptr() as usize, data.len(), window);
+    if let Some(out) = SHARED.with(|s| s.borrow().results.get(&key).cloned()) {
         return out;
     }
     let out = compress(data, window);
-    LAST.with(|l| *l.borrow_mut() = Some((data.clone(), window, out.clone())));
+    if data.len() <= SHARED_BYTES {
+        SHARED.with(|s| {
+            let mut s = s.borrow_mut();
+            while s.order.len() >= SHARED_ENTRIES || s.bytes + data.len() > SHARED_BYTES {
+                let Some((old, w)) = s.order.pop_front() else {
+                    break;
+                };
+                s.bytes -= old.len();
+                s.results.remove(&(old.as_ptr() as usize, old.len(), w));
+            }
+            s.bytes += data.len();
+            s.order.push_back((data.clone(), window));
+            s.results.insert(key, out.clone());
+        });
+    }
     out
 }
 
@@ -428,6 +453,37 @@ mod tests {
             inflate(&compress_shared(&a, 12).unwrap(), 1 << 20).unwrap(),
             a
         );
+        // Broadcasts reach receivers interleaved (each writes all it has
+        // queued): a burst of them is still compressed once each.
+        let burst: Vec<Bytes> = (0..10)
+            .map(|i| Bytes::from(format!("message {i} ").repeat(30)))
+            .collect();
+        let once: Vec<Bytes> = burst
+            .iter()
+            .map(|m| compress_shared(m, 15).unwrap())
+            .collect();
+        for (m, c) in burst.iter().zip(&once) {
+            assert_eq!(compress_shared(m, 15).unwrap().as_ptr(), c.as_ptr());
+        }
+        // The memory it keeps alive is bounded: a message over the bound is
+        // not kept, and enough later ones push the old ones out.
+        let huge = Bytes::from(vec![b'z'; SHARED_BYTES + 1]);
+        let h = compress_shared(&huge, 15).unwrap();
+        assert_ne!(compress_shared(&huge, 15).unwrap().as_ptr(), h.as_ptr());
+        for i in 0..SHARED_ENTRIES {
+            compress_shared(&Bytes::from(format!("filler {i} ").repeat(20)), 15);
+        }
+        // (Each filler is dropped by the caller but kept alive here, so no
+        // two share an address.)
+        assert_ne!(
+            compress_shared(&burst[0], 15).unwrap().as_ptr(),
+            once[0].as_ptr()
+        );
+        SHARED.with(|s| {
+            let s = s.borrow();
+            assert!(s.order.len() <= SHARED_ENTRIES && s.bytes <= SHARED_BYTES);
+            assert_eq!(s.order.len(), s.results.len());
+        });
     }
 
     #[test]
