@@ -662,15 +662,9 @@ mod tests {
         assert!(c.ends_with(&[0, 0, 0xff, 0xff]));
         c.truncate(c.len() - 4);
         assert!(c.len() > input.len(), "{}", c.len());
-        let mut wire = BytesMut::new();
-        put_head(&mut wire, OpCode::Binary, true, true, c.len(), Some(KEY));
-        let at = wire.len();
-        wire.put_slice(&c);
-        apply_mask(&mut wire[at..], KEY);
-        let mut r = Reader::new(Role::Server, 4000, 4000);
-        r.set_deflate(true);
+        let mut r = deflating_server(4000);
         assert_eq!(
-            r.read(&mut wire).unwrap(),
+            r.read(&mut compressed_frame(OpCode::Binary, &c)).unwrap(),
             Some(Incoming::Message(Data::Binary(Bytes::from(input))))
         );
         // Beyond a sixteenth more it is too large, and so is what inflates
@@ -684,18 +678,32 @@ mod tests {
             4000 + 250 + 1,
             Some(KEY),
         );
-        let mut r = Reader::new(Role::Server, 4000, 4000);
-        r.set_deflate(true);
-        assert!(matches!(r.read(&mut wire), Err(Fault::TooLarge(_))));
+        assert!(matches!(
+            deflating_server(4000).read(&mut wire),
+            Err(Fault::TooLarge(_))
+        ));
         let c = crate::proto::deflate::compress(&[b'a'; 4001], 15).unwrap();
-        let mut wire = BytesMut::new();
-        put_head(&mut wire, OpCode::Text, true, true, c.len(), Some(KEY));
-        let at = wire.len();
-        wire.put_slice(&c);
-        apply_mask(&mut wire[at..], KEY);
-        let mut r = Reader::new(Role::Server, 4000, 4000);
+        assert!(matches!(
+            deflating_server(4000).read(&mut compressed_frame(OpCode::Text, &c)),
+            Err(Fault::TooLarge(_))
+        ));
+    }
+
+    /// A server reader with deflate negotiated and both limits at `max`.
+    fn deflating_server(max: usize) -> Reader {
+        let mut r = Reader::new(Role::Server, max, max);
         r.set_deflate(true);
-        assert!(matches!(r.read(&mut wire), Err(Fault::TooLarge(_))));
+        r
+    }
+
+    /// One masked, compressed (RSV1) frame of `op` carrying `payload`.
+    fn compressed_frame(op: OpCode, payload: &[u8]) -> BytesMut {
+        let mut wire = BytesMut::new();
+        put_head(&mut wire, op, true, true, payload.len(), Some(KEY));
+        let at = wire.len();
+        wire.put_slice(payload);
+        apply_mask(&mut wire[at..], KEY);
+        wire
     }
 
     #[test]
