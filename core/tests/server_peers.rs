@@ -8,14 +8,13 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{expect_open, guard, next_event, python, workspace_root, EVENT_LIMIT};
+use common::{expect_open, guard, next_event, node, python, workspace_root, EVENT_LIMIT};
 use futures_util::{stream, SinkExt, StreamExt};
 use rtwire::server::{Server, ServerOptions};
 use rtwire::{Event, Options};
@@ -86,21 +85,6 @@ impl Peer {
             .expect("waiting for the peer");
         assert!(status.success(), "{} exited with {status}", self.what);
     }
-}
-
-/// `tests/peers/node/<script>` run by `node`, with the pinned packages
-/// installed by `scripts/peers.sh`.
-fn node(script: &str) -> Command {
-    let dir: PathBuf = workspace_root().join("tests/peers/node");
-    if !dir.join("node_modules/ws").exists() || !dir.join("node_modules/eventsource").exists() {
-        panic!(
-            "the Node test peers are not installed in {}; run ./scripts/peers.sh",
-            dir.display()
-        );
-    }
-    let mut cmd = Command::new("node");
-    cmd.arg(dir.join(script)).current_dir(&dir);
-    cmd
 }
 
 /// `tests/peers/<script>` run by the venv's Python.

@@ -52,9 +52,25 @@ pub fn python() -> PathBuf {
     path
 }
 
+/// `tests/peers/node/<script>` run by `node`, with the pinned packages
+/// installed by `scripts/peers.sh`.
+pub fn node(script: &str) -> Command {
+    let dir = workspace_root().join("tests/peers/node");
+    if !dir.join("node_modules/ws").exists() || !dir.join("node_modules/eventsource").exists() {
+        panic!(
+            "the Node test peers are not installed in {}; run ./scripts/peers.sh",
+            dir.display()
+        );
+    }
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join(script)).current_dir(&dir);
+    cmd
+}
+
 /// A peer server as a child process: the Python `websockets` echo server
-/// (tests/peers/ws_echo.py), another script of tests/peers, or a Node one. It is killed when dropped, and it also stops by itself when its
-/// stdin closes.
+/// (tests/peers/ws_echo.py), another script of tests/peers, or a Node one.
+/// It is killed when dropped, and it also stops by itself when its stdin
+/// closes.
 #[derive(Debug)]
 pub struct PyPeer {
     child: Child,
@@ -79,19 +95,10 @@ impl PyPeer {
         Self::spawn(cmd, &script).await
     }
 
-    /// Starts the Node peer `tests/peers/node/<name>` the same way (the
-    /// `ws` package from `./scripts/peers.sh`).
+    /// Starts the Node peer `tests/peers/node/<name>` the same way.
     pub async fn start_node(name: &str) -> PyPeer {
-        let dir = workspace_root().join("tests/peers/node");
-        assert!(
-            dir.join("node_modules/ws").exists(),
-            "the Node test peers are not installed in {}; run ./scripts/peers.sh",
-            dir.display()
-        );
-        let script = dir.join(name);
-        let mut cmd = Command::new("node");
-        cmd.arg(&script).current_dir(&dir);
-        Self::spawn(cmd, &script).await
+        let script = workspace_root().join("tests/peers/node").join(name);
+        Self::spawn(node(name), &script).await
     }
 
     async fn spawn(mut cmd: Command, script: &std::path::Path) -> PyPeer {
